@@ -15,8 +15,8 @@ echo; echo '$ kubectl version'
 kubectl version
 echo; echo '$ kubectl get namespaces'
 kubectl get namespaces
-echo; echo '$ kubectl auth can-i --list | head'
-kubectl auth can-i --list | head -5
+echo; echo '$ kubectl get serviceaccounts -n default   # created by the controller-manager'
+kubectl get serviceaccounts -n default
 echo; echo '$ psql -c "select current_user, version()"'
 psql -X -c 'select current_user, version()'
 echo; echo '$ mariadb -e "select current_user(), version()"'
