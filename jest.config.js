@@ -1,5 +1,6 @@
 // Jest runs TypeScript as ESM (client-node 2.x is ESM-only) through ts-jest, on Node 24.
-// Each folder under test/ is a project; test/harness/projects.ts says what each needs started.
+// Each folder under test/ is a project; its global setup (test/harness/setup/) starts what it needs,
+// and jest runs a project's setup only when that project has tests to run.
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.jest.json' }],
 };
@@ -13,14 +14,15 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 
+const setup = (name) => ({ globalSetup: `<rootDir>/test/harness/setup/${name}.ts` });
+
 export default {
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   projects: [
     project('unit'),
-    project('kube', { slowTestThreshold: 10 }),
-    project('databases'),
-    project('integration'),
+    project('kube', setup('kube')),
+    project('databases', setup('databases')),
+    project('integration', setup('integration')),
   ],
   testTimeout: 60_000,
 };

@@ -1,45 +1,44 @@
+import { installCrds } from './crds.ts';
 import { publishEnvironment, type TestEnvironment } from './environment.ts';
 import { findRunningStack, startStack, type StackNeeds } from './stack.ts';
-import { PROJECT_NEEDS } from './projects.ts';
 
-interface JestGlobalConfig {
-  selectProjects?: string[] | null;
+interface RunState {
+  env: TestEnvironment;
+  stops: (() => Promise<void>)[];
 }
 
 declare global {
-  var __dbcredStack: { stop(): Promise<void> } | undefined;
+  var __dbcredRun: RunState | undefined;
 }
 
 /**
- * globalSetup gives the test run a control plane and database servers: an external cluster when
- * KUBECONFIG is set (then no local databases), else a stack started by hand with
- * `npm run cluster -- up` if one is running, else a fresh one that globalTeardown stops.
+ * ensureEnvironment gives the test run what a project needs, once per run however many projects
+ * ask: an external cluster when KUBECONFIG is set, else the stack started by hand with
+ * `npm run cluster -- up` if it runs, else fresh servers that globalTeardown stops. Jest calls a
+ * project's global setup only when that project has tests to run, so a unit-only run starts nothing.
  */
-export default async function globalSetup(globalConfig: JestGlobalConfig): Promise<void> {
-  const selected = globalConfig.selectProjects ?? Object.keys(PROJECT_NEEDS);
-  const needs: StackNeeds = { kube: false, databases: false };
-  for (const name of selected) {
-    const n = PROJECT_NEEDS[name];
-    if (!n) continue;
-    needs.kube ||= n.kube;
-    needs.databases ||= n.databases;
-  }
-  if (!needs.kube && !needs.databases) return;
+export async function ensureEnvironment(needs: StackNeeds): Promise<void> {
+  const run = (globalThis.__dbcredRun ??= { env: {}, stops: [] });
+  const missing: StackNeeds = { kube: needs.kube && !run.env.kube, databases: needs.databases && !run.env.postgres };
+  if (!missing.kube && !missing.databases) return;
 
-  if (process.env['KUBECONFIG'] && !process.env['DBCRED_LOCAL_STACK']) {
-    const env: TestEnvironment = { kube: { kubeconfig: process.env['KUBECONFIG'] } };
-    publishEnvironment(env);
-    return;
+  if (missing.kube && process.env['KUBECONFIG'] && !process.env['DBCRED_LOCAL_STACK']) {
+    run.env.kube = { kubeconfig: process.env['KUBECONFIG'] };
+    missing.kube = false;
   }
   const running = await findRunningStack();
-  if (running && (!needs.kube || running.env.kube) && (!needs.databases || running.env.postgres)) {
+  if (running && (!missing.kube || running.env.kube) && (!missing.databases || running.env.postgres)) {
     console.log('\n[harness] reusing the stack started with `npm run cluster -- up`');
-    publishEnvironment(running.env);
-    return;
+    if (missing.kube) run.env.kube = running.env.kube;
+    if (missing.databases) Object.assign(run.env, { postgres: running.env.postgres, mariadb: running.env.mariadb });
+  } else if (missing.kube || missing.databases) {
+    const started = Date.now();
+    const stack = await startStack(missing);
+    run.stops.push(() => stack.stop());
+    Object.assign(run.env, stack.env);
+    console.log(`\n[harness] started ${Object.keys(stack.env).join(', ')} in ${Date.now() - started} ms`);
   }
-  const started = Date.now();
-  const stack = await startStack(needs);
-  globalThis.__dbcredStack = stack;
-  console.log(`\n[harness] started ${Object.keys(stack.env).join(', ')} in ${Date.now() - started} ms`);
-  publishEnvironment(stack.env);
+  // Every suite that talks to Kubernetes relies on the dbcred CRDs; install them once per run.
+  if (needs.kube && run.env.kube) await installCrds(run.env.kube.kubeconfig);
+  publishEnvironment(run.env);
 }

@@ -1,6 +1,6 @@
-/** globalTeardown stops only what globalSetup started (never a stack started by hand). */
+/** globalTeardown stops only what the global setups started (never a stack started by hand). */
 export default async function globalTeardown(): Promise<void> {
-  const stack = globalThis.__dbcredStack;
-  globalThis.__dbcredStack = undefined;
-  await stack?.stop();
+  const run = globalThis.__dbcredRun;
+  globalThis.__dbcredRun = undefined;
+  await Promise.all((run?.stops ?? []).map((stop) => stop()));
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { waitFor } from '../harness/processes.ts';
-import { PROJECT_NEEDS } from '../harness/projects.ts';
 
 describe('waitFor (harness)', () => {
   it('resolves as soon as the condition holds', async () => {
@@ -13,12 +12,5 @@ describe('waitFor (harness)', () => {
     await expect(
       waitFor('the moon', () => Promise.reject(new Error('too far')), { timeoutMs: 30, intervalMs: 5, onTimeout: () => 'log tail' }),
     ).rejects.toThrow(/timed out after 30 ms waiting for the moon \(last error: too far\)\nlog tail/);
-  });
-});
-
-describe('jest projects', () => {
-  it('declare what each needs, so an external-cluster run can leave out the database suites', () => {
-    const withoutDatabases = Object.entries(PROJECT_NEEDS).filter(([, n]) => !n.databases).map(([name]) => name);
-    expect(withoutDatabases).toEqual(['unit', 'kube']);
   });
 });

@@ -1,0 +1,17 @@
+// Writes crds/<plural>.dbcred.io.yaml and the same files into the Helm chart's crds/ folder,
+// and the field reference docs/crd-reference.md, generated from the zod schemas in
+// src/api/v1alpha1. Run after changing a schema:
+//   npm run generate:crds
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderCrds, renderDocs } from '../src/api/v1alpha1/render.ts';
+
+const root = join(import.meta.dirname, '..');
+for (const dir of ['crds', join('charts', 'dbcred', 'crds')]) {
+  await mkdir(join(root, dir), { recursive: true });
+  for (const { file, yaml } of renderCrds()) await writeFile(join(root, dir, file), yaml);
+}
+const docs = renderDocs();
+await mkdir(join(root, 'docs'), { recursive: true });
+await writeFile(join(root, docs.file), docs.text);
+console.log(`CRDs written to crds/ and charts/dbcred/crds/, reference to ${docs.file}`);

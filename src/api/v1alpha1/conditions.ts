@@ -1,0 +1,67 @@
+// The closed vocabulary of status conditions and Event reasons. Every condition the operator
+// writes and every Event it emits uses a type and a reason from this file, so users (and alerts)
+// can rely on the set being finite and documented in the README.
+
+/** Condition types, by the kinds that carry them. */
+export const ConditionType = {
+  /** Every kind: the object does its job now. */
+  Ready: 'Ready',
+  /** DatabaseCredential: a verified user is published in the Secret. */
+  Issued: 'Issued',
+  /** DatabaseCredential: a replacement user is being issued or the old one is in its overlap window. */
+  Rotating: 'Rotating',
+  /** DatabaseCredential: a user that should be gone still exists; retried until it is. */
+  RevocationFailing: 'RevocationFailing',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** Reasons for conditions and Events. One list for all kinds; the README documents each. */
+export const Reason = {
+  // success and progress
+  Ready: 'Ready',
+  Connected: 'Connected',
+  Validated: 'Validated',
+  Issued: 'Issued',
+  Rotated: 'Rotated',
+  RotationScheduled: 'RotationScheduled',
+  Revoked: 'Revoked',
+  Expired: 'Expired',
+  Retained: 'Retained',
+  Deleting: 'Deleting',
+  PasswordRotated: 'PasswordRotated',
+  // bad input (changes nothing)
+  InvalidSpec: 'InvalidSpec',
+  SecretNotFound: 'SecretNotFound',
+  SecretKeyMissing: 'SecretKeyMissing',
+  ServerNotFound: 'ServerNotFound',
+  ServerNotReady: 'ServerNotReady',
+  RoleNotFound: 'RoleNotFound',
+  RoleNotReady: 'RoleNotReady',
+  EngineMismatch: 'EngineMismatch',
+  GroupRoleMissing: 'GroupRoleMissing',
+  TemplateInvalid: 'TemplateInvalid',
+  // tenancy and limits (denials)
+  NamespaceNotAllowed: 'NamespaceNotAllowed',
+  QuotaExceeded: 'QuotaExceeded',
+  TTLAboveMax: 'TTLAboveMax',
+  // the database side
+  Unreachable: 'Unreachable',
+  AuthenticationFailed: 'AuthenticationFailed',
+  MissingPrivileges: 'MissingPrivileges',
+  TLSFailed: 'TLSFailed',
+  IssueFailed: 'IssueFailed',
+  VerificationFailed: 'VerificationFailed',
+  RevocationFailed: 'RevocationFailed',
+  ExpiryNotEnforced: 'ExpiryNotEnforced',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** The condition shape of every dbcred status (metav1.Condition). */
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: Reason;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}

@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+
+/** The API group and version of every dbcred kind. */
+export const GROUP = 'dbcred.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** A printer column of `kubectl get`. */
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'date' | 'boolean' | 'number';
+  jsonPath: string;
+  description: string;
+  priority?: number;
+}
+
+/** Everything needed to generate a kind's CRD and to validate its objects. */
+export interface KindDefinition {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  scope: 'Namespaced' | 'Cluster';
+  description: string;
+  spec: z.ZodType;
+  status: z.ZodType;
+  /** CEL rules on the whole spec that refer to metadata are not allowed; these apply to .spec. */
+  printerColumns: PrinterColumn[];
+}
+
+/** Columns that every dbcred kind shows. */
+export const readyColumns: PrinterColumn[] = [
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the object does its job now.' },
+  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', description: 'Why it is (not) ready.' },
+];
+export const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' };
