@@ -25,6 +25,8 @@ export interface ControlPlane extends ControlPlaneInfo {
   processes: ManagedProcess[];
   /** stop terminates controller-manager, apiserver and etcd (in that order). */
   stop(): Promise<void>;
+  /** restartApiserver stops kube-apiserver and starts it again on the same port, resolving when it is ready. */
+  restartApiserver(): Promise<void>;
 }
 
 export interface ControlPlaneOptions {
@@ -89,7 +91,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     processes.push(etcd);
     await waitFor('etcd', () => httpOk(`${etcdEndpoint}/health`), { timeoutMs: 30_000, onTimeout: () => tailLog(etcd.logFile) });
 
-    const apiserver = await startProcess({
+    const apiserverOptions = {
       name: 'kube-apiserver', command: join(bins, 'kube-apiserver'), logFile: join(dir, 'kube-apiserver.log'), detached,
       args: [
         `--etcd-servers=${etcdEndpoint}`,
@@ -108,11 +110,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         '--profiling=false',
         ...(options.apiserverFlags ?? []),
       ],
-    });
-    processes.push(apiserver);
-    await waitFor('kube-apiserver /readyz', () => apiOk(server, '/readyz', { ca: ca.cert, cert: admin.cert, key: admin.key }), {
-      timeoutMs: 60_000, intervalMs: 100, onTimeout: () => tailLog(apiserver.logFile),
-    });
+    };
+    const adminTls = { ca: ca.cert, cert: admin.cert, key: admin.key };
+    const startApiserver = async () => {
+      const p = await startProcess(apiserverOptions);
+      await waitFor('kube-apiserver /readyz', () => apiOk(server, '/readyz', adminTls), {
+        timeoutMs: 60_000, intervalMs: 100, onTimeout: () => tailLog(p.logFile),
+      });
+      return p;
+    };
+    processes.push(await startApiserver());
 
     const controllerManager = await startProcess({
       name: 'kube-controller-manager', command: join(bins, 'kube-controller-manager'),
@@ -132,7 +139,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     processes.push(controllerManager);
     await waitFor(
       'kube-controller-manager (default ServiceAccount created)',
-      () => apiOk(server, '/api/v1/namespaces/default/serviceaccounts/default', { ca: ca.cert, cert: admin.cert, key: admin.key }),
+      () => apiOk(server, '/api/v1/namespaces/default/serviceaccounts/default', adminTls),
       { timeoutMs: 60_000, intervalMs: 100, onTimeout: () => tailLog(controllerManager.logFile) },
     );
 
@@ -140,6 +147,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       dir, binDir: bins, server, kubeconfig, caFile: ca.cert, etcdEndpoint,
       pids: Object.fromEntries(processes.map((p) => [p.name, p.pid])),
       processes, stop,
+      restartApiserver: async () => {
+        const index = processes.findIndex((p) => p.name === 'kube-apiserver');
+        await processes[index]!.stop();
+        processes[index] = await startApiserver();
+      },
     };
   } catch (error) {
     await stop();

@@ -1,0 +1,44 @@
+// Prometheus metrics (prom-client), all prefixed dbcred_. One registry per process; the runtime's
+// metrics live here, the product's are added next to them by the controllers.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface RuntimeMetrics {
+  registry: Registry;
+  reconcileTotal: Counter<'controller' | 'outcome'>;
+  reconcileDuration: Histogram<'controller'>;
+  workqueueDepth: Gauge<'controller'>;
+  informerRelists: Counter<'resource'>;
+  informerObjects: Gauge<'resource'>;
+  leader: Gauge;
+  eventsDropped: Counter;
+}
+
+/** createRuntimeMetrics registers the runtime's metrics (and Node's process metrics) in a new registry. */
+export function createRuntimeMetrics(): RuntimeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dbcred_' });
+  return {
+    registry,
+    reconcileTotal: new Counter({ name: 'dbcred_reconcile_total', help: 'Reconciles by controller and outcome (success, requeue, error, terminal).', labelNames: ['controller', 'outcome'], registers: [registry] }),
+    reconcileDuration: new Histogram({
+      name: 'dbcred_reconcile_duration_seconds', help: 'Reconcile duration.', labelNames: ['controller'], registers: [registry],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+    workqueueDepth: new Gauge({ name: 'dbcred_workqueue_depth', help: 'Keys waiting in a controller\'s work queue.', labelNames: ['controller'], registers: [registry] }),
+    informerRelists: new Counter({ name: 'dbcred_informer_relists_total', help: 'Full lists by an informer (start, reconnect, periodic).', labelNames: ['resource'], registers: [registry] }),
+    informerObjects: new Gauge({ name: 'dbcred_informer_objects', help: 'Objects in an informer cache.', labelNames: ['resource'], registers: [registry] }),
+    leader: new Gauge({ name: 'dbcred_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
+    eventsDropped: new Counter({ name: 'dbcred_events_dropped_total', help: 'Kubernetes Events dropped by the spam filter.', registers: [registry] }),
+  };
+}
+
+/** reconcileHooks reports each reconcile's outcome, duration and the queue depth to the metrics. */
+export function reconcileHooks(metrics: RuntimeMetrics) {
+  return {
+    onReconcile(controller: string, outcome: string, durationMs: number, queueDepth: number): void {
+      metrics.reconcileTotal.inc({ controller, outcome });
+      metrics.reconcileDuration.observe({ controller }, durationMs / 1000);
+      metrics.workqueueDepth.set({ controller }, queueDepth);
+    },
+  };
+}

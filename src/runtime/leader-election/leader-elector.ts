@@ -1,0 +1,180 @@
+// Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: writes are
+// compare-and-swap on resourceVersion; a follower judges expiry by its own clock from the moment it
+// last saw the record change (never by the leader's timestamps, so clock skew cannot cut a lease
+// short); a leader that cannot renew within renewDeadline stops leading before leaseDuration has
+// passed since its last renewal, so two replicas never reconcile at once.
+import type { Clock, TimerHandle } from '../../util/clock.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isConflict, isNotFound, isAlreadyExists } from '../kube/errors.ts';
+import { Resources } from '../kube/resources.ts';
+import type { KubeObject } from '../kube/types.ts';
+
+interface LeaseSpec {
+  holderIdentity?: string | null;
+  leaseDurationSeconds?: number;
+  acquireTime?: string | null;
+  renewTime?: string | null;
+  leaseTransitions?: number;
+}
+export interface Lease extends KubeObject {
+  spec?: LeaseSpec;
+}
+
+export interface LeaderElectionOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  clock: Clock;
+  logger: Logger;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  onStartedLeading(): void;
+  onStoppedLeading(): void;
+}
+
+/** MicroTime as the Lease API wants it (RFC 3339 with microseconds). */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+export class LeaderElector {
+  private readonly o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading'>> & LeaderElectionOptions;
+  private leading = false;
+  private observed: { record: string; at: number } | undefined;
+  private lastRenew = 0;
+  private deadline: TimerHandle | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly stopController = new AbortController();
+
+  constructor(options: LeaderElectionOptions) {
+    this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    if (this.o.renewDeadlineMs >= this.o.leaseDurationMs) throw new Error('renewDeadline must be shorter than leaseDuration');
+  }
+
+  /** isLeader: this replica holds the lease now (and renewed it within renewDeadline). */
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** start campaigns in the background until stop(). */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** stop ends the campaign; a leader releases the lease so another replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopController.abort(new Error('leader election stopped'));
+    await this.loop;
+    if (this.leading) {
+      this.setLeading(false);
+      await this.release();
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { clock, retryPeriodMs, renewDeadlineMs, logger } = this.o;
+    const stop = this.stopController.signal;
+    while (!stop.aborted) {
+      let ok = false;
+      // Deadlines count from when the renewal was sent: followers may have seen it that early.
+      const attemptAt = clock.now();
+      try {
+        ok = await this.tryAcquireOrRenew();
+      } catch (error) {
+        logger.warn({ err: error, lease: this.o.name }, 'leader election: lease update failed');
+      }
+      const now = clock.now();
+      if (ok) {
+        this.lastRenew = attemptAt;
+        if (!this.leading) this.setLeading(true);
+        // Step down at the deadline even if the next renewal hangs on an unreachable apiserver.
+        this.deadline?.cancel();
+        this.deadline = clock.setTimer(attemptAt + renewDeadlineMs - now, () => this.checkDeadline());
+      } else {
+        this.checkDeadline();
+      }
+      // Followers jitter their retries so several replicas do not hit the Lease in lockstep.
+      await clock.sleep(retryPeriodMs * (this.leading ? 1 : 1 + 0.2 * Math.random()), stop).catch(() => undefined);
+    }
+  }
+
+  private checkDeadline(): void {
+    if (this.leading && this.o.clock.now() - this.lastRenew >= this.o.renewDeadlineMs) {
+      this.o.logger.error({ lease: this.o.name }, 'leader election: could not renew within the deadline; stepping down');
+      this.setLeading(false);
+    }
+  }
+
+  private setLeading(leading: boolean): void {
+    if (!leading) this.deadline?.cancel();
+    this.leading = leading;
+    this.o.logger.info({ lease: this.o.name, identity: this.o.identity, leading }, leading ? 'became leader' : 'stopped leading');
+    if (leading) this.o.onStartedLeading();
+    else this.o.onStoppedLeading();
+  }
+
+  /** tryAcquireOrRenew returns true when this replica holds the lease after the call. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { client, namespace, name, identity, clock, leaseDurationMs } = this.o;
+    const now = clock.now();
+    const spec: LeaseSpec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+      acquireTime: microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: 0,
+    };
+    let current: Lease;
+    try {
+      current = await client.get<Lease>(Resources.Lease, name, namespace);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      try {
+        await client.create<Lease>(Resources.Lease, { metadata: { name, namespace }, spec });
+        this.observed = { record: JSON.stringify(spec), at: now };
+        return true;
+      } catch (createError) {
+        if (isAlreadyExists(createError)) return false;
+        throw createError;
+      }
+    }
+    const held = current.spec ?? {};
+    const record = JSON.stringify([held.holderIdentity, held.renewTime, held.acquireTime]);
+    if (this.observed?.record !== record) this.observed = { record, at: now };
+    const holder = held.holderIdentity ?? '';
+    const iHold = holder === identity;
+    const expired = this.observed.at + (held.leaseDurationSeconds ?? 0) * 1000 <= now;
+    if (holder && !iHold && !expired) return false;
+    const next: LeaseSpec = iHold
+      ? { ...held, renewTime: spec.renewTime, leaseDurationSeconds: spec.leaseDurationSeconds }
+      : { ...spec, leaseTransitions: (held.leaseTransitions ?? 0) + 1 };
+    try {
+      const updated = await client.replace<Lease>(Resources.Lease, { ...current, spec: next });
+      const u = updated.spec ?? {};
+      this.observed = { record: JSON.stringify([u.holderIdentity, u.renewTime, u.acquireTime]), at: now };
+      return true;
+    } catch (error) {
+      if (isConflict(error)) return false; // someone else wrote first: compare-and-swap lost
+      throw error;
+    }
+  }
+
+  /** release gives the lease up (holder cleared, duration 1 s) so a follower acquires it on its next try. */
+  private async release(): Promise<void> {
+    const { client, namespace, name, identity, logger, clock } = this.o;
+    try {
+      const current = await client.get<Lease>(Resources.Lease, name, namespace);
+      if (current.spec?.holderIdentity !== identity) return;
+      await client.replace<Lease>(Resources.Lease, {
+        ...current,
+        spec: { ...current.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(clock.now()), acquireTime: microTime(clock.now()) },
+      });
+      logger.info({ lease: name }, 'released the leader lease');
+    } catch (error) {
+      logger.warn({ err: error, lease: name }, 'could not release the leader lease; it will expire');
+    }
+  }
+}
