@@ -23,6 +23,8 @@ export default {
     project('kube', setup('kube')),
     project('databases', setup('databases')),
     project('integration', setup('integration')),
+    // Its setup starts the node after the stack; teardown stops it first (last in, first out).
+    project('node', { ...setup('node'), testTimeout: 180_000 }),
   ],
   testTimeout: 60_000,
 };

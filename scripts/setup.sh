@@ -21,4 +21,5 @@ fi
 start=$SECONDS
 bash scripts/build-control-plane.sh >/dev/null
 [ $((SECONDS - start)) -gt 2 ] && log "control plane binaries ready in $((SECONDS - start)) s"
+bash scripts/setup-node.sh
 exit 0

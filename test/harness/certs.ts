@@ -70,3 +70,11 @@ export async function createSigningKey(dir: string, name: string): Promise<{ pri
   await run('openssl', ['pkey', '-in', privateKey, '-pubout', '-out', publicKey]);
   return { privateKey, publicKey };
 }
+
+/**
+ * openCA uses an existing CA (such as the control plane's pki/ca.crt and ca.key) to issue
+ * certificates into outDir, so a component started later (a node) gets credentials the apiserver trusts.
+ */
+export function openCA(ca: CertFiles, outDir: string): LocalCA {
+  return { ...ca, dir: outDir, issue: (request) => issue(outDir, ca, request) };
+}

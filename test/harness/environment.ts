@@ -1,4 +1,5 @@
 import type { DatabaseServerInfo } from './database-info.ts';
+import type { NodeInfo } from './node.ts';
 
 /** What the global setup started (or found) for the test run, passed to test files through one env var. */
 export interface TestEnvironment {
@@ -9,6 +10,8 @@ export interface TestEnvironment {
   };
   postgres?: DatabaseServerInfo;
   mariadb?: DatabaseServerInfo;
+  /** The run's node (kubelet + containerd + scheduler), when a project opted in (test/harness/setup/node.ts). */
+  node?: NodeInfo;
 }
 
 const VAR = 'DBCRED_TEST_ENV';

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { buildImage, type BuiltImage } from '../harness/images.ts';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../harness/kube-client.ts';
+import { importIntoNode } from '../harness/node.ts';
+import { kubectl, requireNode, RESTRICTED_CONTAINER, RESTRICTED_POD, waitForPod } from '../harness/pods.ts';
+
+// The operator's own image, built from this checkout (Node 24, the compiled app, production
+// node_modules), runs as its non-root user under the restricted Pod Security Standard.
+describe('the operator image', () => {
+  const core = kubeConfig().makeApiClient(CoreV1Api);
+  let ns: TestNamespace;
+  let image: BuiltImage;
+
+  beforeAll(async () => {
+    image = await buildImage('operator');
+    await importIntoNode(requireNode(), image);
+    ns = await createTestNamespace('operator-image', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+  });
+  afterAll(async () => {
+    await ns?.cleanup();
+  });
+
+  it('runs Node 24 as the app user and loads the compiled API with its production dependencies', async () => {
+    // Loads a compiled module that imports zod from the image's node_modules.
+    const script = [
+      "const kind = await import('/app/dist/api/v1alpha1/database-credential.js');",
+      'console.log(JSON.stringify({ node: process.version, uid: process.getuid(), exports: Object.keys(kind).length }));',
+    ].join(' ');
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'operator' },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: RESTRICTED_POD,
+          containers: [{
+            name: 'operator', image: image.ref, imagePullPolicy: 'Never', securityContext: RESTRICTED_CONTAINER,
+            command: ['node', '--input-type=module', '-e', script],
+          }],
+        },
+      },
+    });
+    const pod = await waitForPod(ns.name, 'operator', 'to finish', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    const logs = await kubectl(['logs', '-n', ns.name, 'operator']);
+    expect({ phase: pod.status?.phase, logs }).toMatchObject({ phase: 'Succeeded' });
+    const report = JSON.parse(logs.trim()) as { node: string; uid: number; exports: number };
+    expect(report.node).toMatch(/^v24\./);
+    expect(report.uid).toBe(10001);
+    expect(report.exports).toBeGreaterThan(0);
+  });
+});
