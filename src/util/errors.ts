@@ -28,6 +28,9 @@ export const ERROR_CATALOG = {
   DB_VERIFY_FAILED: { retryable: true, summary: 'A newly created user could not log in and run the probe query.' },
   DB_QUERY_FAILED: { retryable: true, summary: 'A statement failed for another reason (the database error code is in the message).' },
   DB_UNSUPPORTED: { retryable: false, summary: 'The server version or configuration does not support the operation.' },
+  DB_INVALID_NAME: { retryable: false, summary: 'A user or role name is outside the alphabet or length the engine accepts.' },
+  DB_USER_MISSING: { retryable: false, summary: 'The user to extend or rotate does not exist (it expired or was dropped).' },
+  DB_USER_CONFLICT: { retryable: false, summary: 'A user with the generated name exists but does not carry the dbcred marker.' },
 
   // reconciliation
   RECONCILE_TERMINAL: { retryable: false, summary: 'A reconcile failed in a way retrying cannot fix; it waits for a change to the object.' },

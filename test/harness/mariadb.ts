@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import type { CertFiles } from './certs.ts';
 import { freePort } from './ports.ts';
 import { startProcess, tailLog, waitFor } from './processes.ts';
 import type { StartedDatabase } from './postgres.ts';
@@ -17,7 +18,7 @@ const secret = () => randomBytes(18).toString('base64url');
  * loopback port with the event scheduler on, an application database and an admin user; the
  * anonymous accounts that mariadb-install-db creates (they shadow 'name'@'%' logins) are removed.
  */
-export async function startMariaDB(options: { detached?: boolean; eventScheduler?: boolean } = {}): Promise<StartedDatabase> {
+export async function startMariaDB(options: { detached?: boolean; eventScheduler?: boolean; tls?: CertFiles } = {}): Promise<StartedDatabase> {
   const dir = await mkdtemp(join(tmpdir(), 'dbcred-mariadb-'));
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'mariadb.log');
@@ -50,6 +51,8 @@ export async function startMariaDB(options: { detached?: boolean; eventScheduler
       `--event-scheduler=${options.eventScheduler === false ? 'OFF' : 'ON'}`,
       '--max-connections=500', '--innodb-buffer-pool-size=64M', '--innodb-flush-log-at-trx-commit=0',
       '--skip-log-bin',
+      // TLS is offered, not required: clients choose (the engine's tls.mode).
+      ...(options.tls ? [`--ssl-cert=${options.tls.cert}`, `--ssl-key=${options.tls.key}`] : []),
     ],
   });
   const stop = async () => {

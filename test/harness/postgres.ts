@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { CertFiles } from './certs.ts';
 import type { DatabaseServerInfo } from './database-info.ts';
 import { freePort } from './ports.ts';
 import { startProcess, tailLog, waitFor, type ManagedProcess } from './processes.ts';
@@ -40,11 +41,19 @@ async function runAsAccount(): Promise<{ prefix: string[]; uid: number; gid: num
 
 const secret = () => randomBytes(18).toString('base64url');
 
+export interface StartPostgresOptions {
+  detached?: boolean;
+  /** Server settings (-c name=value), applied after the harness defaults (e.g. log_statement: 'all'). */
+  extraConfig?: Record<string, string>;
+  /** Serve TLS with this certificate and key (clients may still connect without TLS). */
+  tls?: CertFiles;
+}
+
 /**
  * startPostgres initialises a fresh cluster in a temporary folder and serves it on a free loopback
  * port, with SCRAM authentication, a superuser, an application database and a CREATEROLE admin.
  */
-export async function startPostgres(options: { detached?: boolean; extraConfig?: Record<string, string> } = {}): Promise<StartedDatabase> {
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<StartedDatabase> {
   const bin = await postgresBinDir();
   const account = await runAsAccount();
   const dir = await mkdtemp(join(tmpdir(), 'dbcred-pg-'));
@@ -66,6 +75,20 @@ export async function startPostgres(options: { detached?: boolean; extraConfig?:
     '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', '--no-instructions',
   ]);
   await rm(pwFile);
+  const tlsSettings: Record<string, string> = {};
+  if (options.tls) {
+    // PostgreSQL refuses a key readable by others or owned by someone else than the server account.
+    const cert = join(dataDir, 'server.crt');
+    const key = join(dataDir, 'server.key');
+    await copyFile(options.tls.cert, cert);
+    await copyFile(options.tls.key, key);
+    await chmod(key, 0o600);
+    if (account) {
+      await chown(cert, account.uid, account.gid);
+      await chown(key, account.uid, account.gid);
+    }
+    Object.assign(tlsSettings, { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key });
+  }
 
   const port = await freePort();
   const settings: Record<string, string> = {
@@ -78,6 +101,7 @@ export async function startPostgres(options: { detached?: boolean; extraConfig?:
     synchronous_commit: 'off',
     full_page_writes: 'off',
     password_encryption: 'scram-sha-256',
+    ...tlsSettings,
     ...options.extraConfig,
   };
   const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];

@@ -1,0 +1,121 @@
+// The one interface the operator uses to manage users on a database server. Each engine
+// (postgres/, mysql/) implements it; the contract suite in test/databases runs the same tests
+// against both. Every method is idempotent: a retry after a crash at any instant converges.
+import type { DatabaseRoleSpec } from '../api/v1alpha1/database-role.ts';
+import type { Engine as EngineName } from '../api/v1alpha1/database-server.ts';
+
+export type { EngineName };
+
+/** Transport security: the same four modes as libpq's sslmode (minus prefer/allow). */
+export type TlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
+/** How the database itself enforces a user's expiry (the server status's expiryEnforcement). */
+export type ExpiryEnforcement = 'ValidUntil' | 'EventScheduler' | 'OperatorOnly';
+
+/** How to reach a server as its administrator: a resolved DatabaseServer spec plus its Secrets. */
+export interface ServerConnection {
+  host: string;
+  /** Default: 5432 for postgres, 3306 for mysql. */
+  port?: number;
+  /** Database to connect to. PostgreSQL default: postgres. MySQL: where expiry events live (none: OperatorOnly). */
+  database?: string;
+  admin: { username: string; password: string };
+  tls: { mode: TlsMode; caPem?: string };
+  /** Size of the admin pool. */
+  maxConnections: number;
+}
+
+/** Tuning that is not part of the API; every field has a safe default. */
+export interface EngineOptions {
+  /** Time to establish a connection (TCP + TLS + auth). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Longest a single statement may run. Default 30 s. */
+  statementTimeoutMs?: number;
+  /** PostgreSQL: the COMMENT ON ROLE text that marks users this operator owns. Default "dbcred". */
+  marker?: string;
+  /** PostgreSQL: PBKDF2 iterations of the SCRAM-SHA-256 verifier. Default 4096 (PostgreSQL's own default). */
+  scramIterations?: number;
+}
+
+/** The parts of a DatabaseRole spec that shape an issued user; all optional (a bare user by default). */
+export type UserPolicy = Partial<Pick<DatabaseRoleSpec,
+  'memberOf' | 'connectionLimit' | 'creationStatements' | 'revocationStatements' | 'revocation' | 'postgres' | 'mysql'
+>>;
+
+/** A user to create: the name comes from usernameFor, the password from generatePassword. */
+export interface NewUser {
+  username: string;
+  password: string;
+  expiresAt: Date;
+  policy: UserPolicy;
+}
+
+export interface UserLogin {
+  username: string;
+  password: string;
+}
+
+/** What ping learned about the server. */
+export interface ServerFacts {
+  version: string;
+  expiryEnforcement: ExpiryEnforcement;
+  /** Whether the admin connection is encrypted. */
+  tls: boolean;
+}
+
+/** Privileges the admin lacks for the given policy, in words an operator can act on; empty when all is well. */
+export interface PrivilegeReport {
+  missing: string[];
+}
+
+/** A user carrying this operator's marker. */
+export interface OwnedUser {
+  username: string;
+  /** When the database will stop accepting it; undefined when the database does not know (OperatorOnly). */
+  expiresAt?: Date;
+}
+
+export interface CreateResult {
+  /** false when the user already existed (a retry) and was converged to the request. */
+  created: boolean;
+}
+
+export interface RevokeResult {
+  /** false when there was nothing to drop ("does not exist" is success). */
+  existed: boolean;
+  /** Live sessions of the user that were ended. */
+  terminatedSessions: number;
+}
+
+/** The engine interface: one admin pool on one server, and the user lifecycle on it. */
+export interface Engine {
+  readonly name: EngineName;
+  /** Longest user name the server accepts (PostgreSQL 63 bytes, MySQL 32 characters). */
+  readonly maxUsernameLength: number;
+  /** ping checks that the admin can log in and reports the server version, expiry enforcement and TLS. */
+  ping(): Promise<ServerFacts>;
+  /** checkPrivileges lists what the admin lacks to issue and revoke users under the policy. */
+  checkPrivileges(policy?: UserPolicy): Promise<PrivilegeReport>;
+  /** createUser makes the user with its expiry, limits, memberships, grants and creation statements. */
+  createUser(user: NewUser): Promise<CreateResult>;
+  /** verifyLogin opens a fresh connection as the user and runs a probe query. */
+  verifyLogin(login: UserLogin): Promise<void>;
+  /** extendUser moves the user's expiry (database-enforced where the engine can). */
+  extendUser(username: string, expiresAt: Date): Promise<void>;
+  /** rotatePassword gives an existing user a new password. */
+  rotatePassword(login: UserLogin): Promise<void>;
+  /** revokeUser ends the user's sessions (per policy), handles what it owns and drops it. */
+  revokeUser(username: string, policy: UserPolicy): Promise<RevokeResult>;
+  /** listOwnedUsers returns every user that carries this operator's marker. */
+  listOwnedUsers(): Promise<OwnedUser[]>;
+  /** rotateAdminPassword changes the admin's own password; later connections use the new one. */
+  rotateAdminPassword(newPassword: string): Promise<void>;
+  /** close ends the admin pool. */
+  close(): Promise<void>;
+}
+
+/** Builds an engine for one server; it opens no connection until the first call. */
+export type EngineFactory = (connection: ServerConnection, options?: EngineOptions) => Engine;
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;

@@ -1,0 +1,134 @@
+// The mysql2 library behind the few structural interfaces the engine needs (Kysely's layout), so
+// the engine can be tested with a fake and mysql2 stays an implementation detail of this file.
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import mysql from 'mysql2/promise';
+import type { TlsOptions } from '../tls-options.ts';
+
+export type MysqlRow = Record<string, unknown>;
+
+/** Something that runs statements. `query` sends text; `execute` binds parameters server-side. */
+export interface MysqlQueryable {
+  query(sql: string): Promise<MysqlRow[]>;
+  execute(sql: string, params: readonly unknown[]): Promise<MysqlRow[]>;
+}
+
+export interface MysqlPool extends MysqlQueryable {
+  end(): Promise<void>;
+}
+
+/** A single connection, for logins as an issued user. */
+export interface MysqlConnection extends MysqlQueryable {
+  end(): Promise<void>;
+}
+
+export interface MysqlConnectConfig {
+  host: string;
+  port: number;
+  /** Undefined: connect without a default database (issued users may have no rights on it). */
+  database: string | undefined;
+  user: string;
+  password: string;
+  tls: TlsOptions | undefined;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+/** Makes pools and connections; the engine gets mysql2Driver unless a test hands it a fake. */
+export interface MysqlDriver {
+  createPool(config: MysqlConnectConfig, max: number): MysqlPool;
+  connect(config: MysqlConnectConfig): Promise<MysqlConnection>;
+}
+
+function options(config: MysqlConnectConfig): mysql.ConnectionOptions {
+  const tls = config.tls;
+  return {
+    host: config.host,
+    port: config.port,
+    user: config.user,
+    password: config.password,
+    ...(config.database === undefined ? {} : { database: config.database }),
+    connectTimeout: config.connectTimeoutMs,
+    charset: 'utf8mb4',
+    // One statement per call: a second statement in a string is a syntax error, never run.
+    multipleStatements: false,
+    ...(tls === undefined ? {} : {
+      // verifyIdentity stays off: mysql2 checks an IP host against "localhost" (Node.js has no host
+      // name for a socket connected to an IP), so verifyServerIdentity below does the check itself.
+      ssl: { rejectUnauthorized: tls.rejectUnauthorized, verifyIdentity: false, ...(tls.ca === undefined ? {} : { ca: tls.ca }) },
+    }),
+  };
+}
+
+/**
+ * verifyServerIdentity checks the certificate of an established connection against the configured
+ * host (DNS name or IP address), as verify-full requires; it returns the TLS error, or undefined.
+ */
+export function verifyServerIdentity(connection: object, config: MysqlConnectConfig): Error | undefined {
+  if (config.tls?.verifyHostName !== true) return undefined;
+  // mysql2's promise wrapper keeps the core connection in .connection; after STARTTLS its stream is the TLS socket.
+  const core = (connection as { connection?: { stream?: { getPeerCertificate?: () => PeerCertificate } } }).connection;
+  const stream = core?.stream;
+  if (typeof stream?.getPeerCertificate !== 'function') return Object.assign(new Error('the server did not start TLS'), { code: 'ERR_TLS_NOT_STARTED' });
+  return checkServerIdentity(config.host, stream.getPeerCertificate());
+}
+
+type Runner = Pick<mysql.Connection, 'query' | 'execute'>;
+
+function queryable(runner: Runner, timeout: number): MysqlQueryable {
+  return {
+    async query(sql) {
+      const [rows] = await runner.query({ sql, timeout });
+      return Array.isArray(rows) ? (rows as MysqlRow[]) : [];
+    },
+    async execute(sql, params) {
+      const [rows] = await runner.execute({ sql, timeout }, params as mysql.ExecuteValues[]);
+      return Array.isArray(rows) ? (rows as MysqlRow[]) : [];
+    },
+  };
+}
+
+/** mysql2Driver creates real mysql2 pools and connections; every admin session runs in UTC. */
+export const mysql2Driver: MysqlDriver = {
+  createPool(config, max) {
+    const pool = mysql.createPool({ ...options(config), connectionLimit: max, maxIdle: max, idleTimeout: 30_000, enableKeepAlive: true });
+    const prepared = new WeakSet<object>();
+    // Each statement checks a connection out explicitly, so a new connection is verified (host
+    // name) and prepared (time zone) before its first statement runs.
+    const withConnection = async <T>(work: (runner: MysqlQueryable) => Promise<T>): Promise<T> => {
+      const connection = await pool.getConnection();
+      let healthy = true;
+      try {
+        if (!prepared.has(connection.connection)) {
+          const identity = verifyServerIdentity(connection, config);
+          if (identity !== undefined) {
+            healthy = false;
+            throw identity;
+          }
+          // Expiry events are scheduled with FROM_UNIXTIME and read back with UNIX_TIMESTAMP: both
+          // in the session time zone, pinned to UTC here.
+          await connection.query('SET time_zone = \'+00:00\'');
+          prepared.add(connection.connection);
+        }
+        return await work(queryable(connection, config.statementTimeoutMs));
+      } finally {
+        if (healthy) connection.release();
+        else connection.destroy();
+      }
+    };
+    return {
+      query: (sql) => withConnection((c) => c.query(sql)),
+      execute: (sql, params) => withConnection((c) => c.execute(sql, params)),
+      end: () => pool.end(),
+    };
+  },
+  async connect(config) {
+    const connection = await mysql.createConnection(options(config));
+    connection.on('error', () => undefined);
+    const identity = verifyServerIdentity(connection, config);
+    if (identity !== undefined) {
+      connection.destroy();
+      throw identity;
+    }
+    return { ...queryable(connection, config.statementTimeoutMs), end: () => connection.end() };
+  },
+};

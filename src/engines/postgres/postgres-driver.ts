@@ -1,0 +1,85 @@
+// The pg library behind the few structural interfaces the engine needs (Kysely's layout), so the
+// engine can be tested with a fake and pg stays an implementation detail of this file.
+import pg from 'pg';
+import type { TlsOptions } from '../tls-options.ts';
+
+export interface PostgresResult {
+  rows: Record<string, unknown>[];
+}
+
+/** Something that runs one statement with optional bind parameters. */
+export interface PostgresQueryable {
+  query(sql: string, params?: readonly unknown[]): Promise<PostgresResult>;
+}
+
+/** A connection checked out of the pool; release it exactly once. */
+export interface PostgresPoolClient extends PostgresQueryable {
+  release(destroy?: boolean): void;
+}
+
+export interface PostgresPool extends PostgresQueryable {
+  connect(): Promise<PostgresPoolClient>;
+  end(): Promise<void>;
+}
+
+/** A single connection, for logins as an issued user. */
+export interface PostgresClient extends PostgresQueryable {
+  connect(): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+export interface PostgresConnectConfig {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  tls: TlsOptions | undefined;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+/** Makes pools and clients; the engine gets pgDriver unless a test hands it a fake. */
+export interface PostgresDriver {
+  createPool(config: PostgresConnectConfig, max: number): PostgresPool;
+  createClient(config: PostgresConnectConfig): PostgresClient;
+}
+
+function clientConfig(config: PostgresConnectConfig): pg.ClientConfig {
+  const tls = config.tls;
+  return {
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    user: config.user,
+    password: config.password,
+    application_name: 'dbcred',
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    statement_timeout: config.statementTimeoutMs,
+    // A lost server must not hang a query forever: the socket-level timeout backs up statement_timeout.
+    query_timeout: config.statementTimeoutMs + 5_000,
+    ssl: tls === undefined ? false : {
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.verifyHostName ? {} : { checkServerIdentity: () => undefined }),
+    },
+  };
+}
+
+// An idle pooled connection that dies (server restart) emits 'error'; unhandled, it would crash
+// the process. The next checkout gets a fresh connection, so there is nothing else to do.
+const ignore = (): void => undefined;
+
+/** pgDriver creates real pg pools and clients. */
+export const pgDriver: PostgresDriver = {
+  createPool(config, max) {
+    const pool = new pg.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 });
+    pool.on('error', ignore);
+    return pool;
+  },
+  createClient(config) {
+    const client = new pg.Client(clientConfig(config));
+    client.on('error', ignore);
+    return client;
+  },
+};
