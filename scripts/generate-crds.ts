@@ -1,10 +1,12 @@
 // Writes crds/<plural>.dbcred.io.yaml and the same files into the Helm chart's crds/ folder,
-// and the field reference docs/crd-reference.md, generated from the zod schemas in
-// src/api/v1alpha1. Run after changing a schema:
+// the field reference docs/crd-reference.md, generated from the zod schemas in
+// src/api/v1alpha1, and the error reference docs/errors.md from src/util/errors.ts. Run after
+// changing a schema or an error code:
 //   npm run generate:crds
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderCrds, renderDocs } from '../src/api/v1alpha1/render.ts';
+import { ERROR_REFERENCE_FILE, renderErrorReference } from '../src/util/error-reference.ts';
 
 const root = join(import.meta.dirname, '..');
 for (const dir of ['crds', join('charts', 'dbcred', 'crds')]) {
@@ -14,4 +16,5 @@ for (const dir of ['crds', join('charts', 'dbcred', 'crds')]) {
 const docs = renderDocs();
 await mkdir(join(root, 'docs'), { recursive: true });
 await writeFile(join(root, docs.file), docs.text);
-console.log(`CRDs written to crds/ and charts/dbcred/crds/, reference to ${docs.file}`);
+await writeFile(join(root, ERROR_REFERENCE_FILE), renderErrorReference());
+console.log(`CRDs written to crds/ and charts/dbcred/crds/, references to ${docs.file} and ${ERROR_REFERENCE_FILE}`);

@@ -7,10 +7,8 @@ export interface RuntimeMetrics {
   reconcileTotal: Counter<'controller' | 'outcome'>;
   reconcileDuration: Histogram<'controller'>;
   workqueueDepth: Gauge<'controller'>;
-  informerRelists: Counter<'resource'>;
   informerObjects: Gauge<'resource'>;
   leader: Gauge;
-  eventsDropped: Counter;
 }
 
 /** createRuntimeMetrics registers the runtime's metrics (and Node's process metrics) in a new registry. */
@@ -25,10 +23,8 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
     workqueueDepth: new Gauge({ name: 'dbcred_workqueue_depth', help: 'Keys waiting in a controller\'s work queue.', labelNames: ['controller'], registers: [registry] }),
-    informerRelists: new Counter({ name: 'dbcred_informer_relists_total', help: 'Full lists by an informer (start, reconnect, periodic).', labelNames: ['resource'], registers: [registry] }),
     informerObjects: new Gauge({ name: 'dbcred_informer_objects', help: 'Objects in an informer cache.', labelNames: ['resource'], registers: [registry] }),
     leader: new Gauge({ name: 'dbcred_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
-    eventsDropped: new Counter({ name: 'dbcred_events_dropped_total', help: 'Kubernetes Events dropped by the spam filter.', registers: [registry] }),
   };
 }
 

@@ -1,6 +1,6 @@
 // The one catalog of error codes. Every error the operator raises on purpose is a DbcredError
-// with a code from this list, so logs, conditions and metrics can be matched on codes and the
-// README can document each one. Messages never contain a password: build them from identifiers,
+// with a code from this list, so logs, conditions and metrics can be matched on codes and
+// docs/errors.md (generated) documents each one. Messages never contain a password: build them from identifiers,
 // not from values a user or a database handed us.
 
 /** Each code with whether a retry may help and what it means (the README's error table). */
@@ -14,7 +14,7 @@ export const ERROR_CATALOG = {
   KUBE_GONE: { retryable: true, summary: 'The watch resourceVersion is too old (410); relist.' },
   KUBE_FORBIDDEN: { retryable: false, summary: 'RBAC does not allow the operator to do this.' },
   KUBE_UNAUTHORIZED: { retryable: true, summary: 'The operator\'s credentials were refused (expired token?).' },
-  KUBE_INVALID: { retryable: false, summary: 'The apiserver refused the object as invalid (422).' },
+  KUBE_INVALID: { retryable: false, summary: 'The apiserver refused the request as invalid (422, or another 4xx not listed here).' },
   KUBE_TOO_MANY_REQUESTS: { retryable: true, summary: 'The apiserver throttled the request (429).' },
   KUBE_UNAVAILABLE: { retryable: true, summary: 'The apiserver could not be reached or failed (network error, 5xx, timeout).' },
 
@@ -31,6 +31,12 @@ export const ERROR_CATALOG = {
   DB_INVALID_NAME: { retryable: false, summary: 'A user or role name is outside the alphabet or length the engine accepts.' },
   DB_USER_MISSING: { retryable: false, summary: 'The user to extend or rotate does not exist (it expired or was dropped).' },
   DB_USER_CONFLICT: { retryable: false, summary: 'A user with the generated name exists but does not carry the dbcred marker.' },
+
+  // references, tenancy and limits (the controllers)
+  REFERENCE_MISSING: { retryable: true, summary: 'A referenced object, Secret or Secret key does not exist (yet); the object waits for it.' },
+  REFERENCE_INVALID: { retryable: false, summary: 'A referenced object exists but cannot be used (wrong engine, not ready, invalid spec).' },
+  ACCESS_DENIED: { retryable: false, summary: 'Tenancy: the namespace may not use this role or server.' },
+  LIMIT_EXCEEDED: { retryable: false, summary: 'A limit refused the request: ttl above the role\'s maxTTL, or the role\'s quota of live users.' },
 
   // reconciliation
   RECONCILE_TERMINAL: { retryable: false, summary: 'A reconcile failed in a way retrying cannot fix; it waits for a change to the object.' },
