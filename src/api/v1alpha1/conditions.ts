@@ -34,6 +34,7 @@ export const Reason = {
   SecretNotFound: 'SecretNotFound',
   SecretKeyMissing: 'SecretKeyMissing',
   ServerNotFound: 'ServerNotFound',
+  SecretConflict: 'SecretConflict',
   ServerNotReady: 'ServerNotReady',
   RoleNotFound: 'RoleNotFound',
   RoleNotReady: 'RoleNotReady',

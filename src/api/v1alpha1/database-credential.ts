@@ -35,6 +35,11 @@ export const DatabaseCredentialStatus = described(z.object({
   observedGeneration,
   conditions,
   secretName: described(z.string(), 'The Secret holding the current user.').optional(),
+  server: described(z.object({
+    kind: described(z.enum(['DatabaseServer', 'ClusterDatabaseServer']), 'Kind of the server.'),
+    name: described(z.string(), 'Name of the server.'),
+    namespace: described(z.string(), 'Namespace of a DatabaseServer.').optional(),
+  }), 'The server the users live on, recorded before the first user is created, so they can be revoked even after the role is gone.').optional(),
   current: described(z.object({
     username, serial,
     issuedAt: time('When the user was created'),

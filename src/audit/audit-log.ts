@@ -1,0 +1,71 @@
+// The audit stream: one JSON line per issue, rotation, revocation and denial, separate from the
+// operational log. Each record carries the hash of the previous one, so removing or editing a
+// record breaks the chain and `dbcred audit verify` finds where. Records never hold a password.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const AuditRecord = z.object({
+  seq: z.number().int().min(1),
+  time: z.string(),
+  action: z.enum(['issue', 'rotate', 'revoke', 'expire', 'deny', 'retain', 'orphan-drop', 'revoke-failed']),
+  outcome: z.enum(['success', 'failure', 'denied']),
+  object: z.object({ kind: z.string(), namespace: z.string().optional(), name: z.string(), uid: z.string().optional() }),
+  server: z.string().optional(),
+  role: z.string().optional(),
+  username: z.string().optional(),
+  reason: z.string().optional(),
+  message: z.string(),
+  prev: z.string(),
+  hash: z.string(),
+});
+export type AuditRecord = z.output<typeof AuditRecord>;
+export type AuditEntry = Omit<AuditRecord, 'seq' | 'time' | 'prev' | 'hash'>;
+
+const GENESIS = '0'.repeat(64);
+
+function hashOf(record: Omit<AuditRecord, 'hash'>): string {
+  return createHash('sha256').update(JSON.stringify(record)).digest('hex');
+}
+
+/** AuditLog appends hash-chained records to a line sink (a file or stdout). */
+export class AuditLog {
+  private seq = 0;
+  private prev = GENESIS;
+  private readonly write: (line: string) => void;
+  private readonly now: () => number;
+
+  constructor(write: (line: string) => void, now: () => number = Date.now) {
+    this.write = write;
+    this.now = now;
+  }
+
+  /** record appends one entry and returns the record as written. */
+  record(entry: AuditEntry): AuditRecord {
+    const body = { seq: ++this.seq, time: new Date(this.now()).toISOString(), ...entry, prev: this.prev };
+    const record: AuditRecord = { ...body, hash: hashOf(body) };
+    this.prev = record.hash;
+    this.write(JSON.stringify(record) + '\n');
+    return record;
+  }
+}
+
+/** verifyChain checks every line of an audit stream; it returns the first broken record, if any. */
+export function verifyChain(lines: string[]): { ok: true; records: number } | { ok: false; line: number; problem: string } {
+  let prev = GENESIS;
+  let count = 0;
+  for (const [i, line] of lines.entries()) {
+    if (line.trim() === '') continue;
+    let record: AuditRecord;
+    try {
+      record = AuditRecord.parse(JSON.parse(line));
+    } catch {
+      return { ok: false, line: i + 1, problem: 'not an audit record' };
+    }
+    if (record.prev !== prev) return { ok: false, line: i + 1, problem: 'previous hash does not match (a record was removed or reordered)' };
+    const { hash, ...body } = record;
+    if (hashOf(body) !== hash) return { ok: false, line: i + 1, problem: 'hash does not match the record (it was edited)' };
+    prev = hash;
+    count++;
+  }
+  return { ok: true, records: count };
+}

@@ -1,0 +1,55 @@
+// Operator settings: flags (--name=value) override environment variables (DBCRED_NAME), which
+// override defaults. Validated once at start; a bad value stops the process with a clear message.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { formatIssues } from '../api/v1alpha1/validate.ts';
+import { DURATION_PATTERN, mustParseDuration } from '../util/duration.ts';
+import { DbcredError } from '../util/errors.ts';
+
+const duration = z.string().regex(new RegExp(DURATION_PATTERN), 'must be a duration such as 30s or 5m').transform(mustParseDuration);
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const Settings = z.object({
+  kubeconfig: z.string().optional(),
+  /** Watch one namespace only (namespaced kinds); empty: every namespace. */
+  watchNamespace: z.string().optional(),
+  leaderElect: bool.default(true),
+  leaderElectionNamespace: z.string().min(1).default('dbcred-system'),
+  identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  leaseDuration: duration.default(15_000),
+  renewDeadline: duration.default(10_000),
+  retryPeriod: duration.default(2_000),
+  healthAddr: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('0.0.0.0:8080'),
+  workers: z.coerce.number().int().min(1).max(256).default(16),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  auditLog: z.string().min(1).default('-'),
+  sweepSchedule: z.string().min(1).default('*/30 * * * * *'),
+  scramIterations: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+  shutdownGrace: duration.default(20_000),
+});
+export type Settings = z.output<typeof Settings>;
+
+/** The flag and variable names of each setting, for the README and --help. */
+export const SETTING_NAMES = Object.keys(Settings.shape).map((k) => ({
+  key: k,
+  flag: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  env: `DBCRED_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
+}));
+
+/** loadSettings reads flags and environment; it throws CONFIG_INVALID naming each bad setting. */
+export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
+  const raw: Record<string, string> = {};
+  for (const { key, env: name } of SETTING_NAMES) if (env[name] !== undefined) raw[key] = env[name];
+  if (env['KUBECONFIG'] && raw['kubeconfig'] === undefined) raw['kubeconfig'] = env['KUBECONFIG'];
+  if (env['POD_NAMESPACE'] && raw['leaderElectionNamespace'] === undefined) raw['leaderElectionNamespace'] = env['POD_NAMESPACE'];
+  if (env['POD_NAME'] && raw['identity'] === undefined) raw['identity'] = env['POD_NAME'];
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const known = m && SETTING_NAMES.find((s) => s.flag === `--${m[1]}`);
+    if (!m || !known) throw new DbcredError('CONFIG_INVALID', `unknown argument ${arg.split('=')[0]} (known: ${SETTING_NAMES.map((s) => s.flag).join(', ')})`);
+    raw[known.key] = m[2] ?? 'true';
+  }
+  const parsed = Settings.safeParse(raw);
+  if (!parsed.success) throw new DbcredError('CONFIG_INVALID', `invalid settings: ${formatIssues(parsed.error.issues)}`);
+  return parsed.data;
+}

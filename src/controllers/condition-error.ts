@@ -1,0 +1,37 @@
+import type { Reason } from '../api/v1alpha1/conditions.ts';
+import { DbcredError, type ErrorCode } from '../util/errors.ts';
+
+/** An error that becomes a condition: a catalog code plus the condition/Event reason users see. */
+export class ConditionError extends DbcredError {
+  readonly reason: Reason;
+
+  constructor(code: ErrorCode, reason: Reason, message: string, cause?: unknown) {
+    super(code, message, cause === undefined ? {} : { cause });
+    this.name = 'ConditionError';
+    this.reason = reason;
+  }
+}
+
+/** reasonFor maps any error to the reason a condition shows. */
+export function reasonFor(error: unknown, fallback: Reason): Reason {
+  if (error instanceof ConditionError) return error.reason;
+  if (error instanceof DbcredError) {
+    switch (error.code) {
+      case 'DB_UNREACHABLE': return 'Unreachable';
+      case 'DB_AUTH_FAILED': return 'AuthenticationFailed';
+      case 'DB_TLS_FAILED': return 'TLSFailed';
+      case 'DB_MISSING_PRIVILEGES': return 'MissingPrivileges';
+      case 'DB_GROUP_ROLE_MISSING': return 'GroupRoleMissing';
+      case 'DB_TEMPLATE_INVALID': return 'TemplateInvalid';
+      case 'DB_VERIFY_FAILED': return 'VerificationFailed';
+      default: return fallback;
+    }
+  }
+  return fallback;
+}
+
+/** messageOf returns an error's message for a condition (DbcredError messages never hold secrets). */
+export function messageOf(error: unknown): string {
+  if (error instanceof DbcredError) return error.message;
+  return 'internal error (see the operator log)';
+}

@@ -1,0 +1,75 @@
+// The Secret a credential is published in: owned by the DatabaseCredential (garbage-collected
+// with it), labelled, and annotated with a hash of its data so an edit by hand is noticed.
+import { createHash } from 'node:crypto';
+import { API_VERSION } from '../../api/v1alpha1/kind.ts';
+import type { DatabaseCredential } from '../../api/v1alpha1/index.ts';
+import type { KubeClient } from '../../runtime/kube/client.ts';
+import { isAlreadyExists, isNotFound } from '../../runtime/kube/errors.ts';
+import { Resources } from '../../runtime/kube/resources.ts';
+import type { KubeObject } from '../../runtime/kube/types.ts';
+import { ConditionError } from '../condition-error.ts';
+import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../resources.ts';
+
+export type SecretObject = KubeObject & { data?: Record<string, string>; stringData?: Record<string, string>; type?: string };
+
+/** secretNameOf returns the Secret name of a credential (spec.secret.name, default the credential's name). */
+export const secretNameOf = (cred: DatabaseCredential) => cred.spec.secret.name ?? cred.metadata.name;
+
+/** dataHash hashes Secret data (key → plain value) independently of key order. */
+export function dataHash(data: Record<string, string>): string {
+  const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}
+
+/** decodeData turns a Secret's base64 data into plain values. */
+export function decodeData(secret: SecretObject): Record<string, string> {
+  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+/** secretIsIntact tells whether the Secret still holds exactly what the operator wrote for this user. */
+export function secretIsIntact(secret: SecretObject | undefined, username: string): boolean {
+  if (!secret) return false;
+  const data = decodeData(secret);
+  return data['username'] === username && secret.metadata.annotations?.[DATA_HASH_ANNOTATION] === dataHash(data);
+}
+
+/**
+ * writeSecret creates or replaces the credential's Secret with data; it refuses (SecretConflict)
+ * to overwrite a Secret of that name that this credential does not own.
+ */
+export async function writeSecret(client: KubeClient, cred: DatabaseCredential, data: Record<string, string>): Promise<SecretObject> {
+  const name = secretNameOf(cred);
+  const namespace = cred.metadata.namespace!;
+  const body: SecretObject = {
+    metadata: {
+      name, namespace,
+      labels: { ...cred.spec.secret.labels, [MANAGED_BY_LABEL]: MANAGED_BY, [CREDENTIAL_LABEL]: cred.metadata.name },
+      annotations: { ...cred.spec.secret.annotations, [DATA_HASH_ANNOTATION]: dataHash(data) },
+      ownerReferences: [{ apiVersion: API_VERSION, kind: 'DatabaseCredential', name: cred.metadata.name, uid: cred.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+    },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+  };
+  try {
+    return await client.create<SecretObject>(Resources.Secret, body);
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+  const existing = await client.get<SecretObject>(Resources.Secret, name, namespace);
+  const owner = existing.metadata.ownerReferences?.find((r) => r.controller);
+  if (owner?.uid !== cred.metadata.uid) {
+    throw new ConditionError('REFERENCE_INVALID', 'SecretConflict', `Secret ${namespace}/${name} exists and is not owned by this DatabaseCredential; choose another spec.secret.name or delete it`);
+  }
+  return client.replace<SecretObject>(Resources.Secret, { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
+}
+
+/** deleteSecret removes the credential's Secret if it exists and is owned by this credential. */
+export async function deleteSecret(client: KubeClient, cred: DatabaseCredential): Promise<void> {
+  try {
+    const existing = await client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
+    if (existing.metadata.ownerReferences?.find((r) => r.controller)?.uid !== cred.metadata.uid) return;
+    await client.delete(Resources.Secret, existing.metadata.name, existing.metadata.namespace, { uid: existing.metadata.uid });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}

@@ -1,0 +1,73 @@
+// DatabaseRole and ClusterDatabaseRole: validated against their server (it exists and may be
+// used, the engine block matches its engine, the admin can grant the group roles), reported in
+// Ready with the reason, plus the number of live users issued from the role.
+import { ClusterDatabaseRole, DatabaseRole, validate } from '../../api/v1alpha1/index.ts';
+import type { Reason } from '../../api/v1alpha1/conditions.ts';
+import type { Informer } from '../../runtime/cache/informer.ts';
+import type { Reconciler, Result } from '../../runtime/controller.ts';
+import type { KubeObject } from '../../runtime/kube/types.ts';
+import { ConditionError, messageOf, reasonFor } from '../condition-error.ts';
+import { sameStatus, withCondition } from '../conditions.ts';
+import type { OperatorContext } from '../context.ts';
+import { DbcredResources } from '../resources.ts';
+import { policyOf, roleServer, type RoleInformers } from '../roles.ts';
+
+const RECHECK_MS = 60_000;
+
+export class DatabaseRoleReconciler implements Reconciler {
+  private readonly ctx: OperatorContext;
+  private readonly kind: 'DatabaseRole' | 'ClusterDatabaseRole';
+  private readonly informer: Informer<KubeObject>;
+  private readonly informers: RoleInformers;
+  private readonly liveUsers: (kind: string, name: string, namespace?: string) => number;
+
+  constructor(ctx: OperatorContext, kind: 'DatabaseRole' | 'ClusterDatabaseRole', informer: Informer<KubeObject>, informers: RoleInformers, liveUsers: DatabaseRoleReconciler['liveUsers']) {
+    this.ctx = ctx;
+    this.kind = kind;
+    this.informer = informer;
+    this.informers = informers;
+    this.liveUsers = liveUsers;
+  }
+
+  async reconcile(key: string): Promise<Result | void> {
+    const { ctx, kind } = this;
+    const raw = ctx.status.freshest(this.informer.get(key), key);
+    if (!raw) {
+      ctx.status.forget(key);
+      return;
+    }
+    const previous = (raw as { status?: Record<string, unknown> & { conditions?: [] } }).status ?? {};
+    const now = ctx.clock.now();
+    const parsed = kind === 'DatabaseRole' ? validate(DatabaseRole, raw) : validate(ClusterDatabaseRole, raw);
+    let ready = false;
+    let reason: Reason = 'Validated';
+    let message: string;
+    const facts: Record<string, unknown> = { activeCredentials: this.liveUsers(kind, raw.metadata.name, raw.metadata.namespace) };
+    if (!parsed.ok) {
+      reason = 'InvalidSpec';
+      message = parsed.message;
+    } else {
+      try {
+        const server = await ctx.engines.resolve(roleServer(this.informers, ctx.engines, parsed.value));
+        facts['engine'] = server.engineName;
+        const spec = parsed.value.spec;
+        if ((spec.postgres && server.engineName !== 'postgres') || (spec.mysql && server.engineName !== 'mysql')) {
+          throw new ConditionError('REFERENCE_INVALID', 'EngineMismatch', `the role has a ${spec.postgres ? 'postgres' : 'mysql'} block but server ${server.ref.name} runs ${server.engineName}`);
+        }
+        const report = await server.engine.checkPrivileges(policyOf(parsed.value));
+        if (report.missing.length > 0) {
+          const groupProblem = report.missing.some((m) => /role|group/i.test(m));
+          throw new ConditionError('DB_MISSING_PRIVILEGES', groupProblem ? 'GroupRoleMissing' : 'MissingPrivileges', `cannot issue users for this role: ${report.missing.join('; ')}`);
+        }
+        ready = true;
+        message = `issues users on ${server.ref.kind} ${server.ref.name} (${server.engineName})`;
+      } catch (error) {
+        reason = reasonFor(error, 'ServerNotReady');
+        message = messageOf(error);
+      }
+    }
+    const next = { ...previous, ...facts, conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation) };
+    if (!sameStatus(previous, next)) await ctx.status.write(DbcredResources[kind], raw, next);
+    return { requeueAfterMs: RECHECK_MS };
+  }
+}

@@ -1,0 +1,82 @@
+// DatabaseServer and ClusterDatabaseServer: connect with the admin Secret, check the admin's
+// privileges, and say so in Ready (with the reason when not). Re-checked every minute, which also
+// picks up a changed admin Secret (the engine is rebuilt when its resourceVersion changes).
+import { ClusterDatabaseServer, DatabaseServer, validate } from '../../api/v1alpha1/index.ts';
+import type { Reason } from '../../api/v1alpha1/conditions.ts';
+import type { Informer } from '../../runtime/cache/informer.ts';
+import type { Reconciler, Result } from '../../runtime/controller.ts';
+import { splitKey, type KubeObject } from '../../runtime/kube/types.ts';
+import { EventRecorder } from '../../runtime/events.ts';
+import { API_VERSION } from '../../api/v1alpha1/kind.ts';
+import { messageOf, reasonFor } from '../condition-error.ts';
+import { sameStatus, withCondition } from '../conditions.ts';
+import type { OperatorContext } from '../context.ts';
+import { DbcredResources } from '../resources.ts';
+import type { ServerRef } from '../engine-pool.ts';
+
+const RECHECK_READY_MS = 60_000;
+const RECHECK_NOT_READY_MS = 10_000;
+
+export class DatabaseServerReconciler implements Reconciler {
+  private readonly ctx: OperatorContext;
+  private readonly kind: 'DatabaseServer' | 'ClusterDatabaseServer';
+  private readonly informer: Informer<KubeObject>;
+
+  constructor(ctx: OperatorContext, kind: 'DatabaseServer' | 'ClusterDatabaseServer', informer: Informer<KubeObject>) {
+    this.ctx = ctx;
+    this.kind = kind;
+    this.informer = informer;
+  }
+
+  async reconcile(key: string): Promise<Result | void> {
+    const { ctx, kind } = this;
+    const raw = ctx.status.freshest(this.informer.get(key), key);
+    const { namespace, name } = splitKey(key);
+    const ref: ServerRef = { kind, name, namespace };
+    if (!raw) {
+      // The engine stays in the pool: credentials issued on this server may still need revoking.
+      ctx.status.forget(key);
+      return;
+    }
+    const res = DbcredResources[kind];
+    const parsed = kind === 'DatabaseServer' ? validate(DatabaseServer, raw) : validate(ClusterDatabaseServer, raw);
+    const now = ctx.clock.now();
+    const previous = (raw as { status?: Record<string, unknown> & { conditions?: [] } }).status ?? {};
+    let next: Record<string, unknown>;
+    let ready = false;
+    if (!parsed.ok) {
+      next = { ...previous, conditions: withCondition(previous.conditions, 'Ready', 'False', 'InvalidSpec', parsed.message, now, raw.metadata.generation) };
+    } else {
+      let reason: Reason = 'Connected';
+      let message: string;
+      const facts: Record<string, unknown> = {};
+      try {
+        const server = await ctx.engines.resolve(ref);
+        const pinged = await server.engine.ping();
+        const report = await server.engine.checkPrivileges();
+        facts['serverVersion'] = pinged.version;
+        facts['expiryEnforcement'] = pinged.expiryEnforcement;
+        if (report.missing.length > 0) {
+          reason = 'MissingPrivileges';
+          message = `the admin user lacks: ${report.missing.join('; ')}`;
+        } else {
+          ready = true;
+          message = `connected to ${server.engineName} ${pinged.version}${pinged.tls ? ' over TLS' : ''}; expiry enforced by ${pinged.expiryEnforcement}`;
+        }
+      } catch (error) {
+        reason = reasonFor(error, 'Unreachable');
+        message = messageOf(error);
+      }
+      next = { ...previous, ...facts, conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation) };
+    }
+    if (!sameStatus(previous, next)) {
+      const wasReady = (previous.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Ready')?.status === 'True';
+      await ctx.status.write(res, raw, next);
+      if (wasReady !== ready) {
+        const cond = (next.conditions as { type: string; reason: Reason; message: string }[]).find((c) => c.type === 'Ready')!;
+        ctx.events.record(EventRecorder.targetOf(raw, API_VERSION, kind), ready ? 'Normal' : 'Warning', cond.reason, 'Check', cond.message);
+      }
+    }
+    return { requeueAfterMs: ready ? RECHECK_READY_MS : RECHECK_NOT_READY_MS };
+  }
+}

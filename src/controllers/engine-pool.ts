@@ -1,0 +1,133 @@
+// One engine (admin connection pool) per server object, built from the server spec and its admin
+// and CA Secrets, rebuilt when any of them changes, closed when the server goes away.
+import { ClusterDatabaseServer, DatabaseServer, validate } from '../api/v1alpha1/index.ts';
+import type { Engine, EngineOptions } from '../engines/engine.ts';
+import type { EngineRegistry } from '../engines/registry.ts';
+import type { Informer } from '../runtime/cache/informer.ts';
+import type { KubeClient } from '../runtime/kube/client.ts';
+import { isNotFound } from '../runtime/kube/errors.ts';
+import { Resources } from '../runtime/kube/resources.ts';
+import type { KubeObject } from '../runtime/kube/types.ts';
+import { ConditionError } from './condition-error.ts';
+
+/** Which server: a namespaced DatabaseServer (namespace set) or a ClusterDatabaseServer. */
+export interface ServerRef {
+  kind: 'DatabaseServer' | 'ClusterDatabaseServer';
+  name: string;
+  namespace?: string;
+}
+
+export type AnyServer = DatabaseServer | ClusterDatabaseServer;
+
+/** A server as the controllers use it: its spec (validated, with defaults) and its engine. */
+export interface ResolvedServer {
+  ref: ServerRef;
+  object: AnyServer;
+  engine: Engine;
+  engineName: 'postgres' | 'mysql';
+  host: string;
+  port: number;
+  database?: string;
+  tlsMode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+}
+
+type SecretObject = KubeObject & { data?: Record<string, string> };
+
+export const serverKey = (ref: ServerRef) => (ref.kind === 'DatabaseServer' ? `DatabaseServer/${ref.namespace}/${ref.name}` : `ClusterDatabaseServer/${ref.name}`);
+
+export class EnginePool {
+  private readonly engines = new Map<string, { fingerprint: string; engine: Engine }>();
+  private readonly lastKnown = new Map<string, Engine>();
+  private readonly o: {
+    client: KubeClient;
+    registry: EngineRegistry;
+    servers: Informer<KubeObject>;
+    clusterServers: Informer<KubeObject>;
+    engineOptions: EngineOptions;
+  };
+
+  constructor(options: EnginePool['o']) {
+    this.o = options;
+  }
+
+  /** serverObject returns the validated server object, or throws a ConditionError saying why not. */
+  serverObject(ref: ServerRef): AnyServer {
+    const raw = ref.kind === 'DatabaseServer' ? this.o.servers.get(`${ref.namespace}/${ref.name}`) : this.o.clusterServers.get(ref.name);
+    if (!raw) throw new ConditionError('REFERENCE_MISSING', 'ServerNotFound', `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} does not exist`);
+    const parsed = ref.kind === 'DatabaseServer' ? validate(DatabaseServer, raw) : validate(ClusterDatabaseServer, raw);
+    if (!parsed.ok) throw new ConditionError('REFERENCE_INVALID', 'ServerNotReady', `${ref.kind} ${ref.name} is invalid: ${parsed.message}`);
+    return parsed.value;
+  }
+
+  /**
+   * resolveForRevocation is resolve, falling back to the last engine built for the server when the
+   * server object or its admin Secret is gone (a namespace being deleted takes them with it), so
+   * users issued on it can still be revoked.
+   */
+  async resolveForRevocation(ref: ServerRef): Promise<Pick<ResolvedServer, 'engine' | 'ref'>> {
+    try {
+      return await this.resolve(ref);
+    } catch (error) {
+      const last = this.lastKnown.get(serverKey(ref));
+      if (last && error instanceof ConditionError && error.code === 'REFERENCE_MISSING') return { ref, engine: last };
+      throw error;
+    }
+  }
+
+  /** resolve returns the server and an engine for it, building or rebuilding the engine as needed. */
+  async resolve(ref: ServerRef): Promise<ResolvedServer> {
+    const object = this.serverObject(ref);
+    const spec = object.spec;
+    // A cluster server names the Secret's namespace; a namespaced one uses its own.
+    const secretNamespace = (r: { namespace?: unknown }) => (typeof r.namespace === 'string' ? r.namespace : ref.namespace!);
+    const admin = await this.secret(secretNamespace(spec.adminCredentialsSecretRef), spec.adminCredentialsSecretRef.name);
+    const username = this.key(admin, spec.adminCredentialsSecretRef.usernameKey, spec.adminCredentialsSecretRef.name);
+    const password = this.key(admin, spec.adminCredentialsSecretRef.passwordKey, spec.adminCredentialsSecretRef.name);
+    let caPem: string | undefined;
+    let caVersion = '';
+    if (spec.tls.caSecretRef) {
+      const ca = await this.secret(secretNamespace(spec.tls.caSecretRef), spec.tls.caSecretRef.name);
+      caPem = this.key(ca, spec.tls.caSecretRef.key, spec.tls.caSecretRef.name);
+      caVersion = ca.metadata.resourceVersion ?? '';
+    }
+    const port = spec.port ?? (spec.engine === 'postgres' ? 5432 : 3306);
+    const database = spec.database ?? (spec.engine === 'postgres' ? 'postgres' : undefined);
+    const key = serverKey(ref);
+    const fingerprint = [object.metadata.uid, object.metadata.generation, admin.metadata.resourceVersion, caVersion].join('/');
+    let entry = this.engines.get(key);
+    if (entry?.fingerprint !== fingerprint) {
+      // The old pool is closed when nothing can need it: a rebuilt engine replaces it as lastKnown.
+      if (entry) void entry.engine.close().catch(() => undefined);
+      const engine = this.o.registry.create(spec.engine, {
+        host: spec.host, port, database, admin: { username, password }, tls: { mode: spec.tls.mode, caPem }, maxConnections: spec.maxConnections,
+      }, this.o.engineOptions);
+      entry = { fingerprint, engine };
+      this.engines.set(key, entry);
+      this.lastKnown.set(key, engine);
+    }
+    return { ref, object, engine: entry.engine, engineName: spec.engine, host: spec.host, port, database, tlsMode: spec.tls.mode };
+  }
+
+  /** closeAll ends every admin pool (shutdown). */
+  async closeAll(): Promise<void> {
+    const all = new Set([...this.engines.values()].map((e) => e.engine).concat([...this.lastKnown.values()]));
+    this.engines.clear();
+    this.lastKnown.clear();
+    await Promise.all([...all].map((e) => e.close().catch(() => undefined)));
+  }
+
+  private async secret(namespace: string, name: string): Promise<SecretObject> {
+    try {
+      return await this.o.client.get<SecretObject>(Resources.Secret, name, namespace);
+    } catch (error) {
+      if (isNotFound(error)) throw new ConditionError('REFERENCE_MISSING', 'SecretNotFound', `Secret ${namespace}/${name} does not exist`);
+      throw error;
+    }
+  }
+
+  private key(secret: SecretObject, key: string, name: string): string {
+    const value = secret.data?.[key];
+    if (value === undefined) throw new ConditionError('REFERENCE_MISSING', 'SecretKeyMissing', `Secret ${secret.metadata.namespace}/${name} has no key "${key}"`);
+    return Buffer.from(value, 'base64').toString('utf8');
+  }
+}

@@ -1,0 +1,118 @@
+// Wires the dbcred controllers onto the runtime: informers, engine pool, controllers, sweeper.
+// main.ts builds one from settings; tests build one in-process.
+import { AuditLog } from '../audit/audit-log.ts';
+import type { Reason } from '../api/v1alpha1/conditions.ts';
+import { builtinEngines } from '../engines/registry.ts';
+import { Informer } from '../runtime/cache/informer.ts';
+import { Controller } from '../runtime/controller.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import type { KubeClient } from '../runtime/kube/client.ts';
+import { Resources } from '../runtime/kube/resources.ts';
+import type { KubeObject } from '../runtime/kube/types.ts';
+import { Manager } from '../runtime/manager.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createRuntimeMetrics, reconcileHooks } from '../observability/metrics.ts';
+import type { Settings } from '../config/settings.ts';
+import type { Clock } from '../util/clock.ts';
+import { Failpoints } from '../util/failpoints.ts';
+import type { OperatorContext } from './context.ts';
+import { DatabaseCredentialReconciler } from './database-credential/database-credential-reconciler.ts';
+import { DatabaseRoleReconciler } from './database-role/database-role-reconciler.ts';
+import { DatabaseServerReconciler } from './database-server/database-server-reconciler.ts';
+import { EnginePool } from './engine-pool.ts';
+import { DbcredResources, MANAGED_BY, MANAGED_BY_LABEL } from './resources.ts';
+import { StatusWriter } from './status-writer.ts';
+import { Sweeper } from './sweeper.ts';
+
+export interface OperatorDeps {
+  client: KubeClient;
+  clock: Clock;
+  logger: Logger;
+  writeAudit: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Operator {
+  manager: Manager;
+  sweeper: Sweeper;
+  credentials: Controller;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** buildOperator assembles everything; nothing talks to the API or a database until start(). */
+export function buildOperator(settings: Settings, deps: OperatorDeps): Operator {
+  const { client, clock, logger } = deps;
+  const metrics = createRuntimeMetrics();
+  const [host, port] = settings.healthAddr.split(':') as [string, string];
+  const manager = new Manager({
+    client, clock, logger, metrics, health: { host, port: Number(port) }, shutdownGraceMs: settings.shutdownGrace,
+    ...(settings.leaderElect ? {
+      leaderElection: {
+        namespace: settings.leaderElectionNamespace, name: 'dbcred-operator', identity: settings.identity,
+        leaseDurationMs: settings.leaseDuration, renewDeadlineMs: settings.renewDeadline, retryPeriodMs: settings.retryPeriod,
+      },
+    } : {}),
+  });
+  const informer = (resource: Parameters<typeof manager.addInformer>[0]['resource'], labelSelector?: string) =>
+    manager.addInformer(new Informer<KubeObject>({
+      client, resource, labelSelector, clock, logger, namespace: resource.namespaced ? settings.watchNamespace : undefined,
+    }));
+  const servers = informer(DbcredResources.DatabaseServer);
+  const clusterServers = informer(DbcredResources.ClusterDatabaseServer);
+  const roles = informer(DbcredResources.DatabaseRole);
+  const clusterRoles = informer(DbcredResources.ClusterDatabaseRole);
+  const credentials = informer(DbcredResources.DatabaseCredential);
+  const namespaces = informer(Resources.Namespace);
+  // Only Secrets the operator wrote are watched (least privilege: admin Secrets are read on demand).
+  const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`);
+
+  const engines = new EnginePool({ client, registry: builtinEngines(), servers, clusterServers, engineOptions: { scramIterations: settings.scramIterations } });
+  const ctx: OperatorContext = {
+    client, clock, logger, engines,
+    events: new EventRecorder<Reason>({ client, clock, logger, reportingController: 'dbcred.io/operator', reportingInstance: settings.identity }),
+    audit: new AuditLog(deps.writeAudit, () => clock.now()),
+    status: new StatusWriter(client),
+    failpoints: new Failpoints(deps.env ?? process.env),
+  };
+  const controller = (name: string, reconciler: ConstructorParameters<typeof Controller>[0]['reconciler'], workers = 2) =>
+    manager.addController(new Controller({ name, reconciler, clock, logger, workers, hooks: reconcileHooks(metrics), mayReconcile: manager.mayReconcile }));
+
+  controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)).watch(servers);
+  controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)).watch(clusterServers);
+  const roleInformers = { roles, clusterRoles, namespaces };
+  const credentialReconciler = new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets });
+  controller('databaseroles', new DatabaseRoleReconciler(ctx, 'DatabaseRole', roles, roleInformers, credentialReconciler.liveUsers)).watch(roles);
+  controller('clusterdatabaseroles', new DatabaseRoleReconciler(ctx, 'ClusterDatabaseRole', clusterRoles, roleInformers, credentialReconciler.liveUsers)).watch(clusterRoles);
+  const credentialController = controller('databasecredentials', credentialReconciler, settings.workers)
+    .watch(credentials)
+    .watchOwned(secrets, 'DatabaseCredential');
+  // A role or server appearing or changing brings back the credentials waiting on it.
+  const requeueCredentials = (match: (spec: { roleRef?: { kind?: string; name?: string } }, namespace?: string) => boolean) => () => {
+    for (const c of credentials.list()) {
+      if (match((c as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec ?? {}, c.metadata.namespace)) credentialController.enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
+    }
+  };
+  roles.on((e) => requeueCredentials((s, ns) => (s.roleRef?.kind ?? 'DatabaseRole') === 'DatabaseRole' && s.roleRef?.name === e.object.metadata.name && ns === e.object.metadata.namespace)());
+  clusterRoles.on((e) => requeueCredentials((s) => s.roleRef?.kind === 'ClusterDatabaseRole' && s.roleRef.name === e.object.metadata.name)());
+
+  const sweeper = new Sweeper({
+    ctx, servers, clusterServers, missingUsers: credentialReconciler.missingUsers, namespace: settings.watchNamespace,
+    enqueue: (key) => credentialController.enqueue(key), mayRun: manager.mayReconcile,
+  });
+
+  return {
+    manager, sweeper, credentials: credentialController,
+    async start() {
+      await manager.start();
+      sweeper.start(settings.sweepSchedule);
+      if (ctx.failpoints.active().length > 0) logger.warn({ failpoints: ctx.failpoints.active() }, 'FAILPOINTS ARMED: this process will crash on purpose');
+    },
+    async stop() {
+      await sweeper.stop();
+      await manager.stop();
+      await ctx.events.flushAll();
+      await engines.closeAll();
+    },
+  };
+}

@@ -1,0 +1,29 @@
+// The dbcred kinds as runtime resource types, derived from the API definitions.
+import { GROUP, KINDS, VERSION } from '../api/v1alpha1/index.ts';
+import type { ResourceType } from '../runtime/kube/resources.ts';
+
+function resource(kind: string): ResourceType {
+  const def = KINDS.find((k) => k.kind === kind);
+  if (!def) throw new Error(`unknown kind ${kind}`);
+  return { group: GROUP, version: VERSION, plural: def.plural, kind: def.kind, namespaced: def.scope === 'Namespaced' };
+}
+
+export const DbcredResources = {
+  DatabaseServer: resource('DatabaseServer'),
+  ClusterDatabaseServer: resource('ClusterDatabaseServer'),
+  DatabaseRole: resource('DatabaseRole'),
+  ClusterDatabaseRole: resource('ClusterDatabaseRole'),
+  DatabaseCredential: resource('DatabaseCredential'),
+  DatabaseStaticCredential: resource('DatabaseStaticCredential'),
+} as const;
+
+/** Labels on every Secret the operator writes (the owned-Secret informer selects on the first). */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'dbcred';
+export const CREDENTIAL_LABEL = 'dbcred.io/credential';
+/** Annotation with the hash of the data the operator wrote, to detect edits by hand. */
+export const DATA_HASH_ANNOTATION = 'dbcred.io/data-hash';
+/** Pod-template annotation that restarts a workload's pods after a rotation. */
+export const RESTARTED_AT_ANNOTATION = 'dbcred.io/restartedAt';
+/** The finalizer that revokes every issued user before a DatabaseCredential goes away. */
+export const REVOKE_FINALIZER = 'dbcred.io/revoke-users';

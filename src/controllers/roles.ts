@@ -1,0 +1,79 @@
+// Resolving a role reference into the role, the server it issues on, and the policy for users,
+// with the tenancy rules applied. Shared by the role and credential controllers.
+import { ClusterDatabaseRole, DatabaseRole, validate } from '../api/v1alpha1/index.ts';
+import type { UserPolicy } from '../engines/engine.ts';
+import type { Informer } from '../runtime/cache/informer.ts';
+import type { KubeObject } from '../runtime/kube/types.ts';
+import { ConditionError } from './condition-error.ts';
+import type { EnginePool, ServerRef } from './engine-pool.ts';
+import { namespaceAllowed } from './tenancy.ts';
+
+export type AnyRole = DatabaseRole | ClusterDatabaseRole;
+
+export interface ResolvedRole {
+  kind: 'DatabaseRole' | 'ClusterDatabaseRole';
+  role: AnyRole;
+  server: ServerRef;
+  policy: UserPolicy;
+}
+
+export interface RoleInformers {
+  roles: Informer<KubeObject>;
+  clusterRoles: Informer<KubeObject>;
+  namespaces: Informer<KubeObject>;
+}
+
+/** policyOf picks the parts of a role spec that shape an issued user. */
+export function policyOf(role: AnyRole): UserPolicy {
+  const { memberOf, connectionLimit, creationStatements, revocationStatements, revocation, postgres, mysql } = role.spec;
+  return { memberOf, connectionLimit, creationStatements, revocationStatements, revocation, postgres, mysql };
+}
+
+/** namespaceLabels returns a namespace's labels from the cache ({} if unknown). */
+export function namespaceLabels(informers: RoleInformers, namespace: string): Record<string, string> {
+  return informers.namespaces.get(namespace)?.metadata.labels ?? {};
+}
+
+/**
+ * resolveRole finds the role a credential in `namespace` refers to, checks that the namespace may
+ * use it and that the role may use its server, and returns both; otherwise it throws a
+ * ConditionError with the reason (RoleNotFound, InvalidSpec, NamespaceNotAllowed, ServerNotFound).
+ */
+export function resolveRole(
+  informers: RoleInformers,
+  engines: EnginePool,
+  ref: { kind: 'DatabaseRole' | 'ClusterDatabaseRole'; name: string },
+  namespace: string,
+): ResolvedRole {
+  const raw = ref.kind === 'DatabaseRole' ? informers.roles.get(`${namespace}/${ref.name}`) : informers.clusterRoles.get(ref.name);
+  const where = ref.kind === 'DatabaseRole' ? `${namespace}/${ref.name}` : ref.name;
+  if (!raw) throw new ConditionError('REFERENCE_MISSING', 'RoleNotFound', `${ref.kind} ${where} does not exist`);
+  const parsed = ref.kind === 'DatabaseRole' ? validate(DatabaseRole, raw) : validate(ClusterDatabaseRole, raw);
+  if (!parsed.ok) throw new ConditionError('REFERENCE_INVALID', 'RoleNotReady', `${ref.kind} ${where} is invalid: ${parsed.message}`);
+  const role = parsed.value;
+  if (ref.kind === 'ClusterDatabaseRole') {
+    const allowed = (role as ClusterDatabaseRole).spec.allowedNamespaces;
+    if (!namespaceAllowed(allowed, namespace, namespaceLabels(informers, namespace))) {
+      throw new ConditionError('ACCESS_DENIED', 'NamespaceNotAllowed', `ClusterDatabaseRole ${ref.name} does not allow namespace ${namespace}`);
+    }
+  }
+  return { kind: ref.kind, role, server: roleServer(informers, engines, role), policy: policyOf(role) };
+}
+
+/**
+ * roleServer returns the server a role issues on; a namespaced role may use a
+ * ClusterDatabaseServer only if the server allows the role's namespace (else NamespaceNotAllowed).
+ */
+export function roleServer(informers: RoleInformers, engines: EnginePool, role: AnyRole): ServerRef {
+  const roleNamespace = role.metadata.namespace;
+  if (role.spec.serverRef.kind === 'DatabaseServer') return { kind: 'DatabaseServer', name: role.spec.serverRef.name, namespace: roleNamespace };
+  const server: ServerRef = { kind: 'ClusterDatabaseServer', name: role.spec.serverRef.name };
+  if (roleNamespace !== undefined) {
+    const serverObject = engines.serverObject(server);
+    const allowed = 'allowedNamespaces' in serverObject.spec ? serverObject.spec.allowedNamespaces : undefined;
+    if (!namespaceAllowed(allowed, roleNamespace, namespaceLabels(informers, roleNamespace))) {
+      throw new ConditionError('ACCESS_DENIED', 'NamespaceNotAllowed', `ClusterDatabaseServer ${server.name} does not allow DatabaseRoles in namespace ${roleNamespace}`);
+    }
+  }
+  return server;
+}

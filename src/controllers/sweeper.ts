@@ -1,0 +1,118 @@
+// The safety net (leader only, on a node-cron schedule): drops users that carry the operator's
+// marker but that no live DatabaseCredential names (I2: orphans of a crash or of a deleted object
+// whose finalizer was removed by hand), notices users dropped by hand (their credentials re-issue),
+// and re-enqueues anything whose deadline has passed. The databases are listed BEFORE the API is
+// read (fresh, not from the cache): a user created after intent was recorded is then always seen
+// as referenced, so an issue in flight is never mistaken for an orphan.
+import cron from 'node-cron';
+import { DatabaseCredentialStatus, validate } from '../api/v1alpha1/index.ts';
+import type { Informer } from '../runtime/cache/informer.ts';
+import type { KubeObject } from '../runtime/kube/types.ts';
+import type { OperatorContext } from './context.ts';
+import { serverKey, type ServerRef } from './engine-pool.ts';
+import { DbcredResources } from './resources.ts';
+
+export interface SweepResult {
+  servers: number;
+  orphansDropped: string[];
+  missingUsers: string[];
+  overdue: number;
+  errors: string[];
+}
+
+export interface SweeperOptions {
+  ctx: OperatorContext;
+  servers: Informer<KubeObject>;
+  clusterServers: Informer<KubeObject>;
+  /** Users found missing are added here; their credentials re-issue. */
+  missingUsers: Set<string>;
+  enqueue: (credentialKey: string) => void;
+  mayRun: () => boolean;
+  /** The watched namespace, when the operator watches only one. */
+  namespace?: string;
+}
+
+export class Sweeper {
+  private readonly o: SweeperOptions;
+  private task: ReturnType<typeof cron.schedule> | undefined;
+
+  constructor(options: SweeperOptions) {
+    this.o = options;
+  }
+
+  /** start runs sweep() on the cron schedule (6 fields: seconds first), skipping overlapping runs. */
+  start(schedule: string): void {
+    this.task = cron.schedule(schedule, async () => {
+      if (!this.o.mayRun()) return;
+      const result = await this.sweep();
+      this.o.ctx.logger.info({ ...result }, 'sweep done');
+    }, { noOverlap: true, name: 'dbcred-sweep' });
+  }
+
+  async stop(): Promise<void> {
+    await this.task?.stop();
+  }
+
+  /** sweep does one pass over every known server; it never throws (errors are reported). */
+  async sweep(): Promise<SweepResult> {
+    const { ctx } = this.o;
+    const result: SweepResult = { servers: 0, orphansDropped: [], missingUsers: [], overdue: 0, errors: [] };
+    const refs: ServerRef[] = [
+      ...this.o.servers.list().map((s) => ({ kind: 'DatabaseServer' as const, name: s.metadata.name, namespace: s.metadata.namespace })),
+      ...this.o.clusterServers.list().map((s) => ({ kind: 'ClusterDatabaseServer' as const, name: s.metadata.name })),
+    ];
+    const owned = new Map<string, Set<string>>();
+    for (const ref of refs) {
+      try {
+        const server = await ctx.engines.resolve(ref);
+        owned.set(serverKey(ref), new Set((await server.engine.listOwnedUsers()).map((u) => u.username)));
+        result.servers++;
+      } catch (error) {
+        result.errors.push(`${serverKey(ref)}: ${(error as Error).message}`);
+      }
+    }
+    let credentials: KubeObject[];
+    try {
+      credentials = (await ctx.client.listAll<KubeObject>(DbcredResources.DatabaseCredential, { namespace: this.o.namespace })).items;
+    } catch (error) {
+      result.errors.push(`listing DatabaseCredentials: ${(error as Error).message}`);
+      return result; // never drop anything without a fresh view of the API
+    }
+    const referenced = new Set<string>();
+    const now = ctx.clock.now();
+    for (const cred of credentials) {
+      const parsed = validate(DatabaseCredentialStatus, (cred as { status?: unknown }).status ?? {});
+      if (!parsed.ok) continue;
+      const st = parsed.value;
+      for (const u of [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)]) if (u) referenced.add(u);
+      const key = `${cred.metadata.namespace}/${cred.metadata.name}`;
+      const users = st.server ? owned.get(serverKey(st.server)) : undefined;
+      if (st.current && users && !users.has(st.current.username) && !st.pending) {
+        this.o.missingUsers.add(st.current.username);
+        result.missingUsers.push(st.current.username);
+        this.o.enqueue(key);
+      }
+      const deadlines = [st.current?.renewAt, st.current?.expiresAt, ...(st.retiring ?? []).map((r) => r.revokeAt)].filter((d): d is string => d !== undefined);
+      if (deadlines.some((d) => Date.parse(d) <= now) || cred.metadata.deletionTimestamp) {
+        result.overdue++;
+        this.o.enqueue(key);
+      }
+    }
+    for (const ref of refs) {
+      const users = owned.get(serverKey(ref));
+      if (!users) continue;
+      for (const username of users) {
+        if (referenced.has(username)) continue;
+        try {
+          const { engine } = await ctx.engines.resolve(ref);
+          await engine.revokeUser(username, { revocation: { terminateSessions: true } });
+          result.orphansDropped.push(username);
+          ctx.audit.record({ action: 'orphan-drop', outcome: 'success', object: { kind: ref.kind, namespace: ref.namespace, name: ref.name }, server: ref.name, username, message: `user ${username} carried the dbcred marker but no DatabaseCredential names it: dropped` });
+        } catch (error) {
+          result.errors.push(`dropping orphan ${username}: ${(error as Error).message}`);
+        }
+      }
+    }
+    return result;
+  }
+}

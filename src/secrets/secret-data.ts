@@ -1,0 +1,68 @@
+// Pure rendering of an issued credential into Secret data: the default keys, and the user's
+// template keys with only the known variables substituted. Values are not escaped for any
+// language: the generated passwords and names use alphabets that need no escaping, and the URI
+// percent-encodes what it embeds.
+import type { SECRET_VARIABLES } from '../api/v1alpha1/templates.ts';
+
+/** Everything a Secret may say about one issued user. */
+export interface CredentialValues {
+  engine: 'postgres' | 'mysql';
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  database?: string;
+  expiresAt: Date;
+  /** PostgreSQL's sslmode for the uri (the server's TLS mode). */
+  tlsMode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+}
+
+/** The keys every dbcred Secret has. */
+export const DEFAULT_KEYS = ['username', 'password', 'host', 'port', 'database', 'uri', 'jdbc-url'] as const;
+
+/** uriOf returns the engine URL with the credentials percent-encoded. */
+export function uriOf(v: CredentialValues): string {
+  const auth = `${encodeURIComponent(v.username)}:${encodeURIComponent(v.password)}`;
+  const host = v.host.includes(':') ? `[${v.host}]` : v.host;
+  const db = v.database ? `/${encodeURIComponent(v.database)}` : '';
+  if (v.engine === 'postgres') return `postgresql://${auth}@${host}:${v.port}${db}?sslmode=${v.tlsMode}`;
+  return `mysql://${auth}@${host}:${v.port}${db}`;
+}
+
+/** jdbcUrlOf returns the JDBC URL without credentials (JDBC drivers take them as properties). */
+export function jdbcUrlOf(v: CredentialValues): string {
+  const host = v.host.includes(':') ? `[${v.host}]` : v.host;
+  const db = v.database ? `/${v.database}` : '/';
+  if (v.engine === 'postgres') return `jdbc:postgresql://${host}:${v.port}${db}?sslmode=${v.tlsMode}`;
+  return `jdbc:mysql://${host}:${v.port}${db}${v.tlsMode === 'disable' ? '' : '?sslMode=REQUIRED'}`;
+}
+
+/** renderSecretData returns the Secret's string data: default keys, then template keys (which may override none of them). */
+export function renderSecretData(v: CredentialValues, templates: Record<string, string> = {}): Record<string, string> {
+  const variables: Record<(typeof SECRET_VARIABLES)[number], string> = {
+    username: v.username,
+    password: v.password,
+    host: v.host,
+    port: String(v.port),
+    database: v.database ?? '',
+    uri: uriOf(v),
+    jdbcUrl: jdbcUrlOf(v),
+    expiresAt: v.expiresAt.toISOString(),
+  };
+  const data: Record<string, string> = {
+    username: variables.username,
+    password: variables.password,
+    host: variables.host,
+    port: variables.port,
+    database: variables.database,
+    uri: variables.uri,
+    'jdbc-url': variables.jdbcUrl,
+  };
+  for (const [key, template] of Object.entries(templates)) {
+    if ((DEFAULT_KEYS as readonly string[]).includes(key)) continue;
+    data[key] = template.replace(/\{\{([a-zA-Z]+)\}\}/g, (whole, name: string) =>
+      Object.hasOwn(variables, name) ? variables[name as keyof typeof variables] : whole,
+    );
+  }
+  return data;
+}

@@ -1,0 +1,34 @@
+import { loadSettings, type Settings } from '../../src/config/settings.ts';
+import { buildOperator, type Operator } from '../../src/controllers/operator.ts';
+import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { systemClock } from '../../src/util/clock.ts';
+import { requireKube } from './environment.ts';
+
+/** An operator running inside the test process, watching one namespace. */
+export interface InProcessOperator {
+  operator: Operator;
+  /** Audit lines written so far. */
+  audit: string[];
+  stop(): Promise<void>;
+}
+
+/** startOperator builds and starts the real operator in-process (no leader election), scoped to a namespace. */
+export async function startOperator(namespace: string, overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}): Promise<InProcessOperator> {
+  const flags = Object.entries({
+    'watch-namespace': namespace, 'leader-elect': 'false', 'health-addr': '127.0.0.1:0', 'sweep-schedule': '*/2 * * * * *',
+    'log-level': process.env['DBCRED_TEST_LOG_LEVEL'] ?? 'silent',
+    ...overrides,
+  }).map(([k, v]) => `--${k}=${v}`);
+  const settings: Settings = loadSettings(flags, {});
+  const audit: string[] = [];
+  const operator = buildOperator(settings, {
+    client: KubeClient.fromKubeconfigFile(requireKube().kubeconfig),
+    clock: systemClock,
+    logger: createLogger({ level: settings.logLevel }),
+    writeAudit: (line) => audit.push(line),
+    env,
+  });
+  await operator.start();
+  return { operator, audit, stop: () => operator.stop() };
+}

@@ -1,0 +1,118 @@
+// Shared set-up of the lifecycle suites: private database servers (so the operator's orphan sweep
+// never meets other suites' users), a namespace, admin Secrets, servers and roles.
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { Resources } from '../../src/runtime/kube/resources.ts';
+import type { KubeObject } from '../../src/runtime/kube/types.ts';
+import { DbcredResources } from '../../src/controllers/resources.ts';
+import type { DatabaseCredentialStatus } from '../../src/api/v1alpha1/index.ts';
+import { requireKube } from '../harness/environment.ts';
+import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
+import { startMariaDB } from '../harness/mariadb.ts';
+import { startPostgres, type StartedDatabase } from '../harness/postgres.ts';
+import { waitFor } from '../harness/processes.ts';
+
+export type Obj = KubeObject & { spec?: Record<string, unknown>; status?: DatabaseCredentialStatus };
+
+export interface Lab {
+  ns: TestNamespace;
+  client: KubeClient;
+  postgres: StartedDatabase;
+  mariadb: StartedDatabase;
+  cleanup(): Promise<void>;
+}
+
+/** startLab starts private PostgreSQL and MariaDB with group roles, a namespace, servers and roles. */
+export async function startLab(prefix: string): Promise<Lab> {
+  const [postgres, mariadb] = await Promise.all([startPostgres(), startMariaDB()]);
+  const ns = await createTestNamespace(prefix);
+  const client = KubeClient.fromKubeconfigFile(requireKube().kubeconfig);
+  // Group roles the issued users join; orders is readable by the group, secrets is not.
+  await sql(postgres, [
+    'CREATE ROLE app_readers NOLOGIN',
+    'CREATE TABLE orders (id int)', 'INSERT INTO orders VALUES (1), (2)', 'CREATE TABLE secrets (id int)',
+    'GRANT SELECT ON orders TO app_readers',
+    `GRANT app_readers TO ${postgres.info.admin.user} WITH ADMIN OPTION`,
+  ], 'app');
+  await mysqlSql(mariadb, [
+    'CREATE ROLE app_readers', 'CREATE TABLE app.orders (id int)', 'INSERT INTO app.orders VALUES (1), (2)', 'CREATE TABLE app.secrets (id int)',
+    'GRANT SELECT ON app.orders TO app_readers',
+    `GRANT app_readers TO '${mariadb.info.admin.user}'@'%' WITH ADMIN OPTION`,
+  ]);
+  for (const [name, db] of [['pg-admin', postgres], ['mysql-admin', mariadb]] as const) {
+    await client.create(Resources.Secret, { metadata: { name, namespace: ns.name }, stringData: { username: db.info.admin.user, password: db.info.admin.password } });
+  }
+  await create(client, 'DatabaseServer', ns.name, 'pg', { engine: 'postgres', host: '127.0.0.1', port: postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
+  await create(client, 'DatabaseServer', ns.name, 'mysql', { engine: 'mysql', host: '127.0.0.1', port: mariadb.info.port, database: 'app', adminCredentialsSecretRef: { name: 'mysql-admin' }, tls: { mode: 'disable' } });
+  await create(client, 'DatabaseRole', ns.name, 'pg-readers', { serverRef: { name: 'pg' }, defaultTTL: '1h', maxTTL: '2h', memberOf: ['app_readers'], usernamePrefix: 'app' });
+  await create(client, 'DatabaseRole', ns.name, 'mysql-readers', { serverRef: { name: 'mysql' }, defaultTTL: '1h', maxTTL: '2h', memberOf: ['app_readers'], usernamePrefix: 'app' });
+  return {
+    ns, client, postgres, mariadb,
+    cleanup: async () => {
+      await ns.cleanup();
+      await Promise.all([postgres.stop(), mariadb.stop()]);
+    },
+  };
+}
+
+/** sql runs statements as the PostgreSQL superuser. */
+export async function sql(db: StartedDatabase, statements: string[], database = 'app'): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ host: db.info.host, port: db.info.port, database, user: db.info.superuser.user, password: db.info.superuser.password });
+  await client.connect();
+  let rows: pg.QueryResultRow[] = [];
+  try {
+    for (const s of statements) rows = (await client.query<pg.QueryResultRow>(s)).rows;
+  } finally {
+    await client.end();
+  }
+  return rows;
+}
+
+/** mysqlSql runs statements as the MariaDB superuser. */
+export async function mysqlSql(db: StartedDatabase, statements: string[]): Promise<unknown[]> {
+  const conn = await mysql.createConnection({ host: db.info.host, port: db.info.port, user: db.info.superuser.user, password: db.info.superuser.password });
+  let rows: unknown[] = [];
+  try {
+    for (const s of statements) rows = (await conn.query(s))[0] as unknown[];
+  } finally {
+    await conn.end();
+  }
+  return rows;
+}
+
+/** create writes a dbcred object. */
+export async function create(client: KubeClient, kind: keyof typeof DbcredResources, namespace: string | undefined, name: string, spec: Record<string, unknown>): Promise<Obj> {
+  return client.create<Obj>(DbcredResources[kind], { metadata: { name, ...(namespace ? { namespace } : {}) }, spec });
+}
+
+/** get reads a dbcred object. */
+export function get(client: KubeClient, kind: keyof typeof DbcredResources, namespace: string, name: string): Promise<Obj> {
+  return client.get<Obj>(DbcredResources[kind], name, namespace);
+}
+
+/** condition returns a condition of an object's status. */
+export function condition(obj: Obj, type: string): { status: string; reason: string; message: string } | undefined {
+  return obj.status?.conditions?.find((c) => c.type === type);
+}
+
+/** waitForCondition polls an object until its condition has the status (and reason, if given). */
+export async function waitForCondition(client: KubeClient, kind: keyof typeof DbcredResources, namespace: string, name: string, type: string, status: string, reason?: string, timeoutMs = 30_000): Promise<Obj> {
+  let last: Obj | undefined;
+  await waitFor(`${kind} ${name} ${type}=${status}${reason ? ` (${reason})` : ''}`, async () => {
+    last = await get(client, kind, namespace, name);
+    const c = condition(last, type);
+    return c?.status === status && (reason === undefined || c.reason === reason);
+  }, { timeoutMs, intervalMs: 50, onTimeout: () => JSON.stringify(last?.status ?? {}) });
+  return last!;
+}
+
+/** secretData reads a Secret's data as plain strings (undefined if it does not exist). */
+export async function secretData(client: KubeClient, namespace: string, name: string): Promise<Record<string, string> | undefined> {
+  try {
+    const s = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, name, namespace);
+    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  } catch {
+    return undefined;
+  }
+}
