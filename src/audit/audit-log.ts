@@ -1,6 +1,7 @@
 // The audit stream: one JSON line per issue, rotation, revocation and denial, separate from the
 // operational log. Each record carries the hash of the previous one, so removing or editing a
-// record breaks the chain and `dbcred audit verify` finds where. Records never hold a password.
+// record breaks the chain and `dbcred audit verify` finds where (removing records from the end
+// cannot be seen from the file alone: ship the stream off the node). Records never hold a password.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
@@ -19,6 +20,7 @@ export const AuditRecord = z.object({
   hash: z.string(),
 });
 export type AuditRecord = z.output<typeof AuditRecord>;
+const AuditBody = AuditRecord.omit({ hash: true });
 export type AuditEntry = Omit<AuditRecord, 'seq' | 'time' | 'prev' | 'hash'>;
 
 const GENESIS = '0'.repeat(64);
@@ -41,7 +43,8 @@ export class AuditLog {
 
   /** record appends one entry and returns the record as written. */
   record(entry: AuditEntry): AuditRecord {
-    const body = { seq: ++this.seq, time: new Date(this.now()).toISOString(), ...entry, prev: this.prev };
+    // Parsed first, so the hash covers the canonical (schema-ordered) record verifyChain recomputes.
+    const body = AuditBody.parse({ seq: ++this.seq, time: new Date(this.now()).toISOString(), ...entry, prev: this.prev });
     const record: AuditRecord = { ...body, hash: hashOf(body) };
     this.prev = record.hash;
     this.write(JSON.stringify(record) + '\n');
@@ -63,7 +66,7 @@ export function verifyChain(lines: string[]): { ok: true; records: number } | { 
     }
     if (record.prev !== prev) return { ok: false, line: i + 1, problem: 'previous hash does not match (a record was removed or reordered)' };
     const { hash, ...body } = record;
-    if (hashOf(body) !== hash) return { ok: false, line: i + 1, problem: 'hash does not match the record (it was edited)' };
+    if (hashOf(AuditBody.parse(body)) !== hash) return { ok: false, line: i + 1, problem: 'hash does not match the record (it was edited)' };
     prev = hash;
     count++;
   }

@@ -19,13 +19,16 @@ export const Settings = z.object({
   leaseDuration: duration.default(15_000),
   renewDeadline: duration.default(10_000),
   retryPeriod: duration.default(2_000),
-  healthAddr: z.string().regex(/^[^:]+:\d+$/, 'must be host:port').default('0.0.0.0:8080'),
-  workers: z.coerce.number().int().min(1).max(256).default(16),
+  healthAddr: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d+$/, 'must be host:port or [ipv6]:port').default('0.0.0.0:8080'),
+  workers: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(256)).default(16),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   auditLog: z.string().min(1).default('-'),
   sweepSchedule: z.string().min(1).default('*/30 * * * * *'),
-  scramIterations: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+  scramIterations: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(1_000_000)).default(4096),
   shutdownGrace: duration.default(20_000),
+}).refine((s) => s.leaseDuration > 0 && s.renewDeadline < s.leaseDuration && s.retryPeriod < s.renewDeadline, {
+  message: 'leader election needs 0 < retryPeriod < renewDeadline < leaseDuration',
+  path: ['renewDeadline'],
 });
 export type Settings = z.output<typeof Settings>;
 
@@ -39,7 +42,8 @@ export const SETTING_NAMES = Object.keys(Settings.shape).map((k) => ({
 /** loadSettings reads flags and environment; it throws CONFIG_INVALID naming each bad setting. */
 export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const raw: Record<string, string> = {};
-  for (const { key, env: name } of SETTING_NAMES) if (env[name] !== undefined) raw[key] = env[name];
+  // An empty variable counts as unset (a common leftover in manifests).
+  for (const { key, env: name } of SETTING_NAMES) if (env[name]) raw[key] = env[name];
   if (env['KUBECONFIG'] && raw['kubeconfig'] === undefined) raw['kubeconfig'] = env['KUBECONFIG'];
   if (env['POD_NAMESPACE'] && raw['leaderElectionNamespace'] === undefined) raw['leaderElectionNamespace'] = env['POD_NAMESPACE'];
   if (env['POD_NAME'] && raw['identity'] === undefined) raw['identity'] = env['POD_NAME'];

@@ -44,7 +44,9 @@ export interface Operator {
 export function buildOperator(settings: Settings, deps: OperatorDeps): Operator {
   const { client, clock, logger } = deps;
   const metrics = createRuntimeMetrics();
-  const [host, port] = settings.healthAddr.split(':') as [string, string];
+  const split = settings.healthAddr.lastIndexOf(':');
+  const host = settings.healthAddr.slice(0, split).replace(/^\[(.*)\]$/, '$1');
+  const port = settings.healthAddr.slice(split + 1);
   const manager = new Manager({
     client, clock, logger, metrics, health: { host, port: Number(port) }, shutdownGraceMs: settings.shutdownGrace,
     ...(settings.leaderElect ? {

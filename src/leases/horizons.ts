@@ -19,5 +19,6 @@ export function requeueDelay(deadline: number | undefined, now: number): number 
 
 /** revocationRetryDelay backs off a failing revocation, capped low so a user dies soon after the database returns. */
 export function revocationRetryDelay(failures: number, capMs = 5_000): number {
-  return Math.min(capMs, 250 * 2 ** Math.max(0, failures));
+  const n = Number.isFinite(failures) ? Math.max(0, failures) : 0;
+  return Math.min(capMs, 250 * 2 ** n);
 }

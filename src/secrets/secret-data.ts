@@ -20,10 +20,16 @@ export interface CredentialValues {
 /** The keys every dbcred Secret has. */
 export const DEFAULT_KEYS = ['username', 'password', 'host', 'port', 'database', 'uri', 'jdbc-url'] as const;
 
+/** An IPv6 literal goes in brackets in a URL (once). */
+const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+
+/** Connector/J's sslMode for each TLS mode (certificate and host checks as the server asks). */
+const MYSQL_JDBC_SSL = { disable: 'DISABLED', require: 'REQUIRED', 'verify-ca': 'VERIFY_CA', 'verify-full': 'VERIFY_IDENTITY' } as const;
+
 /** uriOf returns the engine URL with the credentials percent-encoded. */
 export function uriOf(v: CredentialValues): string {
   const auth = `${encodeURIComponent(v.username)}:${encodeURIComponent(v.password)}`;
-  const host = v.host.includes(':') ? `[${v.host}]` : v.host;
+  const host = urlHost(v.host);
   const db = v.database ? `/${encodeURIComponent(v.database)}` : '';
   if (v.engine === 'postgres') return `postgresql://${auth}@${host}:${v.port}${db}?sslmode=${v.tlsMode}`;
   return `mysql://${auth}@${host}:${v.port}${db}`;
@@ -31,10 +37,10 @@ export function uriOf(v: CredentialValues): string {
 
 /** jdbcUrlOf returns the JDBC URL without credentials (JDBC drivers take them as properties). */
 export function jdbcUrlOf(v: CredentialValues): string {
-  const host = v.host.includes(':') ? `[${v.host}]` : v.host;
-  const db = v.database ? `/${v.database}` : '/';
+  const host = urlHost(v.host);
+  const db = v.database ? `/${encodeURIComponent(v.database)}` : '/';
   if (v.engine === 'postgres') return `jdbc:postgresql://${host}:${v.port}${db}?sslmode=${v.tlsMode}`;
-  return `jdbc:mysql://${host}:${v.port}${db}${v.tlsMode === 'disable' ? '' : '?sslMode=REQUIRED'}`;
+  return `jdbc:mysql://${host}:${v.port}${db}?sslMode=${MYSQL_JDBC_SSL[v.tlsMode]}`;
 }
 
 /** renderSecretData returns the Secret's string data: default keys, then template keys (which may override none of them). */
@@ -49,20 +55,22 @@ export function renderSecretData(v: CredentialValues, templates: Record<string, 
     jdbcUrl: jdbcUrlOf(v),
     expiresAt: v.expiresAt.toISOString(),
   };
-  const data: Record<string, string> = {
-    username: variables.username,
-    password: variables.password,
-    host: variables.host,
-    port: variables.port,
-    database: variables.database,
-    uri: variables.uri,
-    'jdbc-url': variables.jdbcUrl,
-  };
+  const entries: [string, string][] = [
+    ['username', variables.username],
+    ['password', variables.password],
+    ['host', variables.host],
+    ['port', variables.port],
+    ['database', variables.database],
+    ['uri', variables.uri],
+    ['jdbc-url', variables.jdbcUrl],
+  ];
   for (const [key, template] of Object.entries(templates)) {
     if ((DEFAULT_KEYS as readonly string[]).includes(key)) continue;
-    data[key] = template.replace(/\{\{([a-zA-Z]+)\}\}/g, (whole, name: string) =>
+    // A function replacement, so "$&" in a password is inserted literally.
+    entries.push([key, template.replace(/\{\{([a-zA-Z]+)\}\}/g, (whole, name: string) =>
       Object.hasOwn(variables, name) ? variables[name as keyof typeof variables] : whole,
-    );
+    )]);
   }
-  return data;
+  // fromEntries defines own properties, so even a key named "__proto__" is kept.
+  return Object.fromEntries(entries);
 }

@@ -1,0 +1,147 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { AuditLog, AuditRecord, verifyChain, type AuditEntry } from '../../../src/audit/audit-log.ts';
+import { FakeClock } from '../../harness/fake-clock.ts';
+
+const GENESIS = '0'.repeat(64);
+
+const entries: AuditEntry[] = [
+  { action: 'issue', outcome: 'success', object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' }, server: 'pg', role: 'reader', username: 'dbc_a', reason: 'Issued', message: 'user dbc_a issued' },
+  { action: 'rotate', outcome: 'success', object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' }, server: 'pg', role: 'reader', username: 'dbc_b', reason: 'Rotated', message: 'user dbc_b issued' },
+  { action: 'revoke', outcome: 'success', object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' }, server: 'pg', username: 'dbc_a', message: 'user dbc_a revoked' },
+  { action: 'deny', outcome: 'denied', object: { kind: 'DatabaseCredential', namespace: 'other', name: 'x' }, role: 'reader', reason: 'AccessDenied', message: 'namespace other may not use reader' },
+];
+
+/** Writes entries through an AuditLog and returns the lines it wrote (without the newline) and the records. */
+function written(list: AuditEntry[] = entries, clock = new FakeClock()) {
+  const lines: string[] = [];
+  const log = new AuditLog((line) => lines.push(line), () => clock.now());
+  const records = list.map((e) => log.record(e));
+  return { lines: lines.map((l) => l.replace(/\n$/, '')), raw: lines, records };
+}
+
+describe('the audit log', () => {
+  it('writes one JSON line per record, ending in a newline', () => {
+    const { raw } = written();
+    expect(raw).toHaveLength(entries.length);
+    for (const line of raw) {
+      expect(line.endsWith('\n')).toBe(true);
+      expect(line.slice(0, -1)).not.toContain('\n');
+    }
+  });
+
+  it('numbers records 1, 2, 3, ... and chains each to the hash of the one before', () => {
+    const { records } = written();
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    expect(records[0]?.prev).toBe(GENESIS);
+    for (let i = 1; i < records.length; i++) expect(records[i]?.prev).toBe(records[i - 1]?.hash);
+    expect(new Set(records.map((r) => r.hash)).size).toBe(records.length);
+    for (const r of records) expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('stamps each record with the clock time in ISO 8601', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 10, 29, 12, 0, 0));
+    const lines: string[] = [];
+    const log = new AuditLog((line) => lines.push(line), () => clock.now());
+    const first = log.record(entries[0]!);
+    await clock.advance(90_000);
+    const second = log.record(entries[1]!);
+    expect(first.time).toBe('2026-11-29T12:00:00.000Z');
+    expect(second.time).toBe('2026-11-29T12:01:30.000Z');
+  });
+
+  it('returns exactly the record it wrote, and the line parses with the AuditRecord schema', () => {
+    const { lines, records } = written();
+    lines.forEach((line, i) => {
+      const parsed = AuditRecord.parse(JSON.parse(line));
+      expect(parsed).toEqual(records[i]);
+      expect(parsed).toMatchObject(entries[i]!);
+    });
+  });
+
+  it('starts a fresh chain for each AuditLog', () => {
+    const a = written(entries.slice(0, 1)).records[0];
+    const b = written(entries.slice(0, 1)).records[0];
+    expect(a?.seq).toBe(1);
+    expect(b?.prev).toBe(GENESIS);
+    expect(a?.hash).toBe(b?.hash);
+  });
+});
+
+describe('verifyChain', () => {
+  it('accepts an intact stream and counts its records', () => {
+    expect(verifyChain(written().lines)).toEqual({ ok: true, records: 4 });
+  });
+
+  it('accepts an empty stream, and ignores blank lines (such as the one after the final newline)', () => {
+    expect(verifyChain([])).toEqual({ ok: true, records: 0 });
+    const text = written().raw.join('');
+    expect(verifyChain(text.split('\n'))).toEqual({ ok: true, records: 4 });
+  });
+
+  it('accepts any stream the log writes', () => {
+    const entry = fc.record({
+      action: fc.constantFrom('issue', 'rotate', 'revoke', 'expire', 'deny', 'retain', 'orphan-drop', 'revoke-failed'),
+      outcome: fc.constantFrom('success', 'failure', 'denied'),
+      object: fc.record({ kind: fc.string(), namespace: fc.string(), name: fc.string() }, { requiredKeys: ['kind', 'name'] }),
+      server: fc.string(), role: fc.string(), username: fc.string(), reason: fc.string(),
+      message: fc.string(),
+    }, { requiredKeys: ['action', 'outcome', 'object', 'message'] });
+    fc.assert(fc.property(fc.array(entry, { maxLength: 20 }), (list) => {
+      const { lines } = written(list);
+      const result = verifyChain(lines);
+      return result.ok && result.records === list.length;
+    }), { numRuns: 300 });
+  });
+
+  it('verifies records whatever order the caller wrote their fields in', () => {
+    const lines: string[] = [];
+    const log = new AuditLog((line) => lines.push(line));
+    log.record({ message: 'm', object: { name: 'a', kind: 'K' }, outcome: 'success', action: 'issue' });
+    expect(verifyChain(lines.join('').split('\n'))).toEqual({ ok: true, records: 1 });
+  });
+
+  it('reports the line of a record whose content was edited', () => {
+    const { lines } = written();
+    const edited = [...lines];
+    edited[2] = lines[2]!.replace('user dbc_a revoked', 'user dbc_z revoked');
+    expect(edited[2]).not.toBe(lines[2]);
+    expect(verifyChain(edited)).toEqual({ ok: false, line: 3, problem: 'hash does not match the record (it was edited)' });
+  });
+
+  it('reports the next line when an edited record was given a recomputed hash', () => {
+    const { lines } = written();
+    // A forger rewrites the second record with a valid hash of its own: the third no longer chains to it.
+    const forged = written([entries[0]!, { ...entries[1]!, username: 'dbc_evil' }]).lines;
+    expect(forged[0]).toBe(lines[0]);
+    const tampered = [lines[0]!, forged[1]!, lines[2]!, lines[3]!];
+    expect(verifyChain(tampered)).toEqual({ ok: false, line: 3, problem: 'previous hash does not match (a record was removed or reordered)' });
+  });
+
+  it('reports the line where a removed record is missing', () => {
+    const { lines } = written();
+    expect(verifyChain([lines[0]!, lines[2]!, lines[3]!])).toEqual({ ok: false, line: 2, problem: 'previous hash does not match (a record was removed or reordered)' });
+    expect(verifyChain(lines.slice(1))).toMatchObject({ ok: false, line: 1 });
+  });
+
+  it('reports the line where records were swapped', () => {
+    const { lines } = written();
+    expect(verifyChain([lines[0]!, lines[2]!, lines[1]!, lines[3]!])).toEqual({ ok: false, line: 2, problem: 'previous hash does not match (a record was removed or reordered)' });
+  });
+
+  it.each([
+    ['plain text', 'hello'],
+    ['truncated JSON', '{"seq":2,'],
+    ['JSON that is not a record', '{"seq":2}'],
+    ['a record with an unknown action', 'ACTION'],
+  ])('reports the line that is %s', (_what, bad) => {
+    const { lines } = written();
+    const line = bad === 'ACTION' ? lines[1]!.replace('"action":"rotate"', '"action":"delete-everything"') : bad;
+    expect(verifyChain([lines[0]!, line, ...lines.slice(1)])).toEqual({ ok: false, line: 2, problem: 'not an audit record' });
+  });
+
+  it('counts line numbers from 1 including blank lines, as an editor shows them', () => {
+    const { lines } = written();
+    expect(verifyChain([lines[0]!, '', '  ', 'not json'])).toEqual({ ok: false, line: 4, problem: 'not an audit record' });
+  });
+});
