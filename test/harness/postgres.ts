@@ -17,6 +17,8 @@ export interface StartedDatabase {
   process: ManagedProcess;
   /** stop shuts the server down and removes its data folder. */
   stop(): Promise<void>;
+  /** interrupt shuts the server down but keeps its data; resume() starts it again on the same port. */
+  interrupt?(): Promise<{ resume(): Promise<void> }>;
 }
 
 /** postgresBinDir finds the newest installed PostgreSQL server binaries (Debian layout). */
@@ -108,22 +110,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const command = account ? account.prefix[0]! : join(bin, 'postgres');
   const fullArgs = account ? [...account.prefix.slice(1), join(bin, 'postgres'), ...args] : args;
   // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
-  const server = await startProcess({ name: 'postgres', command, args: fullArgs, logFile, detached: options.detached, stopSignal: 'SIGINT' });
+  const launch = () => startProcess({ name: 'postgres', command, args: fullArgs, logFile, detached: options.detached, stopSignal: 'SIGINT' });
+  let server = await launch();
   const stop = async () => {
     await server.stop(10_000);
     await rm(dir, { recursive: true, force: true });
   };
+  const connect = { host: '127.0.0.1', port, database: 'postgres', ...superuser };
+  const acceptingLogins = () => waitFor('PostgreSQL to accept logins', async () => {
+    const client = new pg.Client(connect);
+    try {
+      await client.connect();
+      return true;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }, { timeoutMs: 30_000, onTimeout: () => tailLog(logFile) });
   try {
-    const connect = { host: '127.0.0.1', port, database: 'postgres', ...superuser };
-    await waitFor('PostgreSQL to accept logins', async () => {
-      const client = new pg.Client(connect);
-      try {
-        await client.connect();
-        return true;
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }, { timeoutMs: 30_000, onTimeout: () => tailLog(logFile) });
+    await acceptingLogins();
 
     const client = new pg.Client(connect);
     await client.connect();
@@ -141,6 +145,15 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       info: { engine: 'postgres', host: '127.0.0.1', port, database: 'app', admin, superuser, dataDir, logFile, pid: server.pid, version },
       process: server,
       stop,
+      interrupt: async () => {
+        await server.stop(10_000);
+        return {
+          resume: async () => {
+            server = await launch();
+            await acceptingLogins();
+          },
+        };
+      },
     };
   } catch (error) {
     await stop();

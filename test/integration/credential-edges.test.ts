@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DbcredResources, RESTARTED_AT_ANNOTATION } from '../../src/controllers/resources.ts';
+import { Resources } from '../../src/runtime/kube/resources.ts';
+import type { KubeObject } from '../../src/runtime/kube/types.ts';
+import { createTestNamespace } from '../harness/kube-client.ts';
+import { waitFor } from '../harness/processes.ts';
+import { startOperator, type InProcessOperator } from '../harness/operator.ts';
+import { condition, create, get, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
+
+let lab: Lab;
+let op: InProcessOperator;
+
+beforeAll(async () => {
+  lab = await startLab('edges');
+  op = await startOperator(lab.ns.name);
+}, 120_000);
+afterAll(async () => {
+  await op?.stop();
+  await lab?.cleanup();
+});
+
+const pgUserExists = async (username: string) => (await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`])).length === 1;
+
+describe('servers and roles report why they are not ready', () => {
+  it('a wrong admin password: AuthenticationFailed; a closed port: Unreachable; a missing Secret: SecretNotFound', async () => {
+    await lab.client.create(Resources.Secret, { metadata: { name: 'wrong-admin', namespace: lab.ns.name }, stringData: { username: lab.postgres.info.admin.user, password: 'not-the-password' } });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'bad-password', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'wrong-admin' }, tls: { mode: 'disable' } });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'closed-port', { engine: 'postgres', host: '127.0.0.1', port: 1, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'no-secret', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, adminCredentialsSecretRef: { name: 'absent' }, tls: { mode: 'disable' } });
+    const auth = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'bad-password', 'Ready', 'False', 'AuthenticationFailed');
+    expect(condition(auth, 'Ready')?.message).not.toContain('not-the-password');
+    await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'closed-port', 'Ready', 'False', 'Unreachable');
+    const missing = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'no-secret', 'Ready', 'False', 'SecretNotFound');
+    expect(condition(missing, 'Ready')?.message).toBe(`Secret ${lab.ns.name}/absent does not exist`);
+    const ok = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg', 'Ready', 'True', 'Connected');
+    expect(ok.status).toMatchObject({ expiryEnforcement: 'ValidUntil', serverVersion: expect.stringMatching(/^PostgreSQL 1\d/) });
+  });
+
+  it('a role with the other engine\'s block: EngineMismatch; a role whose group role does not exist: not Ready', async () => {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'mismatch', { serverRef: { name: 'pg' }, mysql: { userHost: '%' } });
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'no-group', { serverRef: { name: 'pg' }, memberOf: ['no_such_group'] });
+    const mismatch = await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'mismatch', 'Ready', 'False', 'EngineMismatch');
+    expect(condition(mismatch, 'Ready')?.message).toBe('the role has a mysql block but server pg runs postgres');
+    const noGroup = await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'no-group', 'Ready', 'False');
+    expect(condition(noGroup, 'Ready')?.message).toContain('no_such_group');
+    await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'pg-readers', 'Ready', 'True');
+  });
+});
+
+describe('limits', () => {
+  it('a role\'s quota of live users refuses the credential beyond it, and creates nothing for it', async () => {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-one', { serverRef: { name: 'pg' }, memberOf: ['app_readers'], maxActiveCredentials: 1 });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-first', { roleRef: { name: 'quota-one' } });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-first', 'Ready', 'True');
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-second', { roleRef: { name: 'quota-one' } });
+    const denied = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-second', 'Ready', 'False', 'QuotaExceeded');
+    expect(condition(denied, 'Ready')?.message).toBe('role quota-one allows 1 live users and has 1');
+    expect(await secretData(lab.client, lab.ns.name, 'quota-second')).toBeUndefined();
+  });
+});
+
+describe('rollout restarts', () => {
+  it('a rotation stamps the pod template of each target so its pods pick up the new Secret', async () => {
+    await lab.client.create(Resources.Deployment, {
+      metadata: { name: 'api', namespace: lab.ns.name },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'app' }] } } },
+    });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting', { roleRef: { name: 'pg-readers' }, ttl: '4s', rotation: { renewAtPercent: 50, overlap: '1s' }, rolloutRestartTargets: [{ kind: 'Deployment', name: 'api' }] });
+    const first = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting', 'Ready', 'True');
+    const firstUser = first.status!.current!.username;
+    let stamp: string | undefined;
+    await waitFor('the Deployment to be stamped after the rotation', async () => {
+      const d = await lab.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(Resources.Deployment, 'api', lab.ns.name);
+      stamp = d.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+      return stamp !== undefined;
+    }, { timeoutMs: 15_000 });
+    const now = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting');
+    expect(now.status?.current?.username).not.toBe(firstUser);
+    expect(Date.parse(stamp!)).toBeGreaterThanOrEqual(Date.parse(now.status!.current!.issuedAt) - 1);
+  });
+});
+
+describe('revocation during a database outage', () => {
+  it('is retried and shown while PostgreSQL is down, and done within seconds of its return', async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'outage', { roleRef: { name: 'pg-readers' } });
+    const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'outage', 'Ready', 'True');
+    const username = ready.status!.current!.username;
+    const outage = await lab.postgres.interrupt!();
+    let resumed = false;
+    try {
+      await lab.client.delete(DbcredResources.DatabaseCredential, 'outage', lab.ns.name);
+      const failing = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'outage', 'RevocationFailing', 'True', 'RevocationFailed');
+      expect(condition(failing, 'RevocationFailing')?.message).toContain(`could not revoke user ${username}`);
+      await outage.resume();
+      resumed = true;
+      const back = Date.now();
+      await waitFor('the credential to be released', async () => {
+        try {
+          await get(lab.client, 'DatabaseCredential', lab.ns.name, 'outage');
+          return false;
+        } catch {
+          return true;
+        }
+      }, { timeoutMs: 15_000, intervalMs: 50 });
+      const lag = Date.now() - back;
+      console.log(`revoked ${lag} ms after PostgreSQL came back`);
+      expect(lag).toBeLessThan(7_000);
+      expect(await pgUserExists(username)).toBe(false);
+    } finally {
+      if (!resumed) await outage.resume();
+    }
+  });
+});
+
+describe('namespace deletion', () => {
+  it('revokes every credential in the namespace, even though its server and admin Secret go with it', async () => {
+    const ns = await createTestNamespace('doomed');
+    const scoped = await startOperator(ns.name);
+    try {
+      await lab.client.create(Resources.Secret, { metadata: { name: 'pg-admin', namespace: ns.name }, stringData: { username: lab.postgres.info.admin.user, password: lab.postgres.info.admin.password } });
+      await create(lab.client, 'DatabaseServer', ns.name, 'pg', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
+      await create(lab.client, 'DatabaseRole', ns.name, 'readers', { serverRef: { name: 'pg' }, memberOf: ['app_readers'] });
+      const users: string[] = [];
+      for (const name of ['one', 'two', 'three']) {
+        await create(lab.client, 'DatabaseCredential', ns.name, name, { roleRef: { name: 'readers' } });
+        users.push((await waitForCondition(lab.client, 'DatabaseCredential', ns.name, name, 'Ready', 'True')).status!.current!.username);
+      }
+      for (const u of users) expect(await pgUserExists(u)).toBe(true);
+      await ns.cleanup();
+      await waitFor('the namespace to be gone', async () => {
+        try {
+          await lab.client.get(Resources.Namespace, ns.name);
+          return false;
+        } catch {
+          return true;
+        }
+      }, { timeoutMs: 60_000, intervalMs: 200 });
+      for (const u of users) expect(await pgUserExists(u)).toBe(false);
+    } finally {
+      await scoped.stop();
+    }
+  }, 90_000);
+});
+
+describe('secrets stay secret', () => {
+  it('no password appears in any Event or status of the namespace', async () => {
+    const data = await secretData(lab.client, lab.ns.name, 'quota-first');
+    const events = await lab.client.list<KubeObject>(Resources.Event, { namespace: lab.ns.name });
+    const creds = await lab.client.list<KubeObject>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
+    expect(data?.['password']).toBeDefined();
+    expect(JSON.stringify(events)).not.toContain(data!['password']);
+    expect(JSON.stringify(creds)).not.toContain(data!['password']);
+    expect(events.items.length).toBeGreaterThan(0);
+  });
+});
