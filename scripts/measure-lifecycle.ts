@@ -20,6 +20,7 @@ const lab = await startLab('measure');
 const op = await startOperator(lab.ns.name, { workers: '16' });
 
 const readyAt = new Map<string, number>();
+const waiters = new Map<string, () => void>();
 const watchAbort = new AbortController();
 void (async () => {
   for (;;) {
@@ -27,7 +28,10 @@ void (async () => {
       const { resourceVersion } = await lab.client.listAll(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
       for await (const e of lab.client.watch<KubeObject & { status?: DatabaseCredentialStatus }>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name, resourceVersion }, watchAbort.signal)) {
         const ready = e.object.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
-        if (ready && !readyAt.has(e.object.metadata.name)) readyAt.set(e.object.metadata.name, performance.now());
+        if (ready && !readyAt.has(e.object.metadata.name)) {
+          readyAt.set(e.object.metadata.name, performance.now());
+          waiters.get(e.object.metadata.name)?.();
+        }
       }
     } catch {
       if (watchAbort.signal.aborted) return;
@@ -42,8 +46,9 @@ for (const [engine, role] of [['postgres', 'pg-readers'], ['mysql', 'mysql-reade
   for (let i = 0; i < count; i++) {
     const name = `${engine}-${i}`;
     const started = performance.now();
+    const seen = new Promise<void>((resolve) => waiters.set(name, resolve));
     await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: role } });
-    while (!readyAt.has(name)) await new Promise((r) => setImmediate(r));
+    await seen;
     latencies.push(readyAt.get(name)! - started);
   }
   const expiring: string[] = [];
