@@ -19,6 +19,7 @@ import type { OperatorContext } from './context.ts';
 import { DatabaseCredentialReconciler } from './database-credential/database-credential-reconciler.ts';
 import { DatabaseRoleReconciler } from './database-role/database-role-reconciler.ts';
 import { DatabaseServerReconciler } from './database-server/database-server-reconciler.ts';
+import { DatabaseStaticCredentialReconciler } from './database-static-credential/database-static-credential-reconciler.ts';
 import { EnginePool } from './engine-pool.ts';
 import { DbcredResources, MANAGED_BY, MANAGED_BY_LABEL } from './resources.ts';
 import { StatusWriter } from './status-writer.ts';
@@ -65,6 +66,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const roles = informer(DbcredResources.DatabaseRole);
   const clusterRoles = informer(DbcredResources.ClusterDatabaseRole);
   const credentials = informer(DbcredResources.DatabaseCredential);
+  const staticCredentials = informer(DbcredResources.DatabaseStaticCredential);
   const namespaces = informer(Resources.Namespace);
   // Only Secrets the operator wrote are watched (least privilege: admin Secrets are read on demand).
   const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`);
@@ -89,6 +91,9 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const credentialController = controller('databasecredentials', credentialReconciler, settings.workers)
     .watch(credentials)
     .watchOwned(secrets, 'DatabaseCredential');
+  controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets }))
+    .watch(staticCredentials)
+    .watchOwned(secrets, 'DatabaseStaticCredential');
   // A role or server appearing or changing brings back the credentials waiting on it.
   const requeueCredentials = (match: (spec: { roleRef?: { kind?: string; name?: string } }, namespace?: string) => boolean) => () => {
     for (const c of credentials.list()) {

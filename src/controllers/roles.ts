@@ -65,14 +65,21 @@ export function resolveRole(
  * ClusterDatabaseServer only if the server allows the role's namespace (else NamespaceNotAllowed).
  */
 export function roleServer(informers: RoleInformers, engines: EnginePool, role: AnyRole): ServerRef {
-  const roleNamespace = role.metadata.namespace;
-  if (role.spec.serverRef.kind === 'DatabaseServer') return { kind: 'DatabaseServer', name: role.spec.serverRef.name, namespace: roleNamespace };
-  const server: ServerRef = { kind: 'ClusterDatabaseServer', name: role.spec.serverRef.name };
-  if (roleNamespace !== undefined) {
+  return serverFor(informers, engines, role.spec.serverRef, role.metadata.namespace);
+}
+
+/**
+ * serverFor resolves a serverRef made from `namespace` (undefined for cluster-scoped referrers): a
+ * DatabaseServer in that namespace, or a ClusterDatabaseServer whose allowedNamespaces include it.
+ */
+export function serverFor(informers: RoleInformers, engines: EnginePool, ref: { kind: string; name: string }, namespace: string | undefined): ServerRef {
+  if (ref.kind === 'DatabaseServer') return { kind: 'DatabaseServer', name: ref.name, namespace };
+  const server: ServerRef = { kind: 'ClusterDatabaseServer', name: ref.name };
+  if (namespace !== undefined) {
     const serverObject = engines.serverObject(server);
     const allowed = 'allowedNamespaces' in serverObject.spec ? serverObject.spec.allowedNamespaces : undefined;
-    if (!namespaceAllowed(allowed, roleNamespace, namespaceLabels(informers, roleNamespace))) {
-      throw new ConditionError('ACCESS_DENIED', 'NamespaceNotAllowed', `ClusterDatabaseServer ${server.name} does not allow DatabaseRoles in namespace ${roleNamespace}`);
+    if (!namespaceAllowed(allowed, namespace, namespaceLabels(informers, namespace))) {
+      throw new ConditionError('ACCESS_DENIED', 'NamespaceNotAllowed', `ClusterDatabaseServer ${server.name} does not allow namespace ${namespace}`);
     }
   }
   return server;

@@ -2,7 +2,7 @@
 // with it), labelled, and annotated with a hash of its data so an edit by hand is noticed.
 import { createHash } from 'node:crypto';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
-import type { DatabaseCredential } from '../../api/v1alpha1/index.ts';
+import type { DatabaseCredential, DatabaseStaticCredential } from '../../api/v1alpha1/index.ts';
 import type { KubeClient } from '../../runtime/kube/client.ts';
 import { isAlreadyExists, isNotFound } from '../../runtime/kube/errors.ts';
 import { Resources } from '../../runtime/kube/resources.ts';
@@ -12,8 +12,11 @@ import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } 
 
 export type SecretObject = KubeObject & { data?: Record<string, string>; stringData?: Record<string, string>; type?: string };
 
+/** Either kind of credential that publishes a Secret. */
+export type SecretOwner = DatabaseCredential | DatabaseStaticCredential;
+
 /** secretNameOf returns the Secret name of a credential (spec.secret.name, default the credential's name). */
-export const secretNameOf = (cred: DatabaseCredential) => cred.spec.secret.name ?? cred.metadata.name;
+export const secretNameOf = (cred: SecretOwner) => cred.spec.secret.name ?? cred.metadata.name;
 
 /** dataHash hashes Secret data (key → plain value) independently of key order. */
 export function dataHash(data: Record<string, string>): string {
@@ -37,7 +40,7 @@ export function secretIsIntact(secret: SecretObject | undefined, username: strin
  * writeSecret creates or replaces the credential's Secret with data; it refuses (SecretConflict)
  * to overwrite a Secret of that name that this credential does not own.
  */
-export async function writeSecret(client: KubeClient, cred: DatabaseCredential, data: Record<string, string>): Promise<SecretObject> {
+export async function writeSecret(client: KubeClient, cred: SecretOwner, data: Record<string, string>): Promise<SecretObject> {
   const name = secretNameOf(cred);
   const namespace = cred.metadata.namespace!;
   const body: SecretObject = {
@@ -45,7 +48,7 @@ export async function writeSecret(client: KubeClient, cred: DatabaseCredential, 
       name, namespace,
       labels: { ...cred.spec.secret.labels, [MANAGED_BY_LABEL]: MANAGED_BY, [CREDENTIAL_LABEL]: cred.metadata.name },
       annotations: { ...cred.spec.secret.annotations, [DATA_HASH_ANNOTATION]: dataHash(data) },
-      ownerReferences: [{ apiVersion: API_VERSION, kind: 'DatabaseCredential', name: cred.metadata.name, uid: cred.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [{ apiVersion: API_VERSION, kind: cred.kind, name: cred.metadata.name, uid: cred.metadata.uid!, controller: true, blockOwnerDeletion: true }],
     },
     type: 'Opaque',
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
@@ -58,13 +61,13 @@ export async function writeSecret(client: KubeClient, cred: DatabaseCredential, 
   const existing = await client.get<SecretObject>(Resources.Secret, name, namespace);
   const owner = existing.metadata.ownerReferences?.find((r) => r.controller);
   if (owner?.uid !== cred.metadata.uid) {
-    throw new ConditionError('REFERENCE_INVALID', 'SecretConflict', `Secret ${namespace}/${name} exists and is not owned by this DatabaseCredential; choose another spec.secret.name or delete it`);
+    throw new ConditionError('REFERENCE_INVALID', 'SecretConflict', `Secret ${namespace}/${name} exists and is not owned by this ${cred.kind}; choose another spec.secret.name or delete it`);
   }
   return client.replace<SecretObject>(Resources.Secret, { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
 }
 
 /** deleteSecret removes the credential's Secret if it exists and is owned by this credential. */
-export async function deleteSecret(client: KubeClient, cred: DatabaseCredential): Promise<void> {
+export async function deleteSecret(client: KubeClient, cred: SecretOwner): Promise<void> {
   try {
     const existing = await client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
     if (existing.metadata.ownerReferences?.find((r) => r.controller)?.uid !== cred.metadata.uid) return;

@@ -1,0 +1,100 @@
+// DatabaseStaticCredential: the password of an existing, long-lived user is rotated on a cron
+// schedule (UTC) and published in a Secret. A static user has one password, so there is no
+// overlap: the new password is set, verified by a login, then written to the Secret (I5), and the
+// rotation counts as done only once the Secret is written — a crash in between rotates again on
+// restart. A Secret deleted or edited by hand is repaired by rotating at once (the operator never
+// keeps a password, so it cannot re-write the old one).
+import { DatabaseStaticCredential, validate } from '../../api/v1alpha1/index.ts';
+import type { Reason } from '../../api/v1alpha1/conditions.ts';
+import { API_VERSION } from '../../api/v1alpha1/kind.ts';
+import { generatePassword } from '../../engines/password.ts';
+import { nextRunAfter } from '../../leases/schedule.ts';
+import { renderSecretData } from '../../secrets/secret-data.ts';
+import type { Informer } from '../../runtime/cache/informer.ts';
+import type { Reconciler, Result } from '../../runtime/controller.ts';
+import { EventRecorder } from '../../runtime/events.ts';
+import type { KubeObject } from '../../runtime/kube/types.ts';
+import { ConditionError, messageOf, reasonFor } from '../condition-error.ts';
+import { sameStatus, withCondition } from '../conditions.ts';
+import type { OperatorContext } from '../context.ts';
+import { DbcredResources } from '../resources.ts';
+import { serverFor, type RoleInformers } from '../roles.ts';
+import { Freshest } from '../status-writer.ts';
+import { secretIsIntact, secretNameOf, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
+
+const RES = DbcredResources.DatabaseStaticCredential;
+const RETRY_MS = 30_000;
+
+export class DatabaseStaticCredentialReconciler implements Reconciler {
+  private readonly ctx: OperatorContext;
+  private readonly informer: Informer<KubeObject>;
+  private readonly informers: RoleInformers & { secrets: Informer<KubeObject> };
+  private readonly secrets = new Freshest();
+
+  constructor(ctx: OperatorContext, informer: Informer<KubeObject>, informers: RoleInformers & { secrets: Informer<KubeObject> }) {
+    this.ctx = ctx;
+    this.informer = informer;
+    this.informers = informers;
+  }
+
+  async reconcile(key: string): Promise<Result | void> {
+    const { ctx } = this;
+    const raw = ctx.status.freshest(this.informer.get(key), key);
+    if (!raw) {
+      ctx.status.forget(key);
+      return;
+    }
+    const now = ctx.clock.now();
+    const parsed = validate(DatabaseStaticCredential, raw);
+    if (!parsed.ok) {
+      await this.setReady(raw as DatabaseStaticCredential, 'False', 'InvalidSpec', parsed.message, now);
+      return;
+    }
+    const cred = parsed.value;
+    const st = cred.status ?? {};
+    const next = (from: number) => nextRunAfter(cred.spec.rotationSchedule, from);
+    const lastRotation = st.lastRotationTime ? Date.parse(st.lastRotationTime) : undefined;
+    const due = lastRotation === undefined ? now : (next(lastRotation) ?? Number.POSITIVE_INFINITY);
+    const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
+    const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
+    const intact = secretIsIntact(secret, cred.spec.username);
+    if (now < due && intact) {
+      return { requeueAfterMs: Math.min(due - now, 2 ** 31 - 1) };
+    }
+    try {
+      const ref = serverFor(this.informers, ctx.engines, cred.spec.serverRef, cred.metadata.namespace);
+      const server = await ctx.engines.resolve(ref);
+      const password = generatePassword(cred.spec.passwordPolicy);
+      await server.engine.rotatePassword({ username: cred.spec.username, password });
+      await server.engine.verifyLogin({ username: cred.spec.username, password });
+      const data = renderSecretData(
+        { engine: server.engineName, username: cred.spec.username, password, host: server.host, port: server.port, database: server.database, expiresAt: new Date(next(now) ?? now), tlsMode: server.tlsMode },
+        cred.spec.secret.template,
+      );
+      this.secrets.remember(await writeSecret(ctx.client, cred, data));
+      const rotatedAt = ctx.clock.now();
+      const nextRotation = next(rotatedAt);
+      const message = `password of ${cred.spec.username} rotated${intact ? '' : ' (the Secret was missing or edited)'}; next rotation ${nextRotation ? new Date(nextRotation).toISOString() : 'not within a year'}`;
+      await ctx.status.write(RES, cred, {
+        lastRotationTime: new Date(rotatedAt).toISOString(),
+        ...(nextRotation ? { nextRotationTime: new Date(nextRotation).toISOString() } : {}),
+        secretName: secretNameOf(cred),
+        conditions: withCondition(st.conditions, 'Ready', 'True', 'PasswordRotated', message, rotatedAt, cred.metadata.generation),
+      });
+      ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Normal', 'PasswordRotated', 'Rotate', message);
+      ctx.audit.record({ action: 'rotate', outcome: 'success', object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid }, server: ref.name, username: cred.spec.username, reason: 'PasswordRotated', message });
+      return nextRotation ? { requeueAfterMs: Math.min(nextRotation - rotatedAt, 2 ** 31 - 1) } : undefined;
+    } catch (error) {
+      const reason = reasonFor(error, 'IssueFailed');
+      await this.setReady(cred, intact ? 'True' : 'False', reason, `cannot rotate the password: ${messageOf(error)}`, now);
+      if (error instanceof ConditionError && !error.retryable) return { requeueAfterMs: RETRY_MS };
+      throw error;
+    }
+  }
+
+  private async setReady(cred: DatabaseStaticCredential, status: 'True' | 'False', reason: Reason, message: string, now: number): Promise<void> {
+    const conditions = withCondition(cred.status?.conditions, 'Ready', status, reason, message, now, cred.metadata.generation);
+    const next = { ...cred.status, conditions };
+    if (!sameStatus(cred.status, next)) await this.ctx.status.write(RES, cred, { conditions });
+  }
+}

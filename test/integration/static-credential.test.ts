@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { Resources } from '../../src/runtime/kube/resources.ts';
+import { waitFor } from '../harness/processes.ts';
+import { startOperator, type InProcessOperator } from '../harness/operator.ts';
+import { create, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
+
+let lab: Lab;
+let op: InProcessOperator;
+
+beforeAll(async () => {
+  lab = await startLab('static');
+  await sql(lab.postgres, ["CREATE ROLE legacy_batch LOGIN PASSWORD 'initial-password-1'", 'GRANT app_readers TO legacy_batch']);
+  await mysqlSql(lab.mariadb, ["CREATE USER 'legacy_batch'@'%' IDENTIFIED BY 'initial-password-1'"]);
+  op = await startOperator(lab.ns.name);
+}, 120_000);
+afterAll(async () => {
+  await op?.stop();
+  await lab?.cleanup();
+});
+
+async function pgLogin(data: Record<string, string>): Promise<string> {
+  const c = new pg.Client({ host: data['host'], port: Number(data['port']), database: data['database'], user: data['username'], password: data['password'] });
+  await c.connect();
+  try {
+    return (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('a DatabaseStaticCredential', () => {
+  it('rotates the existing user\'s password at once and publishes it; the old password stops working', async () => {
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch', { serverRef: { name: 'pg' }, username: 'legacy_batch', rotationSchedule: '0 3 * * *' });
+    const ready = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch', 'Ready', 'True', 'PasswordRotated');
+    const data = (await secretData(lab.client, lab.ns.name, 'batch'))!;
+    expect(data['username']).toBe('legacy_batch');
+    expect(await pgLogin(data)).toBe('legacy_batch');
+    await expect(pgLogin({ ...data, password: 'initial-password-1' })).rejects.toThrow('password authentication failed');
+    const next = Date.parse((ready.status as { nextRotationTime: string }).nextRotationTime);
+    expect(new Date(next).toISOString()).toMatch(/T03:00:00\.000Z$/);
+    expect(next).toBeGreaterThan(Date.now());
+  });
+
+  it('repairs a Secret deleted by hand with a freshly rotated password', async () => {
+    const before = (await secretData(lab.client, lab.ns.name, 'batch'))!;
+    await lab.client.delete(Resources.Secret, 'batch', lab.ns.name);
+    await waitFor('a new Secret', async () => {
+      const data = await secretData(lab.client, lab.ns.name, 'batch');
+      return data !== undefined && data['password'] !== before['password'];
+    }, { timeoutMs: 15_000 });
+    expect(await pgLogin((await secretData(lab.client, lab.ns.name, 'batch'))!)).toBe('legacy_batch');
+  });
+
+  it('works on MariaDB too', async () => {
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch-mysql', { serverRef: { name: 'mysql' }, username: 'legacy_batch', rotationSchedule: '@daily' });
+    await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch-mysql', 'Ready', 'True', 'PasswordRotated');
+    const data = (await secretData(lab.client, lab.ns.name, 'batch-mysql'))!;
+    const c = await mysql.createConnection({ host: data['host'], port: Number(data['port']), user: data['username'], password: data['password'] });
+    const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u');
+    await c.end();
+    expect(rows[0]?.['u']).toBe('legacy_batch@%');
+  });
+
+  it('says why when the user does not exist', async () => {
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'ghost', { serverRef: { name: 'pg' }, username: 'no_such_user', rotationSchedule: '@daily' });
+    const failed = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'ghost', 'Ready', 'False');
+    expect(JSON.stringify(failed.status)).toContain('no_such_user does not exist');
+    expect(await secretData(lab.client, lab.ns.name, 'ghost')).toBeUndefined();
+  });
+});
