@@ -1,8 +1,8 @@
 // Composition root and the `dbcred` command line. The only caller of process.exit.
 //   dbcred [run] [--flag=value ...]     run the operator (flags and DBCRED_* variables: README)
 //   dbcred audit verify FILE            check an audit log's hash chain
-import { createWriteStream, readFileSync } from 'node:fs';
-import { verifyChain } from './audit/audit-log.ts';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { lastRecord, verifyChain } from './audit/audit-log.ts';
 import { loadSettings, SETTING_NAMES } from './config/settings.ts';
 import { buildOperator } from './controllers/operator.ts';
 import { KubeClient } from './runtime/kube/client.ts';
@@ -14,8 +14,10 @@ async function run(args: string[]): Promise<number> {
   const settings = loadSettings(args, process.env);
   const logger = createLogger({ level: settings.logLevel });
   const client = settings.kubeconfig ? KubeClient.fromKubeconfigFile(settings.kubeconfig) : KubeClient.fromDefault();
-  const audit = settings.auditLog === '-' ? process.stderr : createWriteStream(settings.auditLog, { flags: 'a' });
-  const operator = buildOperator(settings, { client, clock: systemClock, logger, writeAudit: (line) => audit.write(line) });
+  const toFile = settings.auditLog !== '-';
+  const lastAudit = toFile && existsSync(settings.auditLog) ? lastRecord(readFileSync(settings.auditLog, 'utf8')) : undefined;
+  const audit = toFile ? createWriteStream(settings.auditLog, { flags: 'a' }) : process.stderr;
+  const operator = buildOperator(settings, { client, clock: systemClock, logger, writeAudit: (line) => audit.write(line), lastAudit });
   let signalled = false;
   const stop = (signal: string) => {
     if (signalled) return;

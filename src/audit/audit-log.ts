@@ -36,9 +36,14 @@ export class AuditLog {
   private readonly write: (line: string) => void;
   private readonly now: () => number;
 
-  constructor(write: (line: string) => void, now: () => number = Date.now) {
+  constructor(write: (line: string) => void, now: () => number = Date.now, last?: AuditRecord) {
     this.write = write;
     this.now = now;
+    // Continuing an existing stream: the chain goes on from its last record.
+    if (last) {
+      this.seq = last.seq;
+      this.prev = last.hash;
+    }
   }
 
   /** record appends one entry and returns the record as written. */
@@ -71,4 +76,15 @@ export function verifyChain(lines: string[]): { ok: true; records: number } | { 
     count++;
   }
   return { ok: true, records: count };
+}
+
+/** lastRecord returns the last audit record of a stream's text, if it ends in a valid one. */
+export function lastRecord(text: string): AuditRecord | undefined {
+  const line = text.trimEnd().split('\n').pop();
+  if (!line) return undefined;
+  try {
+    return AuditRecord.parse(JSON.parse(line));
+  } catch {
+    return undefined;
+  }
 }

@@ -13,6 +13,11 @@ export const Settings = z.object({
   kubeconfig: z.string().optional(),
   /** Watch one namespace only (namespaced kinds); empty: every namespace. */
   watchNamespace: z.string().optional(),
+  /**
+   * This installation's name, written as the ownership marker on PostgreSQL users, so the orphan
+   * sweeps of two installations sharing a server never touch each other's users.
+   */
+  instance: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'must be lowercase letters, digits, . and -').default('dbcred'),
   leaderElect: bool.default(true),
   leaderElectionNamespace: z.string().min(1).default('dbcred-system'),
   identity: z.string().min(1).default(`${hostname()}-${process.pid}`),

@@ -1,6 +1,6 @@
 // Wires the dbcred controllers onto the runtime: informers, engine pool, controllers, sweeper.
 // main.ts builds one from settings; tests build one in-process.
-import { AuditLog } from '../audit/audit-log.ts';
+import { AuditLog, type AuditRecord } from '../audit/audit-log.ts';
 import type { Reason } from '../api/v1alpha1/conditions.ts';
 import { builtinEngines } from '../engines/registry.ts';
 import { Informer } from '../runtime/cache/informer.ts';
@@ -30,6 +30,8 @@ export interface OperatorDeps {
   clock: Clock;
   logger: Logger;
   writeAudit: (line: string) => void;
+  /** The last record of an existing audit stream, to continue its chain. */
+  lastAudit?: AuditRecord;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -71,11 +73,11 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // Only Secrets the operator wrote are watched (least privilege: admin Secrets are read on demand).
   const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`);
 
-  const engines = new EnginePool({ client, registry: builtinEngines(), servers, clusterServers, engineOptions: { scramIterations: settings.scramIterations } });
+  const engines = new EnginePool({ client, registry: builtinEngines(), servers, clusterServers, engineOptions: { scramIterations: settings.scramIterations, marker: settings.instance } });
   const ctx: OperatorContext = {
     client, clock, logger, engines,
     events: new EventRecorder<Reason>({ client, clock, logger, reportingController: 'dbcred.io/operator', reportingInstance: settings.identity }),
-    audit: new AuditLog(deps.writeAudit, () => clock.now()),
+    audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
     status: new StatusWriter(client),
     failpoints: new Failpoints(deps.env ?? process.env),
   };

@@ -59,7 +59,8 @@ export class Sweeper {
     const result: SweepResult = { servers: 0, orphansDropped: [], missingUsers: [], overdue: 0, errors: [] };
     const refs: ServerRef[] = [
       ...this.o.servers.list().map((s) => ({ kind: 'DatabaseServer' as const, name: s.metadata.name, namespace: s.metadata.namespace })),
-      ...this.o.clusterServers.list().map((s) => ({ kind: 'ClusterDatabaseServer' as const, name: s.metadata.name })),
+      // A namespace-scoped operator cannot see every credential using a cluster server: leave those alone.
+      ...(this.o.namespace ? [] : this.o.clusterServers.list().map((s) => ({ kind: 'ClusterDatabaseServer' as const, name: s.metadata.name }))),
     ];
     const owned = new Map<string, Set<string>>();
     for (const ref of refs) {

@@ -29,7 +29,7 @@ export async function startOperatorProcess(options: { namespace: string; dir: st
   }
   const child = spawn(process.execPath, [
     join(REPO_ROOT, 'src', 'main.ts'), 'run',
-    `--kubeconfig=${requireKube().kubeconfig}`, `--watch-namespace=${options.namespace}`, '--leader-elect=false',
+    `--kubeconfig=${requireKube().kubeconfig}`, `--watch-namespace=${options.namespace}`, `--instance=${options.namespace}`, '--leader-elect=false',
     '--health-addr=127.0.0.1:0', '--sweep-schedule=*/1 * * * * *', `--audit-log=${join(options.dir, 'audit.log')}`,
     ...(options.flags ?? []),
   ], { stdio: ['ignore', out, out], env });

@@ -16,7 +16,8 @@ export interface InProcessOperator {
 /** startOperator builds and starts the real operator in-process (no leader election), scoped to a namespace. */
 export async function startOperator(namespace: string, overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}): Promise<InProcessOperator> {
   const flags = Object.entries({
-    'watch-namespace': namespace, 'leader-elect': 'false', 'health-addr': '127.0.0.1:0', 'sweep-schedule': '*/2 * * * * *',
+    // Each test operator is its own installation: its orphan sweep leaves other operators' users alone.
+    'watch-namespace': namespace, instance: namespace, 'leader-elect': 'false', 'health-addr': '127.0.0.1:0', 'sweep-schedule': '*/2 * * * * *',
     'log-level': process.env['DBCRED_TEST_LOG_LEVEL'] ?? 'silent',
     ...overrides,
   }).map(([k, v]) => `--${k}=${v}`);

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verifyChain } from '../../src/audit/audit-log.ts';
 import { DbcredResources } from '../../src/controllers/resources.ts';
 import { FAILPOINTS } from '../../src/util/failpoints.ts';
 import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.ts';
@@ -96,6 +97,13 @@ describe('a crash while deleting', () => {
       }
     }, { timeoutMs: 20_000 });
     await invariantHolds();
+  });
+
+  it('keeps one audit chain across every crash and restart', async () => {
+    const lines = (await readFile(join(dir, 'audit.log'), 'utf8')).split('\n');
+    const result = verifyChain(lines);
+    expect(result).toEqual({ ok: true, records: expect.any(Number) });
+    expect(result.ok && result.records).toBeGreaterThan(10);
   });
 
   it('covers every failpoint the operator defines', () => {

@@ -142,6 +142,56 @@ describe('namespace deletion', () => {
   }, 90_000);
 });
 
+describe('the safety net', () => {
+  it('re-issues a credential whose database user was dropped by hand', async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped', { roleRef: { name: 'pg-readers' } });
+    const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped', 'Ready', 'True');
+    const username = ready.status!.current!.username;
+    await sql(lab.postgres, [`DROP ROLE ${username}`]);
+    await waitFor('a new user in the Secret', async () => {
+      const data = await secretData(lab.client, lab.ns.name, 'dropped');
+      return data !== undefined && data['username'] !== username;
+    }, { timeoutMs: 15_000 });
+    const now = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped');
+    expect(await pgUserExists(now.status!.current!.username)).toBe(true);
+  });
+
+  it('drops a user that carries the dbcred marker but that no credential names (an orphan)', async () => {
+    const orphan = 'dbc_app_orphanorphanorph2';
+    await sql(lab.postgres, [`CREATE ROLE ${orphan} LOGIN`, `COMMENT ON ROLE ${orphan} IS '${lab.ns.name}'`]);
+    const unmarked = 'dbc_app_unmarkedunmarked2';
+    await sql(lab.postgres, [`CREATE ROLE ${unmarked} LOGIN`]);
+    try {
+      await waitFor('the orphan to be dropped', async () => !(await pgUserExists(orphan)), { timeoutMs: 15_000 });
+      expect(op.audit.join('')).toContain(`"action":"orphan-drop"`);
+      // A role with the name pattern but without this installation's marker is not ours: it stays.
+      expect(await pgUserExists(unmarked)).toBe(true);
+    } finally {
+      await sql(lab.postgres, [`DROP ROLE IF EXISTS ${unmarked}`]);
+    }
+  });
+
+  it('leaves the user and the Secret in place when deletionPolicy is Retain', async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', { roleRef: { name: 'pg-readers' }, deletionPolicy: 'Retain' });
+    const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', 'Ready', 'True');
+    const username = ready.status!.current!.username;
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'kept', lab.ns.name);
+    await waitFor('the credential to be released', async () => {
+      try {
+        await get(lab.client, 'DatabaseCredential', lab.ns.name, 'kept');
+        return false;
+      } catch {
+        return true;
+      }
+    }, { timeoutMs: 15_000 });
+    expect(await pgUserExists(username)).toBe(true);
+    const kept = await lab.client.get<KubeObject>(Resources.Secret, 'kept', lab.ns.name);
+    expect(kept.metadata.ownerReferences ?? []).toEqual([]);
+    expect((await secretData(lab.client, lab.ns.name, 'kept'))?.['username']).toBe(username);
+    expect(op.audit.join('')).toContain('"action":"retain"');
+  });
+});
+
 describe('secrets stay secret', () => {
   it('no password appears in any Event or status of the namespace', async () => {
     const data = await secretData(lab.client, lab.ns.name, 'quota-first');

@@ -78,7 +78,8 @@ export const databaseCredentialKind: KindDefinition = {
     ...readyColumns,
     { name: 'Secret', type: 'string', jsonPath: '.status.secretName', description: 'Secret holding the credentials.' },
     { name: 'User', type: 'string', jsonPath: '.status.current.username', description: 'Current database user.', priority: 1 },
-    { name: 'Expires', type: 'date', jsonPath: '.status.current.expiresAt', description: 'When the current user expires.' },
+    // A string, not a date: kubectl prints future dates as <invalid>.
+    { name: 'Expires', type: 'string', jsonPath: '.status.current.expiresAt', description: 'When the current user expires.' },
     ageColumn,
   ],
 };

@@ -255,7 +255,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
         revoked.push(username);
         this.revokeFailures.delete(key);
         ctx.failpoints.hit('after-old-user-revoked');
-        this.audit({ action: 'revoke', outcome: 'success', object: this.objectOf(cred), server: ref.name, username, message: `user ${username} revoked (${result.existed ? `dropped, ${result.terminatedSessions} session(s) ended` : 'already gone'})` });
+        const message = `user ${username} revoked (${result.existed ? `dropped, ${result.terminatedSessions} session(s) ended` : 'already gone'})`;
+        this.audit({ action: 'revoke', outcome: 'success', object: this.objectOf(cred), server: ref.name, username, message });
+        this.event(cred, 'Normal', 'Revoked', 'Revoke', message);
       } catch (error) {
         const failures = (this.revokeFailures.get(key) ?? 0) + 1;
         this.revokeFailures.set(key, failures);
@@ -344,6 +346,8 @@ export class DatabaseCredentialReconciler implements Reconciler {
           return { requeueAfterMs: failure.retryMs };
         }
       }
+      // I5: the Secret must not outlive its user, even for the moment garbage collection takes.
+      await deleteSecret(ctx.client, cred);
     }
     ctx.failpoints.hit('before-finalizer-removed');
     try {
