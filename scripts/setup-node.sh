@@ -17,25 +17,8 @@ command -v iptables-save >/dev/null 2>&1 || missing+=(iptables)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 
 if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || { log "missing packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})"; exit 1; }
-    SUDO=sudo
-  fi
-  start=$SECONDS
-  log "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
   # containerd's package would start the machine-wide service: the harness runs its own per node.
-  policy_created=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-    $SUDO chmod +x /usr/sbin/policy-rc.d
-    policy_created=1
-  fi
-  trap '[ $policy_created -eq 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d' EXIT
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  log "installed in $((SECONDS - start)) s"
+  bash scripts/apt-install.sh setup-node "${missing[@]}"
 fi
 
 start=$SECONDS

@@ -7,7 +7,7 @@ import { DbcredResources } from '../../src/controllers/resources.ts';
 import { FAILPOINTS } from '../../src/util/failpoints.ts';
 import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
-import { create, get, startLab, waitForCondition, type Lab } from './fixtures.ts';
+import { create, get, startLab, waitForCondition, waitForCredentialGone, type Lab } from './fixtures.ts';
 import { violations } from './invariants.ts';
 
 // The operator is killed (SIGKILL, by a failpoint) at each named step, then started again without
@@ -88,14 +88,7 @@ describe('a crash while deleting', () => {
     await lab.client.delete(DbcredResources.DatabaseCredential, name, lab.ns.name);
     await crashed(first);
     await operator('delete-2');
-    await waitFor('the credential to be released', async () => {
-      try {
-        await get(lab.client, 'DatabaseCredential', lab.ns.name, name);
-        return false;
-      } catch {
-        return true;
-      }
-    }, { timeoutMs: 20_000 });
+    await waitForCredentialGone(lab.client, lab.ns.name, name, 20_000);
     await invariantHolds();
   });
 

@@ -5,7 +5,7 @@ import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { createTestNamespace } from '../harness/kube-client.ts';
 import { waitFor } from '../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../harness/operator.ts';
-import { condition, create, get, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
+import { condition, create, get, waitForCredentialGone, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
 
 let lab: Lab;
 let op: InProcessOperator;
@@ -94,14 +94,7 @@ describe('revocation during a database outage', () => {
       await outage.resume();
       resumed = true;
       const back = Date.now();
-      await waitFor('the credential to be released', async () => {
-        try {
-          await get(lab.client, 'DatabaseCredential', lab.ns.name, 'outage');
-          return false;
-        } catch {
-          return true;
-        }
-      }, { timeoutMs: 15_000, intervalMs: 50 });
+      await waitForCredentialGone(lab.client, lab.ns.name, 'outage', 15_000);
       const lag = Date.now() - back;
       console.log(`revoked ${lag} ms after PostgreSQL came back`);
       expect(lag).toBeLessThan(7_000);
@@ -176,14 +169,7 @@ describe('the safety net', () => {
     const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', 'Ready', 'True');
     const username = ready.status!.current!.username;
     await lab.client.delete(DbcredResources.DatabaseCredential, 'kept', lab.ns.name);
-    await waitFor('the credential to be released', async () => {
-      try {
-        await get(lab.client, 'DatabaseCredential', lab.ns.name, 'kept');
-        return false;
-      } catch {
-        return true;
-      }
-    }, { timeoutMs: 15_000 });
+    await waitForCredentialGone(lab.client, lab.ns.name, 'kept', 15_000);
     expect(await pgUserExists(username)).toBe(true);
     const kept = await lab.client.get<KubeObject>(Resources.Secret, 'kept', lab.ns.name);
     expect(kept.metadata.ownerReferences ?? []).toEqual([]);

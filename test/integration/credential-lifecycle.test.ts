@@ -5,7 +5,7 @@ import { verifyChain } from '../../src/audit/audit-log.ts';
 import { DbcredResources } from '../../src/controllers/resources.ts';
 import { waitFor } from '../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../harness/operator.ts';
-import { condition, create, get, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
+import { condition, create, get, waitForCredentialGone, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
 
 let lab: Lab;
 let op: InProcessOperator;
@@ -85,14 +85,7 @@ describe.each(engines)('a DatabaseCredential on $engine', ({ engine, role }) => 
     const username = ready.status?.current?.username as string;
     expect(await userExists(engine, username)).toBe(true);
     await lab.client.delete(DbcredResources.DatabaseCredential, name, lab.ns.name);
-    await waitFor('the credential to be gone', async () => {
-      try {
-        await get(lab.client, 'DatabaseCredential', lab.ns.name, name);
-        return false;
-      } catch {
-        return true;
-      }
-    }, { timeoutMs: 20_000 });
+    await waitForCredentialGone(lab.client, lab.ns.name, name, 20_000);
     expect(await userExists(engine, username)).toBe(false);
     await waitFor('the Secret to be garbage-collected', async () => (await secretData(lab.client, lab.ns.name, name)) === undefined, { timeoutMs: 20_000 });
   });

@@ -116,3 +116,15 @@ export async function secretData(client: KubeClient, namespace: string, name: st
     return undefined;
   }
 }
+
+/** waitForCredentialGone polls until the DatabaseCredential no longer exists (its finalizer let go). */
+export async function waitForCredentialGone(client: KubeClient, namespace: string, name: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(`DatabaseCredential ${name} to be released`, async () => {
+    try {
+      await get(client, 'DatabaseCredential', namespace, name);
+      return false;
+    } catch {
+      return true;
+    }
+  }, { timeoutMs, intervalMs: 50 });
+}
