@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { KINDS } from '../../src/api/v1alpha1/index.ts';
 import { REPO_ROOT, binDir } from './binaries.ts';
+import { waitFor } from './processes.ts';
 
 const run = promisify(execFile);
 
@@ -16,8 +18,17 @@ export async function kubectl(kubeconfig: string, args: string[], input?: string
   return stdout;
 }
 
-/** installCrds server-side applies crds/ and waits until every dbcred CRD is Established. */
+/**
+ * installCrds server-side applies crds/ and waits until every dbcred CRD is Established and the
+ * apiserver's discovery lists all of them (on a fresh apiserver that can lag by tens of seconds,
+ * and kubectl's short names and the dbcred category depend on it).
+ */
 export async function installCrds(kubeconfig: string): Promise<void> {
   await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=dbcred-tests', '-f', join(REPO_ROOT, 'crds')]);
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=dbcred']);
+  const expected = KINDS.length;
+  await waitFor('discovery to list the dbcred kinds', async () => {
+    const names = (await kubectl(kubeconfig, ['api-resources', '--api-group=dbcred.io', '--cached=false', '-o', 'name'])).trim().split('\n').filter(Boolean);
+    return names.length === expected;
+  }, { timeoutMs: 120_000, intervalMs: 500 });
 }

@@ -24,6 +24,7 @@ function expectConfigInvalid(fn: () => unknown, ...mentions: string[]): void {
 describe('operator settings', () => {
   it('have safe defaults when nothing is set', () => {
     expect(loadSettings([], {})).toEqual({
+      instance: 'dbcred',
       leaderElect: true,
       leaderElectionNamespace: 'dbcred-system',
       identity: `${hostname()}-${process.pid}`,
