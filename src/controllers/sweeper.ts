@@ -81,23 +81,42 @@ export class Sweeper {
     }
     const referenced = new Set<string>();
     const now = ctx.clock.now();
+    const maybeMissing: { key: string; username: string; server: ServerRef }[] = [];
     for (const cred of credentials) {
       const parsed = validate(DatabaseCredentialStatus, (cred as { status?: unknown }).status ?? {});
-      if (!parsed.ok) continue;
+      if (!parsed.ok) {
+        // Names we cannot read are names we cannot rule out: never drop anything this pass.
+        result.errors.push(`${cred.metadata.namespace}/${cred.metadata.name}: unreadable status; no orphan is dropped this pass`);
+        return result;
+      }
       const st = parsed.value;
       for (const u of [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)]) if (u) referenced.add(u);
       const key = `${cred.metadata.namespace}/${cred.metadata.name}`;
       const users = st.server ? owned.get(serverKey(st.server)) : undefined;
-      if (st.current && users && !users.has(st.current.username) && !st.pending) {
-        this.o.missingUsers.add(st.current.username);
-        result.missingUsers.push(st.current.username);
-        this.o.enqueue(key);
+      if (st.current && st.server && users && !users.has(st.current.username) && !st.pending) {
+        maybeMissing.push({ key, username: st.current.username, server: st.server });
       }
       const deadlines = [st.current?.renewAt, st.current?.expiresAt, ...(st.retiring ?? []).map((r) => r.revokeAt)].filter((d): d is string => d !== undefined);
       if (deadlines.some((d) => Date.parse(d) <= now) || cred.metadata.deletionTimestamp) {
         result.overdue++;
         this.o.enqueue(key);
       }
+    }
+    // A current user absent from the first listing may have been created after it: only a second
+    // listing, taken after the API was read, can say it is really gone (dropped by hand).
+    const relisted = new Map<string, Set<string>>();
+    for (const m of maybeMissing) {
+      const k = serverKey(m.server);
+      try {
+        if (!relisted.has(k)) relisted.set(k, new Set((await (await ctx.engines.resolve(m.server)).engine.listOwnedUsers()).map((u) => u.username)));
+      } catch (error) {
+        result.errors.push(`${k}: ${(error as Error).message}`);
+        continue;
+      }
+      if (relisted.get(k)!.has(m.username)) continue;
+      this.o.missingUsers.add(m.username);
+      result.missingUsers.push(m.username);
+      this.o.enqueue(m.key);
     }
     for (const ref of refs) {
       const users = owned.get(serverKey(ref));
