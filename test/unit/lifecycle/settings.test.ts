@@ -36,7 +36,7 @@ describe('operator settings', () => {
       logLevel: 'info',
       auditLog: '-',
       sweepSchedule: '*/30 * * * * *',
-      scramIterations: 4096,
+      scramIterations: 16,
       shutdownGrace: 20_000,
     });
   });
