@@ -5,6 +5,7 @@ import type { Reason } from '../api/v1alpha1/conditions.ts';
 import { builtinEngines } from '../engines/registry.ts';
 import { Informer } from '../runtime/cache/informer.ts';
 import { Controller } from '../runtime/controller.ts';
+import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter } from '../runtime/workqueue/rate-limiter.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
 import { Resources } from '../runtime/kube/resources.ts';
@@ -81,11 +82,18 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     status: new StatusWriter(client),
     failpoints: new Failpoints(deps.env ?? process.env),
   };
+  // Retries back off per key up to 1 min (not controller-runtime's 1000 s): a credential waiting on a
+  // database that was down must not sleep for a quarter of an hour after it returns.
+  const rateLimiter = () => new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 60_000), new BucketRateLimiter(100, 1000, clock));
   const controller = (name: string, reconciler: ConstructorParameters<typeof Controller>[0]['reconciler'], workers = 2) =>
-    manager.addController(new Controller({ name, reconciler, clock, logger, workers, hooks: reconcileHooks(metrics), mayReconcile: manager.mayReconcile }));
+    manager.addController(new Controller({ name, reconciler, clock, logger, workers, rateLimiter: rateLimiter(), hooks: reconcileHooks(metrics), mayReconcile: manager.mayReconcile }));
+  // When a server becomes Ready, credentials that were waiting on it are looked at again at once.
+  const requeueAllCredentials = () => {
+    for (const c of credentials.list()) credentialController.enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
+  };
 
-  controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)).watch(servers);
-  controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)).watch(clusterServers);
+  controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers, () => requeueAllCredentials())).watch(servers);
+  controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers, () => requeueAllCredentials())).watch(clusterServers);
   const roleInformers = { roles, clusterRoles, namespaces };
   const credentialReconciler = new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets });
   controller('databaseroles', new DatabaseRoleReconciler(ctx, 'DatabaseRole', roles, roleInformers, credentialReconciler.liveUsers)).watch(roles);
