@@ -33,11 +33,15 @@ export interface ResolvedServer {
 
 type SecretObject = KubeObject & { data?: Record<string, string> };
 
+/** How long an admin or CA Secret read is reused by credential reconciles. */
+const SECRET_TTL_MS = 10_000;
+
 export const serverKey = (ref: ServerRef) => (ref.kind === 'DatabaseServer' ? `DatabaseServer/${ref.namespace}/${ref.name}` : `ClusterDatabaseServer/${ref.name}`);
 
 export class EnginePool {
   private readonly engines = new Map<string, { fingerprint: string; engine: Engine }>();
   private readonly lastKnown = new Map<string, Engine>();
+  private readonly secrets = new Map<string, { secret: SecretObject; at: number }>();
   private readonly o: {
     client: KubeClient;
     registry: EngineRegistry;
@@ -74,8 +78,13 @@ export class EnginePool {
     }
   }
 
-  /** resolve returns the server and an engine for it, building or rebuilding the engine as needed. */
-  async resolve(ref: ServerRef): Promise<ResolvedServer> {
+  /**
+   * resolve returns the server and an engine for it, building or rebuilding the engine as needed.
+   * The admin and CA Secrets are read at most every SECRET_TTL_MS (a GET per credential reconcile
+   * was a sixth of the operator's API calls); `fresh` forces a read (the server's periodic check).
+   */
+  async resolve(ref: ServerRef, options: { fresh?: boolean } = {}): Promise<ResolvedServer> {
+    if (options.fresh) this.secrets.clear();
     const object = this.serverObject(ref);
     const spec = object.spec;
     // A cluster server names the Secret's namespace; a namespaced one uses its own.
@@ -117,9 +126,16 @@ export class EnginePool {
   }
 
   private async secret(namespace: string, name: string): Promise<SecretObject> {
+    const key = `${namespace}/${name}`;
+    const cached = this.secrets.get(key);
+    const now = Date.now();
+    if (cached && now - cached.at < SECRET_TTL_MS) return cached.secret;
     try {
-      return await this.o.client.get<SecretObject>(Resources.Secret, name, namespace);
+      const secret = await this.o.client.get<SecretObject>(Resources.Secret, name, namespace);
+      this.secrets.set(key, { secret, at: now });
+      return secret;
     } catch (error) {
+      this.secrets.delete(key);
       if (isNotFound(error)) throw new ConditionError('REFERENCE_MISSING', 'SecretNotFound', `Secret ${namespace}/${name} does not exist`);
       throw error;
     }

@@ -55,7 +55,7 @@ export class DatabaseServerReconciler implements Reconciler {
       let message: string;
       const facts: Record<string, unknown> = {};
       try {
-        const server = await ctx.engines.resolve(ref);
+        const server = await ctx.engines.resolve(ref, { fresh: true });
         const pinged = await server.engine.ping();
         const report = await server.engine.checkPrivileges();
         facts['serverVersion'] = pinged.version;
