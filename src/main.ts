@@ -15,8 +15,11 @@ async function run(args: string[]): Promise<number> {
   const logger = createLogger({ level: settings.logLevel });
   const client = settings.kubeconfig ? KubeClient.fromKubeconfigFile(settings.kubeconfig) : KubeClient.fromDefault();
   const toFile = settings.auditLog !== '-';
-  const lastAudit = toFile && existsSync(settings.auditLog) ? lastRecord(readFileSync(settings.auditLog, 'utf8')) : undefined;
+  const existing = toFile && existsSync(settings.auditLog) ? readFileSync(settings.auditLog, 'utf8') : '';
+  const lastAudit = lastRecord(existing);
   const audit = toFile ? createWriteStream(settings.auditLog, { flags: 'a' }) : process.stderr;
+  // A write torn by a crash left a partial line: the next record starts on a line of its own.
+  if (existing && !existing.endsWith('\n')) audit.write('\n');
   const operator = buildOperator(settings, { client, clock: systemClock, logger, writeAudit: (line) => audit.write(line), lastAudit });
   let signalled = false;
   const stop = (signal: string) => {
@@ -45,7 +48,8 @@ function auditVerify(file: string | undefined): number {
   }
   const result = verifyChain(readFileSync(file, 'utf8').split('\n'));
   if (result.ok) {
-    process.stdout.write(`audit chain intact: ${result.records} records\n`);
+    const torn = result.torn ? ` (${result.torn} line(s) torn by a crash, skipped)` : '';
+    process.stdout.write(`audit chain intact: ${result.records} records${torn}\n`);
     return 0;
   }
   console.error(`audit chain broken at line ${result.line}: ${result.problem}`);

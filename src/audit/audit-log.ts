@@ -57,34 +57,50 @@ export class AuditLog {
   }
 }
 
-/** verifyChain checks every line of an audit stream; it returns the first broken record, if any. */
-export function verifyChain(lines: string[]): { ok: true; records: number } | { ok: false; line: number; problem: string } {
+/**
+ * verifyChain checks every line of an audit stream; it returns the first broken record, if any. A
+ * single line that is not a record is accepted (and counted) only as a write torn by a crash: the
+ * next record must chain from the last good one, as the operator continues the chain after a restart.
+ */
+export function verifyChain(lines: string[]): { ok: true; records: number; torn?: number } | { ok: false; line: number; problem: string } {
   let prev = GENESIS;
   let count = 0;
+  let torn = 0;
+  let pendingTorn: number | undefined;
   for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;
     let record: AuditRecord;
     try {
       record = AuditRecord.parse(JSON.parse(line));
     } catch {
-      return { ok: false, line: i + 1, problem: 'not an audit record' };
+      if (pendingTorn !== undefined) return { ok: false, line: pendingTorn, problem: 'not an audit record' };
+      pendingTorn = i + 1;
+      continue;
     }
-    if (record.prev !== prev) return { ok: false, line: i + 1, problem: 'previous hash does not match (a record was removed or reordered)' };
+    if (record.prev !== prev) return { ok: false, line: pendingTorn ?? i + 1, problem: pendingTorn ? 'not an audit record' : 'previous hash does not match (a record was removed or reordered)' };
     const { hash, ...body } = record;
     if (hashOf(AuditBody.parse(body)) !== hash) return { ok: false, line: i + 1, problem: 'hash does not match the record (it was edited)' };
+    if (pendingTorn !== undefined) torn++;
+    pendingTorn = undefined;
     prev = hash;
     count++;
   }
-  return { ok: true, records: count };
+  // A torn last line is a crash before any restart (truncation cannot be told apart anyway).
+  if (pendingTorn !== undefined) torn++;
+  return torn > 0 ? { ok: true, records: count, torn } : { ok: true, records: count };
 }
 
-/** lastRecord returns the last audit record of a stream's text, if it ends in a valid one. */
+/** lastRecord returns the last valid audit record of a stream's text (a torn last line is skipped). */
 export function lastRecord(text: string): AuditRecord | undefined {
-  const line = text.trimEnd().split('\n').pop();
-  if (!line) return undefined;
-  try {
-    return AuditRecord.parse(JSON.parse(line));
-  } catch {
-    return undefined;
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!.trim();
+    if (!line) continue;
+    try {
+      return AuditRecord.parse(JSON.parse(line));
+    } catch {
+      // a write torn by a crash: look further back
+    }
   }
+  return undefined;
 }

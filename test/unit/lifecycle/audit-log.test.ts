@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { AuditLog, AuditRecord, verifyChain, type AuditEntry } from '../../../src/audit/audit-log.ts';
+import { AuditLog, AuditRecord, lastRecord, verifyChain, type AuditEntry } from '../../../src/audit/audit-log.ts';
 import { FakeClock } from '../../harness/fake-clock.ts';
 
 const GENESIS = '0'.repeat(64);
@@ -134,14 +134,53 @@ describe('verifyChain', () => {
     ['truncated JSON', '{"seq":2,'],
     ['JSON that is not a record', '{"seq":2}'],
     ['a record with an unknown action', 'ACTION'],
-  ])('reports the line that is %s', (_what, bad) => {
+  ])('accepts one line that is %s between two chained records as a write torn by a crash, and counts it', (_what, bad) => {
     const { lines } = written();
     const line = bad === 'ACTION' ? lines[1]!.replace('"action":"rotate"', '"action":"delete-everything"') : bad;
-    expect(verifyChain([lines[0]!, line, ...lines.slice(1)])).toEqual({ ok: false, line: 2, problem: 'not an audit record' });
+    const result = verifyChain([lines[0]!, line, ...lines.slice(1)]);
+    expect(result).toMatchObject({ ok: true, torn: 1 });
+  });
+
+  it('reports a record replaced by one that does not parse (the next record no longer chains)', () => {
+    const { lines } = written();
+    expect(verifyChain([lines[0]!, '{"seq":2,', ...lines.slice(2)])).toEqual({ ok: false, line: 2, problem: 'not an audit record' });
   });
 
   it('counts line numbers from 1 including blank lines, as an editor shows them', () => {
     const { lines } = written();
-    expect(verifyChain([lines[0]!, '', '  ', 'not json'])).toEqual({ ok: false, line: 4, problem: 'not an audit record' });
+    expect(verifyChain([lines[0]!, '', '  ', 'not json', 'not json either'])).toEqual({ ok: false, line: 4, problem: 'not an audit record' });
+  });
+
+  it('continues an existing stream\'s chain after a restart, so the whole file still verifies', () => {
+    const lines: string[] = [];
+    const first = new AuditLog((line) => lines.push(line));
+    first.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: 'a' }, message: 'one' });
+    first.record({ action: 'revoke', outcome: 'success', object: { kind: 'K', name: 'a' }, message: 'two' });
+    const restarted = new AuditLog((line) => lines.push(line), Date.now, lastRecord(lines.join('')));
+    const third = restarted.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: 'b' }, message: 'three' });
+    expect(third.seq).toBe(3);
+    expect(verifyChain(lines.join('').split('\n'))).toEqual({ ok: true, records: 3 });
+  });
+
+  it('finds the last whole record when the stream ends in a line torn by a crash', () => {
+    expect(lastRecord('')).toBeUndefined();
+    expect(lastRecord('{"seq":1,"ti')).toBeUndefined();
+    const lines: string[] = [];
+    const log = new AuditLog((line) => lines.push(line));
+    const kept = log.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: 'a' }, message: 'one' });
+    expect(lastRecord(lines.join('') + '{"seq":2,"ti')).toEqual(kept);
+  });
+
+  it('accepts a line torn by a crash when the next record chains from the last whole one, and counts it', () => {
+    const lines: string[] = [];
+    const first = new AuditLog((line) => lines.push(line));
+    first.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: 'a' }, message: 'one' });
+    lines.push('{"seq":2,"ti\n');
+    const restarted = new AuditLog((line) => lines.push(line), Date.now, lastRecord(lines.join('')));
+    restarted.record({ action: 'revoke', outcome: 'success', object: { kind: 'K', name: 'a' }, message: 'two' });
+    expect(verifyChain(lines.join('').split('\n'))).toEqual({ ok: true, records: 2, torn: 1 });
+    // Two bad lines in a row are not a torn write.
+    expect(verifyChain(['garbage', 'more garbage'])).toEqual({ ok: false, line: 1, problem: 'not an audit record' });
   });
 });
+
