@@ -96,8 +96,17 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers, () => requeueAllCredentials())).watch(clusterServers);
   const roleInformers = { roles, clusterRoles, namespaces };
   const credentialReconciler = new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets });
-  controller('databaseroles', new DatabaseRoleReconciler(ctx, 'DatabaseRole', roles, roleInformers, credentialReconciler.liveUsers)).watch(roles);
-  controller('clusterdatabaseroles', new DatabaseRoleReconciler(ctx, 'ClusterDatabaseRole', clusterRoles, roleInformers, credentialReconciler.liveUsers)).watch(clusterRoles);
+  const roleController = controller('databaseroles', new DatabaseRoleReconciler(ctx, 'DatabaseRole', roles, roleInformers, credentialReconciler.liveUsers)).watch(roles);
+  const clusterRoleController = controller('clusterdatabaseroles', new DatabaseRoleReconciler(ctx, 'ClusterDatabaseRole', clusterRoles, roleInformers, credentialReconciler.liveUsers)).watch(clusterRoles);
+  // A role's live-user count follows its credentials: their changes bring the role back, at most
+  // once per ROLE_COUNT_DELAY_MS (the queue keeps one pending add per key).
+  const ROLE_COUNT_DELAY_MS = 5_000;
+  credentials.on((e) => {
+    const ref = (e.object as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec?.roleRef;
+    if (!ref?.name) return;
+    if (ref.kind === 'ClusterDatabaseRole') clusterRoleController.enqueue(ref.name, ROLE_COUNT_DELAY_MS);
+    else roleController.enqueue(`${e.object.metadata.namespace}/${ref.name}`, ROLE_COUNT_DELAY_MS);
+  });
   const credentialController = controller('databasecredentials', credentialReconciler, settings.workers)
     .watch(credentials)
     .watchOwned(secrets, 'DatabaseCredential');

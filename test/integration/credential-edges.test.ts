@@ -56,6 +56,11 @@ describe('limits', () => {
     const denied = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-second', 'Ready', 'False', 'QuotaExceeded');
     expect(condition(denied, 'Ready')?.message).toBe('role quota-one allows 1 live users and has 1');
     expect(await secretData(lab.client, lab.ns.name, 'quota-second')).toBeUndefined();
+    // The role's count follows its credentials within seconds, not only at its minutely check.
+    await waitFor('the role to count its live user', async () => {
+      const role = await get(lab.client, 'DatabaseRole', lab.ns.name, 'quota-one');
+      return (role.status as { activeCredentials?: number } | undefined)?.activeCredentials === 1;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
   });
 });
 
