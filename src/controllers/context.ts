@@ -4,6 +4,7 @@ import type { Reason } from '../api/v1alpha1/conditions.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { CredentialMetrics } from '../observability/credential-metrics.ts';
 import type { Clock } from '../util/clock.ts';
 import type { Failpoints } from '../util/failpoints.ts';
 import type { EnginePool } from './engine-pool.ts';
@@ -18,4 +19,5 @@ export interface OperatorContext {
   engines: EnginePool;
   status: StatusWriter;
   failpoints: Failpoints;
+  metrics: CredentialMetrics;
 }

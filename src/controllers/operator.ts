@@ -13,6 +13,7 @@ import type { KubeObject } from '../runtime/kube/types.ts';
 import { Manager } from '../runtime/manager.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createRuntimeMetrics, reconcileHooks } from '../observability/metrics.ts';
+import { createCredentialMetrics } from '../observability/credential-metrics.ts';
 import type { Settings } from '../config/settings.ts';
 import type { Clock } from '../util/clock.ts';
 import { Failpoints } from '../util/failpoints.ts';
@@ -81,6 +82,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
     status: new StatusWriter(client),
     failpoints: new Failpoints(deps.env ?? process.env),
+    metrics: createCredentialMetrics(metrics.registry, () => credentials.list().filter((c) => (c as { status?: { current?: unknown } }).status?.current).length),
   };
   // Retries back off per key up to 1 min (not controller-runtime's 1000 s): a credential waiting on a
   // database that was down must not sleep for a quarter of an hour after it returns.

@@ -127,6 +127,7 @@ export class Sweeper {
           const { engine } = await ctx.engines.resolve(ref);
           await engine.revokeUser(username, { revocation: { terminateSessions: true } });
           result.orphansDropped.push(username);
+          ctx.metrics.revoked.inc({ why: 'orphan' });
           ctx.audit.record({ action: 'orphan-drop', outcome: 'success', object: { kind: ref.kind, namespace: ref.namespace, name: ref.name }, server: ref.name, username, message: `user ${username} carried the dbcred marker but no DatabaseCredential names it: dropped` });
         } catch (error) {
           result.errors.push(`dropping orphan ${username}: ${(error as Error).message}`);

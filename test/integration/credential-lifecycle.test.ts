@@ -174,6 +174,20 @@ describe('repairs and refusals', () => {
     }
   });
 
+  it('counts issues, revocations, denials and lag in /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${op.operator.manager.healthPort}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 'NaN');
+    expect(value(/^dbcred_credentials_issued_total\{engine="postgres",why="issue"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^dbcred_credentials_issued_total\{engine="mysql",why="issue"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^dbcred_credentials_issued_total\{engine="postgres",why="rotate"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^dbcred_credentials_revoked_total\{why="expired"\} (\d+)/m)).toBe(2);
+    expect(value(/^dbcred_credentials_revoked_total\{why="deleted"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+    expect(value(/^dbcred_revocation_lag_seconds_count\{why="expired"\} (\d+)/m)).toBe(2);
+    expect(value(/^dbcred_denials_total\{reason="TTLAboveMax"\} (\d+)/m)).toBe(1);
+    expect(value(/^dbcred_active_credentials (\d+)/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^dbcred_issuance_duration_seconds_count\{engine="postgres"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+  });
+
   it('keeps an audit trail whose hash chain verifies', () => {
     expect(op.audit.length).toBeGreaterThan(5);
     expect(verifyChain(op.audit.join('').split('\n'))).toEqual({ ok: true, records: op.audit.length });

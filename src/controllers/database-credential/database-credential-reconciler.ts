@@ -209,6 +209,8 @@ export class DatabaseCredentialReconciler implements Reconciler {
       ? withCondition(conditions, 'Rotating', 'True', 'RotationScheduled', `${retiring.length} previous user(s) revoked after the overlap`, issuedAt, cred.metadata.generation)
       : withoutCondition(conditions, 'Rotating');
     cred = await this.writeStatus(cred, { current, pending: null, retiring, conditions, secretName: secretNameOf(cred), server: serverOf(role.server) });
+    ctx.metrics.issued.inc({ engine: server.engineName, why });
+    ctx.metrics.issuanceDuration.observe({ engine: server.engineName }, Math.max(0, issuedAt - Date.parse(pending.startedAt)) / 1000);
     this.event(cred, 'Normal', reason, why === 'issue' ? 'Issue' : 'Rotate', message);
     this.audit({ action: why === 'issue' ? 'issue' : 'rotate', outcome: 'success', object: this.objectOf(cred), server: role.server.name, role: role.role.metadata.name, username: current.username, reason, message });
     if (previous && cred.spec.rolloutRestartTargets?.length) await this.restartTargets(cred, issuedAt);
@@ -220,7 +222,10 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const st = cred.status ?? {};
     const due = (st.retiring ?? []).filter((r) => Date.parse(r.revokeAt) <= now);
     if (due.length === 0 || !st.server) return { cred };
-    const { revoked, failure } = await this.revokeAll(cred, st.server, due.map((r) => r.username));
+    const { revoked, failure } = await this.revokeAll(cred, st.server, due.map((r) => r.username), 'retired', (u) => {
+      const r = due.find((x) => x.username === u);
+      return r ? Date.parse(r.revokeAt) : undefined;
+    });
     if (revoked.length > 0) {
       const retiring = (st.retiring ?? []).filter((r) => !revoked.includes(r.username));
       let conditions = failure ? st.conditions : withoutCondition(st.conditions, 'RevocationFailing');
@@ -238,7 +243,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
    * revokeAll revokes users on a server one by one (each is idempotent: "does not exist" is
    * success) and reports which went; it stops at the first failure.
    */
-  private async revokeAll(cred: DatabaseCredential, ref: ServerRef, usernames: string[]): Promise<{ revoked: string[]; failure?: { message: string; retryMs: number } }> {
+  private async revokeAll(cred: DatabaseCredential, ref: ServerRef, usernames: string[], why: 'retired' | 'expired' | 'deleted', dueAt: (username: string) => number | undefined = () => undefined): Promise<{ revoked: string[]; failure?: { message: string; retryMs: number } }> {
     const { ctx } = this;
     const key = `${cred.metadata.namespace}/${cred.metadata.name}`;
     const revoked: string[] = [];
@@ -254,11 +259,15 @@ export class DatabaseCredentialReconciler implements Reconciler {
         const result = await engine.revokeUser(username, policy);
         revoked.push(username);
         this.revokeFailures.delete(key);
+        ctx.metrics.revoked.inc({ why });
+        const due = dueAt(username);
+        if (due !== undefined) ctx.metrics.revocationLag.observe({ why }, Math.max(0, ctx.clock.now() - due) / 1000);
         ctx.failpoints.hit('after-old-user-revoked');
         const message = `user ${username} revoked (${result.existed ? `dropped, ${result.terminatedSessions} session(s) ended` : 'already gone'})`;
         this.audit({ action: 'revoke', outcome: 'success', object: this.objectOf(cred), server: ref.name, username, message });
         this.event(cred, 'Normal', 'Revoked', 'Revoke', message);
       } catch (error) {
+        ctx.metrics.revocationFailures.inc();
         const failures = (this.revokeFailures.get(key) ?? 0) + 1;
         this.revokeFailures.set(key, failures);
         const message = `could not revoke user ${username}: ${messageOf(error)}`;
@@ -295,7 +304,10 @@ export class DatabaseCredentialReconciler implements Reconciler {
     }
     if (previous?.reason !== reason) {
       this.event(cred, 'Warning', reason, st.current ? 'Rotate' : 'Issue', message);
-      if (denial) this.audit({ action: 'deny', outcome: 'denied', object: this.objectOf(cred), role: cred.spec.roleRef.name, reason, message });
+      if (denial) {
+        this.ctx.metrics.denials.inc({ reason });
+        this.audit({ action: 'deny', outcome: 'denied', object: this.objectOf(cred), role: cred.spec.roleRef.name, reason, message });
+      }
     }
     const st2 = cred.status ?? {};
     // Missing references come back on their own (a role or Secret created later); poll for them.
@@ -307,7 +319,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
   private async expire(cred: DatabaseCredential, now: number, message: string): Promise<Result> {
     const st = cred.status ?? {};
     const current = st.current!;
-    const { failure } = await this.revokeAll(cred, st.server!, [current.username]);
+    const { failure } = await this.revokeAll(cred, st.server!, [current.username], 'expired', () => Date.parse(current.expiresAt));
     if (failure) {
       await this.revocationFailing(cred, failure.message);
       return { requeueAfterMs: failure.retryMs };
@@ -333,7 +345,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     } else {
       const users = [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)].filter((u): u is string => u !== undefined);
       if (users.length > 0 && st.server) {
-        const { revoked, failure } = await this.revokeAll(cred, st.server, [...new Set(users)]);
+        const { revoked, failure } = await this.revokeAll(cred, st.server, [...new Set(users)], 'deleted');
         if (revoked.length > 0) {
           cred = await this.writeStatus(cred, {
             pending: st.pending && revoked.includes(st.pending.username) ? null : st.pending ?? null,
