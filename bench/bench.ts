@@ -13,10 +13,8 @@ import { Resources } from '../src/runtime/kube/resources.ts';
 import type { KubeObject } from '../src/runtime/kube/types.ts';
 import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';
 import { REPO_ROOT } from '../test/harness/binaries.ts';
-import { installCrds } from '../test/harness/crds.ts';
-import { publishEnvironment } from '../test/harness/environment.ts';
 import { startOperator } from '../test/harness/operator.ts';
-import { findRunningStack, startStack } from '../test/harness/stack.ts';
+import { useControlPlane } from '../test/harness/tool-stack.ts';
 import { create, startLab, type Lab } from '../test/integration/fixtures.ts';
 import { distribution, figure, table, type Figure } from './stats.ts';
 
@@ -31,15 +29,7 @@ type Cred = KubeObject & { status?: DatabaseCredentialStatus };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The stack: the one started by hand, or our own for this run.
-let stopStack: (() => Promise<void>) | undefined;
-let env = (await findRunningStack())?.env;
-if (!env?.kube) {
-  const stack = await startStack({ kube: true, databases: false });
-  stopStack = () => stack.stop();
-  env = stack.env;
-}
-publishEnvironment(env);
-await installCrds(env.kube!.kubeconfig);
+const controlPlane = await useControlPlane();
 const lab: Lab = await startLab('bench');
 for (const [, , server] of ENGINES) await lab.client.mergePatch(DbcredResources.DatabaseServer, server, lab.ns.name, { spec: { maxConnections: 20 } });
 // The production sweep interval: a test's 2 s sweep would compete with the load being measured.
@@ -182,7 +172,7 @@ results['finishedAt'] = new Date().toISOString();
 watchStop.abort();
 await op.stop();
 await lab.cleanup();
-await stopStack?.();
+await controlPlane.stop();
 
 const dir = join(REPO_ROOT, 'bench-results');
 await mkdir(dir, { recursive: true });

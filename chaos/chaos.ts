@@ -7,10 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbcredResources } from '../src/controllers/resources.ts';
 import { REPO_ROOT } from '../test/harness/binaries.ts';
-import { installCrds } from '../test/harness/crds.ts';
-import { publishEnvironment } from '../test/harness/environment.ts';
 import { startOperatorProcess, type OperatorProcess } from '../test/harness/operator-process.ts';
-import { findRunningStack, startStack } from '../test/harness/stack.ts';
+import { useControlPlane } from '../test/harness/tool-stack.ts';
 import { create, startLab } from '../test/integration/fixtures.ts';
 import { violations } from '../test/integration/invariants.ts';
 
@@ -19,15 +17,7 @@ const rounds = long ? 1000 : 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 
-let stopStack: (() => Promise<void>) | undefined;
-let env = (await findRunningStack())?.env;
-if (!env?.kube) {
-  const stack = await startStack({ kube: true, databases: false });
-  stopStack = () => stack.stop();
-  env = stack.env;
-}
-publishEnvironment(env);
-await installCrds(env.kube!.kubeconfig);
+const controlPlane = await useControlPlane();
 const lab = await startLab('chaos');
 const dir = await mkdtemp(join(tmpdir(), 'dbcred-chaos-'));
 
@@ -103,6 +93,6 @@ await mkdir(out, { recursive: true });
 await writeFile(join(out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 await lab.cleanup().catch(() => undefined);
 await rm(dir, { recursive: true, force: true });
-await stopStack?.();
+await controlPlane.stop();
 console.log(`chaos: ${counts.rounds} rounds, ${counts.kills} kills, ${counts.databaseRestarts} database restarts, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations (chaos-results/latest.json)`);
 process.exit(counts.violations === 0 ? 0 : 1);

@@ -1,10 +1,8 @@
 // Measures issuance latency (DatabaseCredential created → Ready with its Secret written, seen by a
 // watch) and revocation lag after expiry (expiresAt → user revoked, from the audit records), on
-// both engines, with the operator in-process against the local stack (npm run cluster -- up) and
+// both engines, with the operator in-process against the local stack (or its own) and
 // private database servers. Usage: node scripts/measure-lifecycle.ts [count=200]
-import { publishEnvironment } from '../test/harness/environment.ts';
-import { findRunningStack } from '../test/harness/stack.ts';
-import { installCrds } from '../test/harness/crds.ts';
+import { useControlPlane } from '../test/harness/tool-stack.ts';
 import { startOperator } from '../test/harness/operator.ts';
 import { create, startLab } from '../test/integration/fixtures.ts';
 import { DbcredResources } from '../src/controllers/resources.ts';
@@ -12,10 +10,7 @@ import type { KubeObject } from '../src/runtime/kube/types.ts';
 import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';
 
 const count = Number(process.argv[2] ?? 200);
-const stack = await findRunningStack();
-if (!stack?.env.kube) throw new Error('start the local stack first: npm run cluster -- up');
-publishEnvironment(stack.env);
-await installCrds(stack.env.kube.kubeconfig);
+const controlPlane = await useControlPlane();
 const lab = await startLab('measure');
 const op = await startOperator(lab.ns.name, { workers: '16' });
 
@@ -76,4 +71,5 @@ console.log(JSON.stringify(results, null, 2));
 watchAbort.abort();
 await op.stop();
 await lab.cleanup();
+await controlPlane.stop();
 process.exit(0);
