@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DbcredResources, RESTARTED_AT_ANNOTATION } from '../../src/controllers/resources.ts';
+import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../../src/controllers/resources.ts';
 import { Resources } from '../../src/runtime/kube/resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { createTestNamespace } from '../harness/kube-client.ts';
@@ -141,6 +141,18 @@ describe('namespace deletion', () => {
 });
 
 describe('the safety net', () => {
+  it('puts back the revoke finalizer when it is missing (no admission policy, or removed by hand)', async () => {
+    const created = await create(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized', { roleRef: { name: 'pg-readers' } });
+    expect(created.metadata.finalizers).toEqual([REVOKE_FINALIZER]); // the chart's admission policy, at create
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized', 'Ready', 'True');
+    await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'unfinalized', lab.ns.name, { metadata: { finalizers: null } });
+    await waitFor('the operator to add the finalizer again', async () => (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized')).metadata.finalizers?.includes(REVOKE_FINALIZER) === true, { timeoutMs: 10_000 });
+    const username = (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized')).status!.current!.username;
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'unfinalized', lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, 'unfinalized');
+    expect(await pgUserExists(username)).toBe(false);
+  });
+
   it('re-issues a credential whose database user was dropped by hand', async () => {
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped', { roleRef: { name: 'pg-readers' } });
     const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped', 'Ready', 'True');

@@ -57,6 +57,16 @@ describe('the Helm chart', () => {
     expect(events).not.toContain('violates PodSecurity');
   });
 
+  it('installs the admission policy that adds the revoke finalizer, unless disabled', async () => {
+    const policies = await kubectl(requireKube().kubeconfig, ['get', 'mutatingadmissionpolicies,mutatingadmissionpolicybindings', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'name']);
+    expect(policies.trim().split('\n').sort()).toEqual([
+      `mutatingadmissionpolicy.admissionregistration.k8s.io/${release}-revoke-finalizer`,
+      `mutatingadmissionpolicybinding.admissionregistration.k8s.io/${release}-revoke-finalizer`,
+    ]);
+    const without = await helmRun(['template', 'x', CHART, '--set', 'revokeFinalizerPolicy.enabled=false']);
+    expect(without).not.toContain('MutatingAdmissionPolicy');
+  });
+
   it('grants the operator what it needs and nothing more', async () => {
     const yes: [string, string, string?][] = [
       ['list', 'databasecredentials.dbcred.io'], ['watch', 'clusterdatabaseservers.dbcred.io'],
