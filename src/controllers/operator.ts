@@ -12,7 +12,7 @@ import { Resources } from '../runtime/kube/resources.ts';
 import type { KubeObject } from '../runtime/kube/types.ts';
 import { Manager } from '../runtime/manager.ts';
 import type { Logger } from '../observability/logger.ts';
-import { createRuntimeMetrics, reconcileHooks } from '../observability/metrics.ts';
+import { createRuntimeMetrics, reconcileHooks, registerEventsDropped } from '../observability/metrics.ts';
 import { createCredentialMetrics } from '../observability/credential-metrics.ts';
 import type { Settings } from '../config/settings.ts';
 import type { Clock } from '../util/clock.ts';
@@ -76,9 +76,10 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`);
 
   const engines = new EnginePool({ client, registry: builtinEngines(), servers, clusterServers, engineOptions: { scramIterations: settings.scramIterations, marker: settings.instance } });
+  const events = new EventRecorder<Reason>({ client, clock, logger, reportingController: 'dbcred.io/operator', reportingInstance: settings.identity });
+  registerEventsDropped(metrics.registry, () => events.dropped);
   const ctx: OperatorContext = {
-    client, clock, logger, engines,
-    events: new EventRecorder<Reason>({ client, clock, logger, reportingController: 'dbcred.io/operator', reportingInstance: settings.identity }),
+    client, clock, logger, engines, events,
     audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
     status: new StatusWriter(client),
     failpoints: new Failpoints(deps.env ?? process.env),

@@ -38,3 +38,14 @@ export function reconcileHooks(metrics: RuntimeMetrics) {
     },
   };
 }
+
+/** registerEventsDropped exposes how many Events the recorder's spam filter and budget skipped. */
+export function registerEventsDropped(registry: Registry, dropped: () => number): void {
+  new Counter({
+    name: 'dbcred_events_dropped_total', help: 'Events not written: beyond an object\'s burst or the shared budget of Normal Events (the status and audit trail still hold them).', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(dropped());
+    },
+  });
+}

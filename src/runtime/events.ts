@@ -1,7 +1,10 @@
 // Kubernetes Events (events.k8s.io/v1) with aggregation and a spam filter, so a reconcile loop
 // that fails a thousand times writes a handful of API objects, not a thousand: repeats of the same
 // (object, type, reason, note) within the window update one Event's series count, written at most
-// once per flush interval; and each object has a token bucket for new Events.
+// once per flush interval; and each object has a token bucket for new Events. Normal Events also
+// share one budget across all objects: at hundreds of issuances a second an Event per issuance
+// would be a fifth of the apiserver's work, for a record the status and the audit trail already
+// hold. Warnings are never held back by that budget.
 import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -31,6 +34,9 @@ export interface EventRecorderOptions {
   /** Per-object bucket for new Events: burst and refill interval. Default 25, one per 30 s. */
   burst?: number;
   refillMs?: number;
+  /** Budget of new Normal Events across all objects: per second and burst. Default 20/s, 100. */
+  normalPerSecond?: number;
+  normalBurst?: number;
   /** Most aggregation entries kept (oldest dropped). Default 4096. */
   maxEntries?: number;
 }
@@ -56,13 +62,15 @@ export class EventRecorder<Reason extends string = string> {
   private readonly o: Required<EventRecorderOptions>;
   private readonly series = new Map<string, Series>();
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  /** Events dropped by the spam filter (exposed as a metric). */
+  private readonly normal: { tokens: number; at: number };
+  /** Events dropped by the spam filter or the Normal budget (exposed as a metric). */
   dropped = 0;
   /** API writes made (tests and metrics). */
   writes = 0;
 
   constructor(options: EventRecorderOptions) {
-    this.o = { windowMs: 600_000, flushMs: 10_000, burst: 25, refillMs: 30_000, maxEntries: 4096, ...options };
+    this.o = { windowMs: 600_000, flushMs: 10_000, burst: 25, refillMs: 30_000, normalPerSecond: 20, normalBurst: 100, maxEntries: 4096, ...options };
+    this.normal = { tokens: this.o.normalBurst, at: this.o.clock.now() };
   }
 
   /** record emits an Event without waiting; API failures are logged, never thrown. */
@@ -90,7 +98,7 @@ export class EventRecorder<Reason extends string = string> {
       this.scheduleFlush(existing);
       return;
     }
-    if (!this.take(target, now)) {
+    if ((type === 'Normal' && !this.takeNormal(now)) || !this.take(target, now)) {
       this.dropped++;
       return;
     }
@@ -140,6 +148,15 @@ export class EventRecorder<Reason extends string = string> {
       await s.creating?.catch(() => undefined);
       await this.flush(s).catch(() => undefined);
     }));
+  }
+
+  private takeNormal(now: number): boolean {
+    const b = this.normal;
+    b.tokens = Math.min(this.o.normalBurst, b.tokens + ((now - b.at) * this.o.normalPerSecond) / 1000);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 
   private take(target: EventTarget, now: number): boolean {

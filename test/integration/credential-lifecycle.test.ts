@@ -186,6 +186,7 @@ describe('repairs and refusals', () => {
     expect(value(/^dbcred_denials_total\{reason="TTLAboveMax"\} (\d+)/m)).toBe(1);
     expect(value(/^dbcred_active_credentials (\d+)/m)).toBeGreaterThanOrEqual(3);
     expect(value(/^dbcred_issuance_duration_seconds_count\{engine="postgres"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+    expect(value(/^dbcred_events_dropped_total (\d+)/m)).toBe(0);
   });
 
   it('keeps an audit trail whose hash chain verifies', () => {

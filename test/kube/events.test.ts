@@ -6,6 +6,7 @@ import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/util/clock.ts';
 import { requireKube } from '../harness/environment.ts';
+import { FakeClock } from '../harness/fake-clock.ts';
 import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
 
 type Event = KubeObject & { reason: string; note: string; type: string; series?: { count: number }; regarding: { uid?: string } };
@@ -48,6 +49,17 @@ describe('events', () => {
     for (let i = 0; i < 20; i++) await recorder.recordAsync(target, 'Normal', 'Issued', 'Issue', `user ${i} issued`);
     expect(await eventsAbout(target.uid!)).toHaveLength(5);
     expect(recorder.dropped).toBe(15);
+  });
+
+  it('share one budget of Normal events across objects, which never holds back a Warning', async () => {
+    const targets = await Promise.all(Array.from({ length: 6 }, (_, i) => subject(`busy-${i}`)));
+    const recorder = new EventRecorder({ client, clock: new FakeClock(), logger: silentLogger, reportingController: 'dbcred.io/test', reportingInstance: 'test-1', normalBurst: 4, normalPerSecond: 1 });
+    for (const t of targets) await recorder.recordAsync(t, 'Normal', 'Issued', 'Issue', 'user issued');
+    for (const t of targets) await recorder.recordAsync(t, 'Warning', 'IssueFailed', 'Issue', 'could not issue');
+    const events = (await Promise.all(targets.map((t) => eventsAbout(t.uid!)))).flat();
+    expect(events.filter((e) => e.type === 'Normal')).toHaveLength(4);
+    expect(events.filter((e) => e.type === 'Warning')).toHaveLength(6);
+    expect(recorder.dropped).toBe(2);
   });
 
   it('keep events about different objects apart', async () => {

@@ -123,7 +123,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     // 3. A user past its expiry: rotation disabled means the credential ends here.
     const expiredCurrent = st.current !== undefined && now >= Date.parse(st.current.expiresAt);
     if (expiredCurrent && !cred.spec.rotation.enabled && !st.pending) {
-      return this.expire(cred, now, `user ${st.current!.username} reached its expiry; rotation is disabled, so the Secret is deleted`);
+      return this.expire(cred, now, `user ${st.current!.username} reached its expiry and was revoked; rotation is disabled, so the Secret is deleted`, 'Normal');
     }
     const ready = st.conditions?.find((c) => c.type === 'Ready');
     if (!st.current && !st.pending && !cred.spec.rotation.enabled && ready?.reason === 'Expired' && ready.observedGeneration === cred.metadata.generation) {
@@ -222,9 +222,11 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const st = cred.status ?? {};
     const due = (st.retiring ?? []).filter((r) => Date.parse(r.revokeAt) <= now);
     if (due.length === 0 || !st.server) return { cred };
-    const { revoked, failure } = await this.revokeAll(cred, st.server, due.map((r) => r.username), 'retired', (u) => {
-      const r = due.find((x) => x.username === u);
-      return r ? Date.parse(r.revokeAt) : undefined;
+    const { revoked, failure } = await this.revokeAll(cred, st.server, due.map((r) => r.username), 'retired', {
+      dueAt: (u) => {
+        const r = due.find((x) => x.username === u);
+        return r ? Date.parse(r.revokeAt) : undefined;
+      },
     });
     if (revoked.length > 0) {
       const retiring = (st.retiring ?? []).filter((r) => !revoked.includes(r.username));
@@ -243,7 +245,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
    * revokeAll revokes users on a server one by one (each is idempotent: "does not exist" is
    * success) and reports which went; it stops at the first failure.
    */
-  private async revokeAll(cred: DatabaseCredential, ref: ServerRef, usernames: string[], why: 'retired' | 'expired' | 'deleted', dueAt: (username: string) => number | undefined = () => undefined): Promise<{ revoked: string[]; failure?: { message: string; retryMs: number } }> {
+  private async revokeAll(cred: DatabaseCredential, ref: ServerRef, usernames: string[], why: 'retired' | 'expired' | 'deleted', options: { dueAt?: (username: string) => number | undefined; event?: boolean } = {}): Promise<{ revoked: string[]; failure?: { message: string; retryMs: number } }> {
     const { ctx } = this;
     const key = `${cred.metadata.namespace}/${cred.metadata.name}`;
     const revoked: string[] = [];
@@ -260,12 +262,12 @@ export class DatabaseCredentialReconciler implements Reconciler {
         revoked.push(username);
         this.revokeFailures.delete(key);
         ctx.metrics.revoked.inc({ why });
-        const due = dueAt(username);
+        const due = options.dueAt?.(username);
         if (due !== undefined) ctx.metrics.revocationLag.observe({ why }, Math.max(0, ctx.clock.now() - due) / 1000);
         ctx.failpoints.hit('after-old-user-revoked');
         const message = `user ${username} revoked (${result.existed ? `dropped, ${result.terminatedSessions} session(s) ended` : 'already gone'})`;
         this.audit({ action: 'revoke', outcome: 'success', object: this.objectOf(cred), server: ref.name, username, message });
-        this.event(cred, 'Normal', 'Revoked', 'Revoke', message);
+        if (options.event !== false) this.event(cred, 'Normal', 'Revoked', 'Revoke', message);
       } catch (error) {
         ctx.metrics.revocationFailures.inc();
         const failures = (this.revokeFailures.get(key) ?? 0) + 1;
@@ -315,11 +317,15 @@ export class DatabaseCredentialReconciler implements Reconciler {
     return { requeueAfterMs: this.nextWake(cred, st2, now, retireRequeue, wait) };
   }
 
-  /** expire revokes the current user at its expiry, deletes the Secret, and says so. */
-  private async expire(cred: DatabaseCredential, now: number, message: string): Promise<Result> {
+  /**
+   * expire revokes the current user at its expiry, deletes the Secret, and says so in one Event:
+   * Normal when the credential simply ran its course (rotation off), Warning when it could not be
+   * replaced.
+   */
+  private async expire(cred: DatabaseCredential, now: number, message: string, type: 'Normal' | 'Warning' = 'Warning'): Promise<Result> {
     const st = cred.status ?? {};
     const current = st.current!;
-    const { failure } = await this.revokeAll(cred, st.server!, [current.username], 'expired', () => Date.parse(current.expiresAt));
+    const { failure } = await this.revokeAll(cred, st.server!, [current.username], 'expired', { dueAt: () => Date.parse(current.expiresAt), event: false });
     if (failure) {
       await this.revocationFailing(cred, failure.message);
       return { requeueAfterMs: failure.retryMs };
@@ -327,7 +333,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     await deleteSecret(this.ctx.client, cred);
     const conditions = withCondition(withoutCondition(st.conditions, 'RevocationFailing'), 'Ready', 'False', 'Expired', message, now, cred.metadata.generation);
     cred = await this.writeStatus(cred, { current: null, conditions });
-    this.event(cred, 'Warning', 'Expired', 'Expire', message);
+    this.event(cred, type, 'Expired', 'Expire', message);
     this.audit({ action: 'expire', outcome: 'success', object: this.objectOf(cred), server: st.server?.name, username: current.username, reason: 'Expired', message });
     return { requeueAfterMs: this.nextWake(cred, cred.status ?? {}, now, undefined, WAIT_FOR_REFERENCE_MS) };
   }
