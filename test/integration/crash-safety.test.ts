@@ -60,6 +60,22 @@ describe('a crash while issuing', () => {
   });
 });
 
+describe('a crash while issuing, restarted only after the new user\'s expiry', () => {
+  it('after-secret-written: the stale intent\'s user is dropped, then issued afresh with a new password', async () => {
+    const name = 'stale-intent';
+    const first = await operator('stale-1', 'after-secret-written');
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '2s', rotation: { overlap: '1s' } });
+    await crashed(first);
+    const stale = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status!.pending!;
+    await waitFor('the intended user to expire', () => Promise.resolve(Date.now() > Date.parse(stale.expiresAt)), { timeoutMs: 5_000, intervalMs: 50 });
+    await operator('stale-2');
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
+    const records = (await readFile(join(dir, 'audit.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; username?: string; object?: { name?: string } });
+    expect(records.filter((r) => r.object?.name === name).map((r) => r.action)).toEqual(['revoke', 'issue']);
+    await invariantHolds(); // the Secret logs in with the new password
+  });
+});
+
 describe('a crash while rotating', () => {
   it('after-old-user-revoked: the rotation completes and the old user stays gone', async () => {
     const name = 'rotate-crash';

@@ -29,7 +29,7 @@ import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../resources.ts';
 import { resolveRole, type ResolvedRole, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { deleteSecret, secretIsIntact, secretNameOf, writeSecret, type SecretObject } from './credential-secret.ts';
+import { decodeData, deleteSecret, secretIsIntact, secretNameOf, writeSecret, type SecretObject } from './credential-secret.ts';
 
 type Status = DatabaseCredentialStatus;
 type Retiring = NonNullable<Status['retiring']>[number];
@@ -96,9 +96,13 @@ export class DatabaseCredentialReconciler implements Reconciler {
   private async converge(cred: DatabaseCredential): Promise<Result | void> {
     const { ctx } = this;
     const now = ctx.clock.now();
-    // 1. Users past their overlap go first, whatever else happens.
+    // 1. Users past their overlap go first, whatever else happens; so does an intent that was not
+    //    completed before its user's expiry (the operator was down): that user can no longer log in.
     const retire = await this.retireDue(cred, now);
     cred = retire.cred;
+    const abandoned = await this.abandonExpiredIntent(cred, now);
+    if (abandoned.retryAfterMs !== undefined) return { requeueAfterMs: abandoned.retryAfterMs };
+    cred = abandoned.cred;
     let st: Status = cred.status ?? {};
 
     // 2. Role, tenancy, server and limits.
@@ -239,6 +243,23 @@ export class DatabaseCredentialReconciler implements Reconciler {
       return { cred, requeueAfterMs: failure.retryMs };
     }
     return { cred };
+  }
+
+  /**
+   * abandonExpiredIntent drops a pending user whose expiry passed before its issue was completed
+   * (completing it would publish a user that cannot log in) and forgets the intent; the Secret goes
+   * first if it already named that user. What the credential needs next is decided afresh.
+   */
+  private async abandonExpiredIntent(cred: DatabaseCredential, now: number): Promise<{ cred: DatabaseCredential; retryAfterMs?: number }> {
+    const st = cred.status ?? {};
+    const pending = st.pending;
+    if (!pending || Date.parse(pending.expiresAt) > now || !st.server) return { cred };
+    const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
+    const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
+    if (secret && decodeData(secret)['username'] === pending.username) await deleteSecret(this.ctx.client, cred);
+    const { failure } = await this.revokeAll(cred, st.server, [pending.username], 'expired', { dueAt: () => Date.parse(pending.expiresAt) });
+    if (failure) return { cred: await this.revocationFailing(cred, failure.message), retryAfterMs: failure.retryMs };
+    return { cred: await this.writeStatus(cred, { pending: null }) };
   }
 
   /**
