@@ -3,7 +3,7 @@
 import { AuditLog, type AuditRecord } from '../audit/audit-log.ts';
 import type { Reason } from '../api/v1alpha1/conditions.ts';
 import { builtinEngines } from '../engines/registry.ts';
-import { Informer } from '../runtime/cache/informer.ts';
+import { Informer, type InformerEvent } from '../runtime/cache/informer.ts';
 import { Controller } from '../runtime/controller.ts';
 import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter } from '../runtime/workqueue/rate-limiter.ts';
 import { EventRecorder } from '../runtime/events.ts';
@@ -63,7 +63,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   });
   const informer = (resource: Parameters<typeof manager.addInformer>[0]['resource'], labelSelector?: string) =>
     manager.addInformer(new Informer<KubeObject>({
-      client, resource, labelSelector, clock, logger, namespace: resource.namespaced ? settings.watchNamespace : undefined,
+      client, resource, labelSelector, clock, logger, namespace: resource.namespaced ? settings.watchNamespace : undefined, transform: withoutManagedFields,
     }));
   const servers = informer(DbcredResources.DatabaseServer);
   const clusterServers = informer(DbcredResources.ClusterDatabaseServer);
@@ -122,8 +122,21 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       if (match((c as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec ?? {}, c.metadata.namespace)) credentialController.enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
     }
   };
-  roles.on((e) => requeueCredentials((s, ns) => (s.roleRef?.kind ?? 'DatabaseRole') === 'DatabaseRole' && s.roleRef?.name === e.object.metadata.name && ns === e.object.metadata.namespace)());
-  clusterRoles.on((e) => requeueCredentials((s) => s.roleRef?.kind === 'ClusterDatabaseRole' && s.roleRef.name === e.object.metadata.name)());
+  // Only a role that appeared, went or changed its spec matters to its credentials: its status (the
+  // live-user count, rewritten every few seconds while credentials come and go) does not, and a
+  // relist re-delivers the credentials themselves.
+  const roleChanged = (e: InformerEvent<KubeObject>) => e.type === 'delete' || (!e.sync && e.previous?.metadata.generation !== e.object.metadata.generation);
+  roles.on((e) => {
+    if (roleChanged(e)) requeueCredentials((s, ns) => (s.roleRef?.kind ?? 'DatabaseRole') === 'DatabaseRole' && s.roleRef?.name === e.object.metadata.name && ns === e.object.metadata.namespace)();
+  });
+  clusterRoles.on((e) => {
+    if (roleChanged(e)) requeueCredentials((s) => s.roleRef?.kind === 'ClusterDatabaseRole' && s.roleRef.name === e.object.metadata.name)();
+  });
+  // The status writer's own copies go as soon as the caches hold them.
+  for (const [res, inf] of [[DbcredResources.DatabaseServer, servers], [DbcredResources.ClusterDatabaseServer, clusterServers], [DbcredResources.DatabaseRole, roles],
+    [DbcredResources.ClusterDatabaseRole, clusterRoles], [DbcredResources.DatabaseCredential, credentials], [DbcredResources.DatabaseStaticCredential, staticCredentials]] as const) {
+    ctx.status.follow(res, inf);
+  }
 
   const sweeper = new Sweeper({
     ctx, servers, clusterServers, missingUsers: credentialReconciler.missingUsers, namespace: settings.watchNamespace,
@@ -144,4 +157,10 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       await engines.closeAll();
     },
   };
+}
+
+/** The cache never reads managedFields, and they are a third to a half of each object's memory. */
+function withoutManagedFields(obj: KubeObject): KubeObject {
+  delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  return obj;
 }

@@ -3,6 +3,7 @@
 // written, because the informer's copy can lag behind our own write for a moment and a reconcile
 // must never act on state older than what it already recorded (e.g. issue a user twice).
 import type { KubeClient } from '../runtime/kube/client.ts';
+import type { InformerEvent } from '../runtime/cache/informer.ts';
 import type { ResourceType } from '../runtime/kube/resources.ts';
 import { keyOf, type KubeObject } from '../runtime/kube/types.ts';
 
@@ -14,7 +15,11 @@ function rv(obj: KubeObject | undefined): bigint {
   }
 }
 
-/** Objects this process wrote, newer than the informer's copy until the watch catches up. */
+/**
+ * Objects this process wrote, newer than the informer's copy until the watch catches up. One per
+ * resource type (keys are namespace/name); an entry goes as soon as the cache holds that version
+ * or a newer one, so it never holds a second copy of the cache.
+ */
 export class Freshest {
   private readonly written = new Map<string, KubeObject>();
 
@@ -37,33 +42,56 @@ export class Freshest {
     this.written.set(keyOf(obj), obj);
   }
 
+  /** observe is fed the informer's events: a cached version at least as new as ours replaces it. */
+  observe(event: InformerEvent<KubeObject>): void {
+    const key = keyOf(event.object);
+    const mine = this.written.get(key);
+    if (mine && (event.type === 'delete' || rv(event.object) >= rv(mine))) this.written.delete(key);
+  }
+
   /** forget drops what is remembered about a deleted object. */
   forget(key: string): void {
     this.written.delete(key);
   }
+
+  /** size is the number of objects held (tests). */
+  size(): number {
+    return this.written.size;
+  }
 }
 
 export class StatusWriter {
-  private readonly fresh = new Freshest();
+  private readonly fresh = new Map<string, Freshest>();
   private readonly client: KubeClient;
 
   constructor(client: KubeClient) {
     this.client = client;
   }
 
+  private of(res: ResourceType): Freshest {
+    let f = this.fresh.get(res.plural);
+    if (!f) this.fresh.set(res.plural, (f = new Freshest()));
+    return f;
+  }
+
   /** freshest returns whichever is newer: the cached object or the one this process last wrote. */
-  freshest<T extends KubeObject>(cached: T | undefined, key: string): T | undefined {
-    return this.fresh.get(cached, key);
+  freshest<T extends KubeObject>(res: ResourceType, cached: T | undefined, key: string): T | undefined {
+    return this.of(res).get(cached, key);
   }
 
   /** remember records an object this process wrote (e.g. a metadata patch that returned it). */
-  remember(obj: KubeObject): void {
-    this.fresh.remember(obj);
+  remember(res: ResourceType, obj: KubeObject): void {
+    this.of(res).remember(obj);
   }
 
   /** forget drops what is remembered about a deleted object. */
-  forget(key: string): void {
-    this.fresh.forget(key);
+  forget(res: ResourceType, key: string): void {
+    this.of(res).forget(key);
+  }
+
+  /** follow lets the informer of res tell when it has caught up with what this process wrote. */
+  follow(res: ResourceType, informer: { on(handler: (event: InformerEvent<KubeObject>) => void): void }): void {
+    informer.on((event) => this.of(res).observe(event));
   }
 
   /**
@@ -75,7 +103,7 @@ export class StatusWriter {
       metadata: { resourceVersion: obj.metadata.resourceVersion },
       status: { ...status, observedGeneration: obj.metadata.generation },
     }, { subresource: 'status' });
-    this.fresh.remember(updated);
+    this.of(res).remember(updated);
     return updated;
   }
 }

@@ -16,8 +16,11 @@ export interface OperatorProcess {
   stop(): Promise<void>;
 }
 
-/** startOperatorProcess runs the operator on one namespace, optionally with a failpoint armed, and waits until it serves /healthz. */
-export async function startOperatorProcess(options: { namespace: string; dir: string; name: string; failpoint?: string; flags?: string[] }): Promise<OperatorProcess> {
+/**
+ * startOperatorProcess runs the operator on one namespace (src/main.ts, or a compiled entry such as
+ * the image's dist/main.js), optionally with a failpoint armed, and waits until it has started.
+ */
+export async function startOperatorProcess(options: { namespace: string; dir: string; name: string; failpoint?: string; flags?: string[]; entry?: string; nodeFlags?: string[] }): Promise<OperatorProcess> {
   const logFile = join(options.dir, `${options.name}.log`);
   const out = openSync(logFile, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, DBCRED_LOG_LEVEL: 'info' };
@@ -28,7 +31,8 @@ export async function startOperatorProcess(options: { namespace: string; dir: st
     env['DBCRED_ENABLE_FAILPOINTS'] = FAILPOINT_ENABLE_PHRASE;
   }
   const child = spawn(process.execPath, [
-    join(REPO_ROOT, 'src', 'main.ts'), 'run',
+    ...(options.nodeFlags ?? []),
+    options.entry ?? join(REPO_ROOT, 'src', 'main.ts'), 'run',
     `--kubeconfig=${requireKube().kubeconfig}`, `--watch-namespace=${options.namespace}`, `--instance=${options.namespace}`, '--leader-elect=false',
     '--health-addr=127.0.0.1:0', '--sweep-schedule=*/1 * * * * *', `--audit-log=${join(options.dir, 'audit.log')}`,
     ...(options.flags ?? []),

@@ -61,7 +61,7 @@ describe('a crash while issuing', () => {
 });
 
 describe('a crash while issuing, restarted only after the new user\'s expiry', () => {
-  it('after-secret-written: the stale intent\'s user is dropped, then issued afresh with a new password', async () => {
+  it('after-secret-written: the delivered user is treated as expired: revoked, and rotated to a new one', async () => {
     const name = 'stale-intent';
     const first = await operator('stale-1', 'after-secret-written');
     await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '2s', rotation: { overlap: '1s' } });
@@ -69,10 +69,25 @@ describe('a crash while issuing, restarted only after the new user\'s expiry', (
     const stale = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status!.pending!;
     await waitFor('the intended user to expire', () => Promise.resolve(Date.now() > Date.parse(stale.expiresAt)), { timeoutMs: 5_000, intervalMs: 50 });
     await operator('stale-2');
+    await waitFor('a new user to replace the expired one', async () => {
+      const current = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.current;
+      return current !== undefined && current.username !== stale.username;
+    }, { timeoutMs: 15_000 });
+    await invariantHolds(); // the stale user is gone; the Secret logs in with the new one
+  });
+
+  it('after-user-verified, rotation off: the undelivered user is dropped and the credential issued afresh', async () => {
+    const name = 'stale-undelivered';
+    const first = await operator('undelivered-1', 'after-user-verified');
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '2s', rotation: { enabled: false, overlap: '0s' } });
+    await crashed(first);
+    const stale = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status!.pending!;
+    await waitFor('the intended user to expire', () => Promise.resolve(Date.now() > Date.parse(stale.expiresAt)), { timeoutMs: 5_000, intervalMs: 50 });
+    await operator('undelivered-2');
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
-    const records = (await readFile(join(dir, 'audit.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; username?: string; object?: { name?: string } });
-    expect(records.filter((r) => r.object?.name === name).map((r) => r.action)).toEqual(['revoke', 'issue']);
-    await invariantHolds(); // the Secret logs in with the new password
+    const records = (await readFile(join(dir, 'audit.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; object?: { name?: string } });
+    expect(records.filter((r) => r.object?.name === name).map((r) => r.action).slice(0, 2)).toEqual(['revoke', 'issue']);
+    await invariantHolds();
   });
 });
 

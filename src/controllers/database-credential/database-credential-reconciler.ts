@@ -55,6 +55,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
   constructor(ctx: OperatorContext, informers: CredentialInformers) {
     this.ctx = ctx;
     this.informers = informers;
+    informers.secrets.on((event) => this.secrets.observe(event));
   }
 
   /** liveUsers counts users issued from a role that exist or may exist (current, pending, retiring). */
@@ -72,9 +73,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
   };
 
   async reconcile(key: string): Promise<Result | void> {
-    const raw = this.ctx.status.freshest(this.informers.credentials.get(key), key);
+    const raw = this.ctx.status.freshest(RES, this.informers.credentials.get(key), key);
     if (!raw) {
-      this.ctx.status.forget(key);
+      this.ctx.status.forget(RES, key);
       return;
     }
     const parsed = validate(DatabaseCredential, raw);
@@ -87,7 +88,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     if (cred.metadata.deletionTimestamp) return this.finalize(cred);
     if (!hasFinalizer(cred, REVOKE_FINALIZER)) {
       const updated = await addFinalizer(this.ctx.client, RES, cred, REVOKE_FINALIZER);
-      this.ctx.status.remember(updated);
+      this.ctx.status.remember(RES, updated);
       cred = { ...cred, metadata: { ...cred.metadata, ...updated.metadata } };
     }
     return this.converge(cred);
@@ -100,9 +101,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
     //    completed before its user's expiry (the operator was down): that user can no longer log in.
     const retire = await this.retireDue(cred, now);
     cred = retire.cred;
-    const abandoned = await this.abandonExpiredIntent(cred, now);
-    if (abandoned.retryAfterMs !== undefined) return { requeueAfterMs: abandoned.retryAfterMs };
-    cred = abandoned.cred;
+    const settled = await this.settleExpiredIntent(cred, now);
+    if (settled.retryAfterMs !== undefined) return { requeueAfterMs: settled.retryAfterMs };
+    cred = settled.cred;
     let st: Status = cred.status ?? {};
 
     // 2. Role, tenancy, server and limits.
@@ -246,17 +247,22 @@ export class DatabaseCredentialReconciler implements Reconciler {
   }
 
   /**
-   * abandonExpiredIntent drops a pending user whose expiry passed before its issue was completed
-   * (completing it would publish a user that cannot log in) and forgets the intent; the Secret goes
-   * first if it already named that user. What the credential needs next is decided afresh.
+   * settleExpiredIntent resolves an intent whose user's expiry passed before the issue was recorded
+   * (the operator was down): completing it would publish a user that can no longer log in. If its
+   * Secret was already written, the user was delivered: it is recorded as the (expired) current
+   * user, so the usual expiry or rotation follows. If not, the user is dropped and the intent
+   * forgotten, so the credential is issued afresh.
    */
-  private async abandonExpiredIntent(cred: DatabaseCredential, now: number): Promise<{ cred: DatabaseCredential; retryAfterMs?: number }> {
+  private async settleExpiredIntent(cred: DatabaseCredential, now: number): Promise<{ cred: DatabaseCredential; retryAfterMs?: number }> {
     const st = cred.status ?? {};
     const pending = st.pending;
     if (!pending || Date.parse(pending.expiresAt) > now || !st.server) return { cred };
     const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
     const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
-    if (secret && decodeData(secret)['username'] === pending.username) await deleteSecret(this.ctx.client, cred);
+    if (secret && decodeData(secret)['username'] === pending.username) {
+      const current = { username: pending.username, serial: pending.serial, issuedAt: pending.startedAt, expiresAt: pending.expiresAt };
+      return { cred: await this.writeStatus(cred, { pending: null, current }) };
+    }
     const { failure } = await this.revokeAll(cred, st.server, [pending.username], 'expired', { dueAt: () => Date.parse(pending.expiresAt) });
     if (failure) return { cred: await this.revocationFailing(cred, failure.message), retryAfterMs: failure.retryMs };
     return { cred: await this.writeStatus(cred, { pending: null }) };
@@ -394,7 +400,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     } catch (error) {
       if (!isNotFound(error)) throw error; // already released (a retry after a crash)
     }
-    ctx.status.forget(`${cred.metadata.namespace}/${cred.metadata.name}`);
+    ctx.status.forget(RES, `${cred.metadata.namespace}/${cred.metadata.name}`);
   }
 
   /** finalizeMalformed revokes what a malformed object's status names, so a bad spec never leaks users. */

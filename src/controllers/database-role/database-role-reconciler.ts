@@ -31,9 +31,9 @@ export class DatabaseRoleReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<Result | void> {
     const { ctx, kind } = this;
-    const raw = ctx.status.freshest(this.informer.get(key), key);
+    const raw = ctx.status.freshest(DbcredResources[kind], this.informer.get(key), key);
     if (!raw) {
-      ctx.status.forget(key);
+      ctx.status.forget(DbcredResources[kind], key);
       return;
     }
     const previous = (raw as { status?: Record<string, unknown> & { conditions?: [] } }).status ?? {};

@@ -34,15 +34,15 @@ export class DatabaseServerReconciler implements Reconciler {
 
   async reconcile(key: string): Promise<Result | void> {
     const { ctx, kind } = this;
-    const raw = ctx.status.freshest(this.informer.get(key), key);
+    const res = DbcredResources[kind];
+    const raw = ctx.status.freshest(res, this.informer.get(key), key);
     const { namespace, name } = splitKey(key);
     const ref: ServerRef = { kind, name, namespace };
     if (!raw) {
       // The engine stays in the pool: credentials issued on this server may still need revoking.
-      ctx.status.forget(key);
+      ctx.status.forget(res, key);
       return;
     }
-    const res = DbcredResources[kind];
     const parsed = kind === 'DatabaseServer' ? validate(DatabaseServer, raw) : validate(ClusterDatabaseServer, raw);
     const now = ctx.clock.now();
     const previous = (raw as { status?: Record<string, unknown> & { conditions?: [] } }).status ?? {};

@@ -35,13 +35,14 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     this.ctx = ctx;
     this.informer = informer;
     this.informers = informers;
+    informers.secrets.on((event) => this.secrets.observe(event));
   }
 
   async reconcile(key: string): Promise<Result | void> {
     const { ctx } = this;
-    const raw = ctx.status.freshest(this.informer.get(key), key);
+    const raw = ctx.status.freshest(RES, this.informer.get(key), key);
     if (!raw) {
-      ctx.status.forget(key);
+      ctx.status.forget(RES, key);
       return;
     }
     const now = ctx.clock.now();

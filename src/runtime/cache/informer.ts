@@ -25,7 +25,7 @@ export interface Store<T> {
   size(): number;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   client: KubeClient;
   resource: ResourceType;
   namespace?: string;
@@ -40,6 +40,8 @@ export interface InformerOptions {
   /** Server-side watch timeout; default a random 4–6 min per watch. */
   watchTimeoutSeconds?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Applied to each object before it is cached (e.g. to drop fields nothing reads, saving memory). */
+  transform?: (obj: T) => T;
 }
 
 /** Counters for metrics and tests. */
@@ -55,7 +57,7 @@ export interface InformerStats {
 export class Informer<T extends KubeObject> implements Store<T> {
   private readonly items = new Map<ObjectKey, T>();
   private readonly handlers: InformerHandler<T>[] = [];
-  private readonly options: Required<Omit<InformerOptions, 'namespace' | 'labelSelector' | 'fieldSelector' | 'watchTimeoutSeconds'>> & InformerOptions;
+  private readonly options: Required<Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'watchTimeoutSeconds' | 'transform'>> & InformerOptions<T>;
   private readonly backoff: Backoff;
   private stopController = new AbortController();
   private running: Promise<void> | undefined;
@@ -66,7 +68,7 @@ export class Informer<T extends KubeObject> implements Store<T> {
   readonly synced: Promise<void>;
   readonly stats: InformerStats = { lists: 0, watches: 0, failures: 0, gone: 0, watchdogRestarts: 0, resyncs: 0 };
 
-  constructor(options: InformerOptions) {
+  constructor(options: InformerOptions<T>) {
     this.options = { watchdogMs: 180_000, relistMs: 600_000, backoff: { initialMs: 200, maxMs: 30_000 }, ...options };
     this.backoff = new Backoff(this.options.backoff);
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
@@ -178,7 +180,8 @@ export class Informer<T extends KubeObject> implements Store<T> {
     const { items, resourceVersion } = await client.listAll<T>(resource, { namespace, labelSelector, fieldSelector });
     this.stats.lists++;
     const seen = new Set<ObjectKey>();
-    for (const object of items) {
+    for (const listed of items) {
+      const object = this.options.transform ? this.options.transform(listed) : listed;
       const key = keyOf(object);
       seen.add(key);
       const previous = this.items.get(key);
@@ -246,8 +249,9 @@ export class Informer<T extends KubeObject> implements Store<T> {
     return rv;
   }
 
-  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK', object: T): void {
+  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK', received: T): void {
     if (type === 'BOOKMARK') return;
+    const object = this.options.transform ? this.options.transform(received) : received;
     const key = keyOf(object);
     if (type === 'DELETED') {
       const previous = this.items.get(key);
