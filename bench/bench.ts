@@ -1,11 +1,14 @@
-// npm run bench [-- --long]: issuance latency against the floor, a burst, sustained throughput,
-// revocation lag (a burst of expiries) and bulk revocation, on both engines, with the operator
-// in-process against the local stack (started if none runs) and private database servers.
-// Prints a table and writes JSON to bench-results/<time>.json and bench-results/latest.json.
+// npm run bench [-- --long] [-- --only=scale]: issuance latency against the floor, a burst, sustained throughput with
+// the CPU each part of the stack spends per issuance, revocation lag (a burst of expiries), on both
+// engines with the operator in-process; then many active credentials with the operator as its own
+// process (RSS, heap, latency, restart recovery) and bulk revocation. Against the local stack
+// (started if none runs) and private database servers. Prints a table and writes JSON to
+// bench-results/<time>.json and bench-results/latest.json.
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DbcredResources } from '../src/controllers/resources.ts';
+import { DbcredResources, MANAGED_BY, MANAGED_BY_LABEL } from '../src/controllers/resources.ts';
 import { builtinEngines } from '../src/engines/registry.ts';
 import { generatePassword } from '../src/engines/password.ts';
 import { usernameFor } from '../src/engines/username.ts';
@@ -14,14 +17,19 @@ import type { KubeObject } from '../src/runtime/kube/types.ts';
 import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';
 import { REPO_ROOT } from '../test/harness/binaries.ts';
 import { startOperator } from '../test/harness/operator.ts';
+import { startOperatorProcess } from '../test/harness/operator-process.ts';
+import { waitFor } from '../test/harness/processes.ts';
 import { useControlPlane } from '../test/harness/tool-stack.ts';
-import { create, startLab, type Lab } from '../test/integration/fixtures.ts';
+import { create, sql, startLab, type Lab } from '../test/integration/fixtures.ts';
+import { cpuPerItem, cpuSnapshot } from './cpu.ts';
 import { distribution, figure, table, type Figure } from './stats.ts';
 
 const long = process.argv.includes('--long');
+/** --only=scale runs just the many-credentials phase (and the bulk revocation after it). */
+const onlyScale = process.argv.includes('--only=scale');
 const config = long
-  ? { floorN: 200, rate: 20, rateN: 400, burst: 100, sustainSeconds: 600, expiryBurst: 1000 }
-  : { floorN: 50, rate: 20, rateN: 100, burst: 100, sustainSeconds: 5, expiryBurst: 200 };
+  ? { floorN: 200, rate: 20, rateN: 400, burst: 100, sustainSeconds: 600, expiryBurst: 1000, active: 10_000, overdue: 100 }
+  : { floorN: 50, rate: 20, rateN: 100, burst: 100, sustainSeconds: 5, expiryBurst: 200, active: 1000, overdue: 20 };
 const SUSTAIN_RATE = { postgres: 150, mysql: 80 } as const;
 const ENGINES = [['postgres', 'pg-readers', 'pg'], ['mysql', 'mysql-readers', 'mysql']] as const;
 
@@ -35,28 +43,33 @@ for (const [, , server] of ENGINES) await lab.client.mergePatch(DbcredResources.
 // The production sweep interval: a test's 2 s sweep would compete with the load being measured.
 const op = await startOperator(lab.ns.name, { workers: '32', 'sweep-schedule': '*/30 * * * * *' });
 
-// Ready times, as a watch sees them.
+// When each credential's Secret appeared and when it turned Ready, as watches see them.
+const secretAt = new Map<string, number>();
 const readyAt = new Map<string, number>();
 const waiters = new Map<string, () => void>();
 const watchStop = new AbortController();
-void (async () => {
-  while (!watchStop.signal.aborted) {
-    try {
-      const { resourceVersion } = await lab.client.listAll(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
-      for await (const e of lab.client.watch<Cred>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name, resourceVersion }, watchStop.signal)) {
-        const name = e.object.metadata.name;
-        if (!readyAt.has(name) && e.object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
-          readyAt.set(name, performance.now());
-          waiters.get(name)?.();
+function watchFirstSeen(res: typeof Resources.Secret, labelSelector: string | undefined, seen: (o: Cred) => boolean, into: Map<string, number>, notify: boolean): void {
+  void (async () => {
+    while (!watchStop.signal.aborted) {
+      try {
+        const { resourceVersion } = await lab.client.listAll(res, { namespace: lab.ns.name, labelSelector });
+        for await (const e of lab.client.watch<Cred>(res, { namespace: lab.ns.name, resourceVersion, labelSelector }, watchStop.signal)) {
+          const name = e.object.metadata.name;
+          if (e.type === 'DELETED' || into.has(name) || !seen(e.object)) continue;
+          into.set(name, performance.now());
+          if (notify) waiters.get(name)?.();
         }
+      } catch {
+        await sleep(100);
       }
-    } catch {
-      await sleep(100);
     }
-  }
-})();
+  })();
+}
+// The Secret is written only after the new user logged in: its appearance is "working credentials".
+watchFirstSeen(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`, () => true, secretAt, true);
+watchFirstSeen(DbcredResources.DatabaseCredential, undefined, (o) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true, readyAt, false);
 
-/** issue creates a credential and resolves with create → Ready in ms (or undefined after 30 s). */
+/** issue creates a credential and resolves with create → its Secret seen, in ms (or undefined after 30 s). */
 async function issue(name: string, role: string, spec: Record<string, unknown> = {}): Promise<number | undefined> {
   const seen = new Promise<void>((resolve) => waiters.set(name, resolve));
   const started = performance.now();
@@ -66,8 +79,12 @@ async function issue(name: string, role: string, spec: Record<string, unknown> =
     return undefined;
   }
   const timedOut = await Promise.race([seen.then(() => false), sleep(30_000).then(() => true)]);
-  return timedOut ? undefined : readyAt.get(name)! - started;
+  if (timedOut) return undefined;
+  issueStarted.set(name, started);
+  return secretAt.get(name)! - started;
 }
+const issueStarted = new Map<string, number>();
+const readyLatency = (names: string[]) => distribution(names.filter((n) => readyAt.has(n) && issueStarted.has(n)).map((n) => readyAt.get(n)! - issueStarted.get(n)!));
 
 async function atRate<T>(count: number, perSecond: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const start = performance.now();
@@ -83,7 +100,7 @@ async function atRate<T>(count: number, perSecond: number, task: (i: number) => 
 
 const figures: Figure[] = [];
 const results: Record<string, unknown> = { mode: long ? 'long' : 'short', startedAt: new Date().toISOString(), config };
-for (const [engineName, role] of ENGINES) {
+for (const [engineName, role] of onlyScale ? [] : ENGINES) {
   const r: Record<string, unknown> = {};
   // The floor: what issuing costs without the operator (create + verify + a direct Secret create).
   const server = lab[engineName === 'postgres' ? 'postgres' : 'mariadb'].info;
@@ -105,18 +122,24 @@ for (const [engineName, role] of ENGINES) {
   await engine.close();
   const floorD = distribution(floor);
 
-  const latencies = (await atRate(config.rateN, config.rate, (i) => issue(`${engineName}-rate-${i}`, role))).filter((x): x is number => x !== undefined);
+  const rateNames = Array.from({ length: config.rateN }, (_, i) => `${engineName}-rate-${i}`);
+  const latencies = (await atRate(config.rateN, config.rate, (i) => issue(rateNames[i]!, role))).filter((x): x is number => x !== undefined);
   const issuance = distribution(latencies);
+  await sleep(500); // the Ready status follows the Secret by one write
+  const ready = readyLatency(rateNames);
     const burst = await Promise.all(Array.from({ length: config.burst }, (_, i) => issue(`${engineName}-burst-${i}`, role)));
   const burstMs = Math.max(...burst.map((x) => x ?? 30_000));
 
   const sustainRate = SUSTAIN_RATE[engineName];
   const sustainCount = sustainRate * config.sustainSeconds;
   const t0 = performance.now();
+  const cpu0 = cpuSnapshot();
   const sustained = await atRate(sustainCount, sustainRate, (i) => issue(`${engineName}-s-${i}`, role));
   const sustainMs = performance.now() - t0;
   const ok = sustained.filter((x) => x !== undefined).length;
   const achieved = (ok * 1000) / sustainMs;
+  // What each process spent per issuance (the operator and the load generator share "node").
+  const cpu = cpuPerItem(cpu0, cpuSnapshot(), Math.max(1, ok));
 
   // A burst of expiries: issued together with a short ttl, rotation off; lag from the audit trail.
   const expiring = Array.from({ length: config.expiryBurst }, (_, i) => `${engineName}-exp-${i}`);
@@ -133,44 +156,106 @@ for (const [engineName, role] of ENGINES) {
 
   r['floor'] = floorD;
   r['issuance'] = issuance;
+  r['issuanceToReady'] = ready;
   r['burst'] = { count: config.burst, allReadyMs: Math.round(burstMs), failed: burst.filter((x) => x === undefined).length };
-  r['sustained'] = { targetPerSecond: sustainRate, seconds: config.sustainSeconds, issued: ok, errors: sustainCount - ok, achievedPerSecond: Math.round(achieved) };
+  r['sustained'] = { targetPerSecond: sustainRate, seconds: config.sustainSeconds, issued: ok, errors: sustainCount - ok, achievedPerSecond: Math.round(achieved), cpuMsPerIssuance: cpu };
   r['revocationLag'] = { ...lag, revoked: revokedAt.size, expected: expiring.length, clearedAfterLastExpiryMs: cleared };
   results[engineName] = r;
   figures.push(
     figure(`${engineName} floor p50 (create+verify+Secret)`, floorD.p50, 'ms'),
-    figure(`${engineName} issuance p50 at ${config.rate}/s`, issuance.p50, 'ms', { op: '<=', value: Math.round(floorD.p50 * 1.5 * 10) / 10 }),
+    figure(`${engineName} issuance p50 at ${config.rate}/s (create → Secret)`, issuance.p50, 'ms', { op: '<=', value: Math.round(floorD.p50 * 1.5 * 10) / 10 }),
     figure(`${engineName} issuance p99 at ${config.rate}/s`, issuance.p99, 'ms', { op: '<=', value: 100 }),
     figure(`${engineName} issuance / floor (p50)`, issuance.p50 / floorD.p50, 'x', { op: '<=', value: 1.5 }),
+    figure(`${engineName} create → Ready p50 / p99`, ready.p50, `ms / ${ready.p99} ms`),
     figure(`${engineName} ${config.burst} at once, all Ready`, burstMs, 'ms', { op: '<=', value: 1000 }),
     figure(`${engineName} sustained (${config.sustainSeconds}s at ${sustainRate}/s)`, achieved, '/s', { op: '>=', value: sustainRate }),
     figure(`${engineName} sustained errors`, sustainCount - ok, '', { op: '<=', value: 0 }),
+    figure(`${engineName} CPU per issuance (all processes)`, cpu['total'] ?? 0, 'ms'),
     figure(`${engineName} revocation lag p50`, lag.p50, 'ms'),
     figure(`${engineName} revocation lag p99`, lag.p99, 'ms', { op: '<=', value: 500 }),
     figure(`${engineName} ${config.expiryBurst} expiries cleared after the last`, cleared, 'ms', { op: '<=', value: 5000 }),
   );
 }
 
+// Many active credentials, with the operator as its own process so its memory is its own (PostgreSQL).
+await op.stop();
+const scaleDir = await mkdtemp(join(tmpdir(), 'dbcred-bench-'));
+const operatorFlags = ['--workers=32', '--sweep-schedule=*/30 * * * * *'];
+const operatorRun = { entry: process.env['BENCH_ENTRY'], nodeFlags: process.env['BENCH_NODE_FLAGS']?.split(' ') };
+let proc = await startOperatorProcess({ namespace: lab.ns.name, dir: scaleDir, name: 'scale-1', flags: operatorFlags, ...operatorRun });
+process.on('exit', () => proc.child.kill('SIGKILL')); // never leave an operator behind, even on failure
+const metricsOf = async (p: typeof proc) => {
+  const port = /"health":(\d+)/.exec(p.log())![1];
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+};
+const metric = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 'NaN');
+/** pool runs tasks with at most `width` in flight. */
+async function pool(count: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let nextTask = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (nextTask < count) await task(nextTask++);
+  }));
+}
+const steady = config.active - config.overdue;
+const fillStart = performance.now();
+let fillErrors = 0;
+await pool(steady, 32, async (i) => {
+  if ((await issue(`scale-${i}`, 'pg-readers')) === undefined) fillErrors++;
+});
+const fillRate = (steady * 1000) / (performance.now() - fillStart);
+await sleep(3000);
+const rssMiB = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${proc.child.pid}/status`, 'utf8'))![1]) / 1024;
+const heapMiB = metric(await metricsOf(proc), /^dbcred_nodejs_heap_size_used_bytes (\S+)/m) / 1024 / 1024;
+// Latency with that many live: the same arrival rate as the issuance figure.
+const atScale = distribution((await atRate(config.rateN, config.rate, (i) => issue(`scale-rate-${i}`, 'pg-readers'))).filter((x): x is number => x !== undefined));
+// Overdue on restart: credentials whose users expire while the operator is down.
+await pool(config.overdue, 32, (i) => issue(`scale-overdue-${i}`, 'pg-readers', { ttl: '12s', rotation: { enabled: false, overlap: '0s' } }));
+const overdueDue = performance.now() + 12_000;
+proc.child.kill('SIGKILL');
+await proc.exited;
+await sleep(Math.max(0, overdueDue - performance.now()) + 500);
+const { items: beforeRestart } = await lab.client.listAll<Cred>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
+const restartAt = performance.now();
+proc = await startOperatorProcess({ namespace: lab.ns.name, dir: scaleDir, name: 'scale-2', flags: operatorFlags, ...operatorRun });
+let restoredMs: number | undefined;
+let overdueMs: number | undefined;
+// The overdue users: whatever the status names (current, or an intent the kill interrupted).
+const overdueUsers = beforeRestart.filter((c) => c.metadata.name.startsWith('scale-overdue-')).flatMap((c) => [c.status?.current?.username, c.status?.pending?.username]).filter((u): u is string => u !== undefined);
+const overdueLeft = async () => Number((await sql(lab.postgres, [`SELECT count(*) AS n FROM pg_roles WHERE rolname IN (${overdueUsers.map((u) => `'${u}'`).join(',')})`]))[0]!['n']);
+await waitFor('restart recovery', async () => {
+  const text = await metricsOf(proc);
+  const reconciled = [...text.matchAll(/^dbcred_reconcile_total\{controller="databasecredentials",outcome="\w+"\} (\S+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  const depth = metric(text, /^dbcred_workqueue_depth\{controller="databasecredentials"\} (\S+)/m);
+  if (restoredMs === undefined && reconciled >= beforeRestart.length && depth === 0) restoredMs = performance.now() - restartAt;
+  if (overdueMs === undefined && (await overdueLeft()) === 0) overdueMs = performance.now() - restartAt;
+  return restoredMs !== undefined && overdueMs !== undefined;
+}, { timeoutMs: 120_000, intervalMs: 50 });
+results['scale'] = {
+  active: config.active, fillPerSecond: Math.round(fillRate), fillErrors, operatorRssMiB: Math.round(rssMiB), operatorHeapMiB: Math.round(heapMiB),
+  issuanceAtScale: atScale, restart: { credentials: beforeRestart.length, overdue: config.overdue, allReconciledMs: Math.round(restoredMs!), overdueRevokedMs: Math.round(overdueMs!) },
+};
+figures.push(
+  figure(`operator RSS with ${beforeRestart.length} credentials`, rssMiB, 'MiB', { op: '<=', value: 200 }),
+  figure(`operator heap used with ${beforeRestart.length} credentials`, heapMiB, 'MiB'),
+  figure(`postgres issuance p50 with ${beforeRestart.length} live`, atScale.p50, `ms (p99 ${atScale.p99} ms)`),
+  figure(`restart: all ${beforeRestart.length} reconciled (timers restored)`, restoredMs!, 'ms', { op: '<=', value: 3000 }),
+  figure(`restart: ${config.overdue} overdue users revoked`, overdueMs!, 'ms', { op: '<=', value: 3000 }),
+);
+
 // Bulk revocation: delete everything; the finalizers revoke each user.
 const { items } = await lab.client.listAll<Cred>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
 const live = items.filter((c) => c.status?.current).length;
 const delStart = performance.now();
-let next = 0;
-await Promise.all(Array.from({ length: 32 }, async () => {
-  while (next < items.length) {
-    const c = items[next++]!;
-    await lab.client.delete(DbcredResources.DatabaseCredential, c.metadata.name, lab.ns.name).catch(() => undefined);
-  }
-}));
+await pool(items.length, 32, (i) => lab.client.delete(DbcredResources.DatabaseCredential, items[i]!.metadata.name, lab.ns.name).catch(() => undefined));
 while ((await lab.client.list(DbcredResources.DatabaseCredential, { namespace: lab.ns.name, limit: 1 })).items.length > 0) await sleep(100);
 const bulkRate = (live * 1000) / (performance.now() - delStart);
 results['bulkRevocation'] = { credentials: items.length, liveUsers: live, perSecond: Math.round(bulkRate) };
 figures.push(figure(`bulk revocation (${live} live users)`, bulkRate, '/s'));
+await proc.stop();
 
 results['figures'] = figures;
 results['finishedAt'] = new Date().toISOString();
 watchStop.abort();
-await op.stop();
 await lab.cleanup();
 await controlPlane.stop();
 
