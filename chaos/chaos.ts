@@ -1,14 +1,17 @@
-// npm run chaos [-- --long]: random SIGKILLs of the operator process during continuous
-// issue/rotate/delete traffic, with PostgreSQL restarts now and then; after every round the
-// operator is restarted and, with the traffic still running, the invariant must hold again (operator-owned users == users named in
-// status, every Secret logs in, nothing expired is current). Short: 10 rounds; long: 1,000.
+// npm run chaos [-- --long]: faults during continuous issue/rotate/delete traffic, on a control
+// plane of its own. Each round is one of: a SIGKILL of the operator process (every 4th with a
+// PostgreSQL restart while it is down; every 3rd restarting it on a clock skewed by up to ±4 s),
+// or a kube-apiserver restart under the running operator (every 5th). After every round, with the
+// traffic still running, the invariant must hold again: operator-owned users == users named in
+// status, every Secret logs in, nothing expired is current. Short: 10 rounds; long: 1,000.
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbcredResources } from '../src/controllers/resources.ts';
 import { REPO_ROOT } from '../test/harness/binaries.ts';
 import { startOperatorProcess, type OperatorProcess } from '../test/harness/operator-process.ts';
-import { useControlPlane } from '../test/harness/tool-stack.ts';
+import { privateControlPlane } from '../test/harness/tool-stack.ts';
 import { create, startLab } from '../test/integration/fixtures.ts';
 import { violations } from '../test/integration/invariants.ts';
 
@@ -17,11 +20,17 @@ const rounds = long ? 1000 : 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 
-const controlPlane = await useControlPlane();
+const controlPlane = await privateControlPlane();
 const lab = await startLab('chaos');
 const dir = await mkdtemp(join(tmpdir(), 'dbcred-chaos-'));
 
-const counts = { rounds: 0, kills: 0, databaseRestarts: 0, created: 0, deleted: 0, violations: 0, convergeMs: [] as number[] };
+const counts = { rounds: 0, kills: 0, databaseRestarts: 0, apiserverRestarts: 0, skewedOperators: 0, created: 0, deleted: 0, violations: 0, convergeMs: [] as number[] };
+
+// A skewed clock for the operator process only (libfaketime; monotonic time is left alone so
+// timers still fire on time): its expiries and renewals are then computed from a wrong "now".
+const fakeTimeLib = readdirSync('/usr/lib').map((arch) => `/usr/lib/${arch}/faketime/libfaketime.so.1`).find((lib) => existsSync(lib));
+if (!fakeTimeLib) throw new Error('libfaketime is missing: run scripts/setup-system.sh');
+const skewed = (seconds: number): NodeJS.ProcessEnv => ({ LD_PRELOAD: fakeTimeLib, FAKETIME: `${seconds >= 0 ? '+' : ''}${seconds.toFixed(1)}s`, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' });
 const problems: string[] = [];
 let serial = 0;
 let traffic = true;
@@ -44,7 +53,7 @@ const generator = (async () => {
         counts.deleted++;
       }
     } catch {
-      // The apiserver is up throughout; a failed call is just traffic lost.
+      // During an apiserver restart calls fail: that is just traffic lost.
     }
     await sleep(random(20, 150));
   }
@@ -53,16 +62,31 @@ const generator = (async () => {
 let op: OperatorProcess = await startOperatorProcess({ namespace: lab.ns.name, dir, name: 'op-0' });
 for (let round = 1; round <= rounds; round++) {
   await sleep(random(300, 3000));
-  op.child.kill('SIGKILL');
-  await op.exited;
-  counts.kills++;
-  if (round % 4 === 0) {
-    const outage = await lab.postgres.interrupt!();
-    await sleep(random(200, 1500));
-    await outage.resume();
-    counts.databaseRestarts++;
+  let fault: string;
+  if (round % 5 === 0) {
+    // The operator keeps running: its watches break, its writes fail, and it must pick up again.
+    await controlPlane.restartApiserver();
+    counts.apiserverRestarts++;
+    fault = 'apiserver restarted';
+  } else {
+    op.child.kill('SIGKILL');
+    await op.exited;
+    counts.kills++;
+    fault = 'operator killed';
+    if (round % 4 === 0) {
+      const outage = await lab.postgres.interrupt!();
+      await sleep(random(200, 1500));
+      await outage.resume();
+      counts.databaseRestarts++;
+      fault += ', PostgreSQL restarted';
+    }
+    const skew = round % 3 === 0 ? random(-4, 4) : 0;
+    if (skew !== 0) {
+      counts.skewedOperators++;
+      fault += `, restarted ${skew.toFixed(1)} s off`;
+    }
+    op = await startOperatorProcess({ namespace: lab.ns.name, dir, name: `op-${round}`, env: skew !== 0 ? skewed(skew) : {} });
   }
-  op = await startOperatorProcess({ namespace: lab.ns.name, dir, name: `op-${round}` });
   // The fresh operator must converge while the traffic goes on: the invariant must hold again.
   const started = Date.now();
   let last: string[] = [];
@@ -81,7 +105,7 @@ for (let round = 1; round <= rounds; round++) {
     counts.violations += last.length;
     problems.push(`round ${round}: ${last.join('; ')}`);
   }
-  console.log(`round ${round}/${rounds}: killed, ${counts.databaseRestarts} db restarts so far, converged in ${Date.now() - started} ms, ${last.length} violation(s)`);
+  console.log(`round ${round}/${rounds}: ${fault}; converged in ${Date.now() - started} ms, ${last.length} violation(s)`);
 }
 traffic = false;
 await generator;
@@ -94,5 +118,5 @@ await writeFile(join(out, 'latest.json'), JSON.stringify(result, null, 2) + '\n'
 await lab.cleanup().catch(() => undefined);
 await rm(dir, { recursive: true, force: true });
 await controlPlane.stop();
-console.log(`chaos: ${counts.rounds} rounds, ${counts.kills} kills, ${counts.databaseRestarts} database restarts, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations (chaos-results/latest.json)`);
+console.log(`chaos: ${counts.rounds} rounds, ${counts.kills} kills, ${counts.databaseRestarts} database restarts, ${counts.apiserverRestarts} apiserver restarts, ${counts.skewedOperators} skewed operators, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations (chaos-results/latest.json)`);
 process.exit(counts.violations === 0 ? 0 : 1);

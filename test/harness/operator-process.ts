@@ -20,10 +20,10 @@ export interface OperatorProcess {
  * startOperatorProcess runs the operator on one namespace (src/main.ts, or a compiled entry such as
  * the image's dist/main.js), optionally with a failpoint armed, and waits until it has started.
  */
-export async function startOperatorProcess(options: { namespace: string; dir: string; name: string; failpoint?: string; flags?: string[]; entry?: string; nodeFlags?: string[] }): Promise<OperatorProcess> {
+export async function startOperatorProcess(options: { namespace: string; dir: string; name: string; failpoint?: string; flags?: string[]; entry?: string; nodeFlags?: string[]; env?: NodeJS.ProcessEnv }): Promise<OperatorProcess> {
   const logFile = join(options.dir, `${options.name}.log`);
   const out = openSync(logFile, 'a');
-  const env: NodeJS.ProcessEnv = { ...process.env, DBCRED_LOG_LEVEL: 'info' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DBCRED_LOG_LEVEL: 'info', ...options.env };
   delete env['DBCRED_FAILPOINT'];
   delete env['DBCRED_ENABLE_FAILPOINTS'];
   if (options.failpoint) {
