@@ -1,48 +1,11 @@
-// The kube adapter: the only module that imports @kubernetes/client-node. It borrows client-node's
-// kubeconfig handling (files, in-cluster, exec plugins) and sends requests itself with undici, so
-// that one connection pool is reused (client-node 2.0.1 builds a new dispatcher per call: a fresh
-// TCP + TLS handshake each time, 9 ms instead of 3 ms per Secret create on our machine), patches
-// carry the right content type, and every failure becomes a KubeError.
-import { createHash } from 'node:crypto';
-import { KubeConfig, RequestContext, type Cluster } from '@kubernetes/client-node';
+// The kube adapter: requests go out with undici over one reused connection pool per client
+// (connection.ts finds the cluster and the credentials), patches carry the right content type,
+// and every failure becomes a KubeError.
 import { request, type Dispatcher } from 'undici';
+import { connectionFromKubeconfig, defaultConnection, type Connection } from './connection.ts';
 import { fromStatus, KubeError, type ApiStatus } from './errors.ts';
 import { apiVersionOf, collectionPath, objectPath, type ResourceType } from './resources.ts';
 import type { KubeList, KubeObject, WatchEvent } from './types.ts';
-
-type CreateDispatcher = (cluster: Cluster | null, agentOptions: object) => Dispatcher | undefined;
-
-/** A KubeConfig whose dispatcher is built once per set of TLS credentials instead of once per request. */
-class ReusingKubeConfig extends KubeConfig {
-  private current: { key: string; dispatcher: Dispatcher | undefined } | undefined;
-
-  constructor() {
-    super();
-    const build = (KubeConfig.prototype as unknown as { createDispatcher: CreateDispatcher }).createDispatcher;
-    // createDispatcher is private in client-node's typings; shadowing it is the one seam it offers.
-    (this as unknown as { createDispatcher: CreateDispatcher }).createDispatcher = (cluster, agentOptions) => {
-      const key = createHash('sha256').update(JSON.stringify(this.createDispatcherOptions(cluster, agentOptions))).digest('hex');
-      if (this.current?.key !== key) {
-        const previous = this.current?.dispatcher;
-        this.current = { key, dispatcher: build.call(this, cluster, agentOptions) };
-        // Credentials rotated (e.g. a new client certificate): let in-flight requests finish on the old pool.
-        void previous?.close().catch(() => undefined);
-      }
-      return this.current.dispatcher;
-    };
-  }
-
-  /**
-   * dropConnections discards the pool after a network failure. undici keeps a broken HTTP/2
-   * session in its pool ("The session has been destroyed") and would fail every later request on
-   * it; a fresh dispatcher reconnects.
-   */
-  dropConnections(): void {
-    const previous = this.current?.dispatcher;
-    this.current = undefined;
-    void previous?.destroy().catch(() => undefined);
-  }
-}
 
 export interface ListOptions {
   namespace?: string;
@@ -74,42 +37,31 @@ const APPLY_PATCH = 'application/apply-patch+yaml'; // JSON is valid YAML
 
 /** Client for the Kubernetes API with typed errors and a reused connection pool. */
 export class KubeClient {
-  private readonly kc: ReusingKubeConfig;
+  private readonly conn: Connection;
   readonly server: string;
   /** Default field manager for writes (server-side apply and managedFields). */
   readonly fieldManager: string;
 
-  private constructor(kc: ReusingKubeConfig, fieldManager: string) {
-    this.kc = kc;
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new KubeError(0, 'NoCluster', 'the kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/$/, '');
+  constructor(conn: Connection, fieldManager = 'dbcred') {
+    if (!conn.server) throw new KubeError(0, 'NoCluster', 'the kubeconfig has no current cluster');
+    this.conn = conn;
+    this.server = conn.server;
     this.fieldManager = fieldManager;
   }
 
   /** fromKubeconfigFile loads a kubeconfig file (the current context). */
   static fromKubeconfigFile(path: string, fieldManager = 'dbcred'): KubeClient {
-    const kc = new ReusingKubeConfig();
-    kc.loadFromFile(path);
-    return new KubeClient(kc, fieldManager);
+    return new KubeClient(connectionFromKubeconfig([path]), fieldManager);
   }
 
   /** fromDefault loads $KUBECONFIG, ~/.kube/config, or the in-cluster service account, like kubectl. */
   static fromDefault(fieldManager = 'dbcred'): KubeClient {
-    const kc = new ReusingKubeConfig();
-    kc.loadFromDefault();
-    return new KubeClient(kc, fieldManager);
+    return new KubeClient(defaultConnection(), fieldManager);
   }
 
-  /** fromToken connects to the same server as this client with a bearer token (e.g. a ServiceAccount's). */
+  /** withToken connects to the same server as this client with a bearer token (e.g. a ServiceAccount's). */
   withToken(token: string): KubeClient {
-    const cluster = this.kc.getCurrentCluster()!;
-    const kc = new ReusingKubeConfig();
-    kc.loadFromOptions({
-      clusters: [cluster], users: [{ name: 'token', token }],
-      contexts: [{ name: 'token', cluster: cluster.name, user: 'token' }], currentContext: 'token',
-    });
-    return new KubeClient(kc, this.fieldManager);
+    return new KubeClient(this.conn.withToken(token), this.fieldManager);
   }
 
   /** get reads one object; a missing object is a KubeError with status 404. */
@@ -214,7 +166,7 @@ export class KubeClient {
     } catch (error) {
       if (error instanceof KubeError) throw error;
       if (signal.aborted) return;
-      this.kc.dropConnections();
+      this.conn.dropConnections();
       throw new KubeError(0, 'WatchBroken', `${what}: the stream broke`, error);
     }
   }
@@ -234,25 +186,25 @@ export class KubeClient {
   private async raw(method: string, path: string, what: string, options: { query?: Record<string, string>; body?: unknown; contentType?: string; signal?: AbortSignal }) {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), method as 'GET');
+    let auth: { headers: Record<string, string>; dispatcher?: Dispatcher };
     try {
-      await this.kc.applySecurityAuthentication(ctx);
+      auth = await this.conn.authenticate();
     } catch (error) {
       throw new KubeError(401, 'CredentialsUnavailable', `${what}: could not load credentials from the kubeconfig`, error);
     }
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: JSON_TYPE };
+    const headers: Record<string, string> = { ...auth.headers, accept: JSON_TYPE };
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? JSON_TYPE;
     try {
       return await request(url, {
         method: method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        dispatcher: ctx.getDispatcher(),
+        dispatcher: auth.dispatcher,
         signal: options.signal,
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      this.kc.dropConnections();
+      this.conn.dropConnections();
       throw new KubeError(0, 'Unreachable', `${what}: the apiserver could not be reached (${(error as Error).message})`, error);
     }
   }
