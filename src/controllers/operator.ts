@@ -18,6 +18,7 @@ import type { Settings } from '../config/settings.ts';
 import type { Clock } from '../util/clock.ts';
 import { Failpoints } from '../util/failpoints.ts';
 import type { OperatorContext } from './context.ts';
+import { digestSecret } from './database-credential/credential-secret.ts';
 import { DatabaseCredentialReconciler } from './database-credential/database-credential-reconciler.ts';
 import { DatabaseRoleReconciler } from './database-role/database-role-reconciler.ts';
 import { DatabaseServerReconciler } from './database-server/database-server-reconciler.ts';
@@ -61,9 +62,9 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       },
     } : {}),
   });
-  const informer = (resource: Parameters<typeof manager.addInformer>[0]['resource'], labelSelector?: string) =>
+  const informer = (resource: Parameters<typeof manager.addInformer>[0]['resource'], labelSelector?: string, transform = withoutManagedFields) =>
     manager.addInformer(new Informer<KubeObject>({
-      client, resource, labelSelector, clock, logger, namespace: resource.namespaced ? settings.watchNamespace : undefined, transform: withoutManagedFields,
+      client, resource, labelSelector, clock, logger, namespace: resource.namespaced ? settings.watchNamespace : undefined, transform,
     }));
   const servers = informer(DbcredResources.DatabaseServer);
   const clusterServers = informer(DbcredResources.ClusterDatabaseServer);
@@ -73,7 +74,8 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const staticCredentials = informer(DbcredResources.DatabaseStaticCredential);
   const namespaces = informer(Resources.Namespace);
   // Only Secrets the operator wrote are watched (least privilege: admin Secrets are read on demand).
-  const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`);
+  // They are cached as digests (whose user, whether intact): no password stays in memory.
+  const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`, (obj) => digestSecret(withoutManagedFields(obj)));
 
   const engines = new EnginePool({ client, registry: builtinEngines(), servers, clusterServers, engineOptions: { scramIterations: settings.scramIterations, marker: settings.instance } });
   const events = new EventRecorder<Reason>({ client, clock, logger, reportingController: 'dbcred.io/operator', reportingInstance: settings.identity });

@@ -29,11 +29,39 @@ export function decodeData(secret: SecretObject): Record<string, string> {
   return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
+/** What the operator needs to know of a Secret's data: whose it is and whether it is intact. */
+interface Digest {
+  username?: string;
+  dataHash: string;
+}
+type DigestedSecret = SecretObject & { digest?: Digest };
+
+function digestOf(secret: DigestedSecret): Digest {
+  if (secret.digest) return secret.digest;
+  const data = decodeData(secret);
+  return { username: data['username'], dataHash: dataHash(data) };
+}
+
+/**
+ * digestSecret is the Secret informer's transform: the cache keeps, instead of the data, the user
+ * it names and the hash of its data. No password stays in the operator's memory after it was
+ * written, and a cached Secret takes a third of the memory.
+ */
+export function digestSecret(secret: KubeObject): KubeObject {
+  const s = secret as DigestedSecret;
+  s.digest = digestOf(s);
+  delete s.data;
+  return s;
+}
+
+/** secretUsername is the user a Secret names (from its data or its cached digest). */
+export const secretUsername = (secret: SecretObject): string | undefined => digestOf(secret).username;
+
 /** secretIsIntact tells whether the Secret still holds exactly what the operator wrote for this user. */
 export function secretIsIntact(secret: SecretObject | undefined, username: string): boolean {
   if (!secret) return false;
-  const data = decodeData(secret);
-  return data['username'] === username && secret.metadata.annotations?.[DATA_HASH_ANNOTATION] === dataHash(data);
+  const digest = digestOf(secret);
+  return digest.username === username && secret.metadata.annotations?.[DATA_HASH_ANNOTATION] === digest.dataHash;
 }
 
 /**

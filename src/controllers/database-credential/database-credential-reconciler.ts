@@ -29,7 +29,7 @@ import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../resources.ts';
 import { resolveRole, type ResolvedRole, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { decodeData, deleteSecret, secretIsIntact, secretNameOf, writeSecret, type SecretObject } from './credential-secret.ts';
+import { deleteSecret, secretUsername, secretIsIntact, secretNameOf, writeSecret, type SecretObject } from './credential-secret.ts';
 
 type Status = DatabaseCredentialStatus;
 type Retiring = NonNullable<Status['retiring']>[number];
@@ -259,7 +259,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     if (!pending || Date.parse(pending.expiresAt) > now || !st.server) return { cred };
     const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
     const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
-    if (secret && decodeData(secret)['username'] === pending.username) {
+    if (secret && secretUsername(secret) === pending.username) {
       const current = { username: pending.username, serial: pending.serial, issuedAt: pending.startedAt, expiresAt: pending.expiresAt };
       return { cred: await this.writeStatus(cred, { pending: null, current }) };
     }

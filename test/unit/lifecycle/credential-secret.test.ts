@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DatabaseCredential } from '../../../src/api/v1alpha1/index.ts';
 import { DATA_HASH_ANNOTATION } from '../../../src/controllers/resources.ts';
-import { dataHash, decodeData, secretIsIntact, secretNameOf, type SecretObject } from '../../../src/controllers/database-credential/credential-secret.ts';
+import { dataHash, decodeData, digestSecret, secretIsIntact, secretNameOf, secretUsername, type SecretObject } from '../../../src/controllers/database-credential/credential-secret.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const encode = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)]));
@@ -134,5 +134,23 @@ describe('secretNameOf', () => {
 
   it('uses spec.secret.name when given', () => {
     expect(secretNameOf(credential({ name: 'orders-db' }))).toBe('orders-db');
+  });
+});
+
+describe('the cached digest of a Secret', () => {
+  it('keeps no data (no password), yet tells whose the Secret is and whether it is intact', () => {
+    const cached = digestSecret(secretOf(plain)) as SecretObject;
+    expect(cached.data).toBeUndefined();
+    expect(JSON.stringify(cached)).not.toContain(plain.password);
+    expect(JSON.stringify(cached)).not.toContain(b64(plain.password));
+    expect(secretUsername(cached)).toBe(plain.username);
+    expect(secretIsIntact(cached, plain.username)).toBe(true);
+    expect(secretIsIntact(cached, 'dbc_app_someoneelse234567')).toBe(false);
+  });
+
+  it('notices data edited by hand, as the full Secret would', () => {
+    const edited = secretOf({ ...plain, host: 'elsewhere' }, { [DATA_HASH_ANNOTATION]: dataHash(plain) });
+    expect(secretIsIntact(edited, plain.username)).toBe(false);
+    expect(secretIsIntact(digestSecret(edited) as SecretObject, plain.username)).toBe(false);
   });
 });
