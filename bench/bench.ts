@@ -4,10 +4,13 @@
 // process (RSS, heap, latency, restart recovery) and bulk revocation. Against the local stack
 // (started if none runs) and private database servers. Prints a table and writes JSON to
 // bench-results/<time>.json and bench-results/latest.json.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { DbcredResources, MANAGED_BY, MANAGED_BY_LABEL } from '../src/controllers/resources.ts';
 import { builtinEngines } from '../src/engines/registry.ts';
 import { generatePassword } from '../src/engines/password.ts';
@@ -181,7 +184,11 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
 await op.stop();
 const scaleDir = await mkdtemp(join(tmpdir(), 'dbcred-bench-'));
 const operatorFlags = ['--workers=32', '--sweep-schedule=*/30 * * * * *'];
-const operatorRun = { entry: process.env['BENCH_ENTRY'], nodeFlags: process.env['BENCH_NODE_FLAGS']?.split(' ') };
+// As deployed: compiled like the image (npm run build) and with the chart's NODE_OPTIONS.
+const distDir = join(REPO_ROOT, '.bench', 'dist');
+await promisify(execFile)(join(REPO_ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', distDir, '--sourceMap', 'false']);
+const chartValues = parse(await readFile(join(REPO_ROOT, 'charts', 'dbcred', 'values.yaml'), 'utf8')) as { operator: { nodeOptions?: string } };
+const operatorRun = { entry: join(distDir, 'main.js'), nodeFlags: (chartValues.operator.nodeOptions ?? '').split(' ').filter(Boolean) };
 let proc = await startOperatorProcess({ namespace: lab.ns.name, dir: scaleDir, name: 'scale-1', flags: operatorFlags, ...operatorRun });
 process.on('exit', () => proc.child.kill('SIGKILL')); // never leave an operator behind, even on failure
 const metricsOf = async (p: typeof proc) => {
@@ -231,6 +238,7 @@ await waitFor('restart recovery', async () => {
   return restoredMs !== undefined && overdueMs !== undefined;
 }, { timeoutMs: 120_000, intervalMs: 50 });
 results['scale'] = {
+  operator: { entry: 'dist/main.js (npm run build)', nodeOptions: chartValues.operator.nodeOptions },
   active: config.active, fillPerSecond: Math.round(fillRate), fillErrors, operatorRssMiB: Math.round(rssMiB), operatorHeapMiB: Math.round(heapMiB),
   issuanceAtScale: atScale, restart: { credentials: beforeRestart.length, overdue: config.overdue, allReconciledMs: Math.round(restoredMs!), overdueRevokedMs: Math.round(overdueMs!) },
 };
