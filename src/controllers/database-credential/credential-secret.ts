@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import type { DatabaseCredential, DatabaseStaticCredential } from '../../api/v1alpha1/index.ts';
 import type { KubeClient } from '../../runtime/kube/client.ts';
-import { isAlreadyExists, isNotFound } from '../../runtime/kube/errors.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../../runtime/kube/errors.ts';
 import { Resources } from '../../runtime/kube/resources.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { ConditionError } from '../condition-error.ts';
@@ -94,11 +94,25 @@ export async function writeSecret(client: KubeClient, cred: SecretOwner, data: R
   return client.replace<SecretObject>(Resources.Secret, { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
 }
 
-/** deleteSecret removes the credential's Secret if it exists and is owned by this credential. */
-export async function deleteSecret(client: KubeClient, cred: SecretOwner): Promise<void> {
+/**
+ * deleteSecret deletes the credential's Secret if this credential owns it. The cached copy, when
+ * given, saves reading it first; the deletion is conditioned on its uid either way, so a Secret
+ * replaced meanwhile is read again and judged afresh.
+ */
+export async function deleteSecret(client: KubeClient, cred: SecretOwner, cached?: SecretObject): Promise<void> {
+  const ownedBy = (secret: SecretObject) => secret.metadata.ownerReferences?.find((r) => r.controller)?.uid === cred.metadata.uid;
+  if (cached && ownedBy(cached)) {
+    try {
+      await client.delete(Resources.Secret, cached.metadata.name, cached.metadata.namespace, { uid: cached.metadata.uid });
+      return;
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (!isConflict(error)) throw error; // another Secret of that name now: read it below
+    }
+  }
   try {
     const existing = await client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
-    if (existing.metadata.ownerReferences?.find((r) => r.controller)?.uid !== cred.metadata.uid) return;
+    if (!ownedBy(existing)) return;
     await client.delete(Resources.Secret, existing.metadata.name, existing.metadata.namespace, { uid: existing.metadata.uid });
   } catch (error) {
     if (!isNotFound(error)) throw error;

@@ -136,8 +136,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     }
 
     // 4. Complete a recorded intent, or issue/rotate when needed.
-    const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
-    const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
+    const secret = this.cachedSecret(cred);
     const current = st.current;
     let why: 'issue' | 'rotate' | 'repair' | undefined;
     if (st.pending) why = current ? 'rotate' : 'issue';
@@ -257,8 +256,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const st = cred.status ?? {};
     const pending = st.pending;
     if (!pending || Date.parse(pending.expiresAt) > now || !st.server) return { cred };
-    const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
-    const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
+    const secret = this.cachedSecret(cred);
     if (secret && secretUsername(secret) === pending.username) {
       const current = { username: pending.username, serial: pending.serial, issuedAt: pending.startedAt, expiresAt: pending.expiresAt };
       return { cred: await this.writeStatus(cred, { pending: null, current }) };
@@ -357,7 +355,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
       await this.revocationFailing(cred, failure.message);
       return { requeueAfterMs: failure.retryMs };
     }
-    await deleteSecret(this.ctx.client, cred);
+    await deleteSecret(this.ctx.client, cred, this.cachedSecret(cred));
     const conditions = withCondition(withoutCondition(st.conditions, 'RevocationFailing'), 'Ready', 'False', 'Expired', message, now, cred.metadata.generation);
     cred = await this.writeStatus(cred, { current: null, conditions });
     this.event(cred, type, 'Expired', 'Expire', message);
@@ -392,7 +390,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
         }
       }
       // I5: the Secret must not outlive its user, even for the moment garbage collection takes.
-      await deleteSecret(ctx.client, cred);
+      await deleteSecret(ctx.client, cred, this.cachedSecret(cred));
     }
     ctx.failpoints.hit('before-finalizer-removed');
     try {
@@ -459,6 +457,12 @@ export class DatabaseCredentialReconciler implements Reconciler {
 
   private event(cred: DatabaseCredential, type: 'Normal' | 'Warning', reason: Reason, action: string, note: string): void {
     this.ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseCredential'), type, reason, action, note);
+  }
+
+  /** cachedSecret is the credential's Secret as last seen (the cache, or this process's newer write). */
+  private cachedSecret(cred: DatabaseCredential): SecretObject | undefined {
+    const key = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
+    return this.secrets.get<SecretObject>(this.informers.secrets.get(key), key);
   }
 
   private objectOf(cred: DatabaseCredential): AuditEntry['object'] {
