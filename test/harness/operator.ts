@@ -2,7 +2,7 @@ import { loadSettings, type Settings } from '../../src/config/settings.ts';
 import { buildOperator, type Operator } from '../../src/controllers/operator.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { systemClock } from '../../src/util/clock.ts';
+import { systemClock, type Clock } from '../../src/util/clock.ts';
 import { requireKube } from './environment.ts';
 
 /** An operator running inside the test process, watching one namespace. */
@@ -14,7 +14,7 @@ export interface InProcessOperator {
 }
 
 /** startOperator builds and starts the real operator in-process (no leader election), scoped to a namespace. */
-export async function startOperator(namespace: string, overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}): Promise<InProcessOperator> {
+export async function startOperator(namespace: string, overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, clock: Clock = systemClock): Promise<InProcessOperator> {
   const flags = Object.entries({
     // Each test operator is its own installation: its orphan sweep leaves other operators' users alone.
     'watch-namespace': namespace, instance: namespace, 'leader-elect': 'false', 'health-addr': '127.0.0.1:0', 'sweep-schedule': '*/2 * * * * *',
@@ -25,7 +25,7 @@ export async function startOperator(namespace: string, overrides: Record<string,
   const audit: string[] = [];
   const operator = buildOperator(settings, {
     client: KubeClient.fromKubeconfigFile(requireKube().kubeconfig),
-    clock: systemClock,
+    clock,
     logger: createLogger({ level: settings.logLevel }),
     writeAudit: (line) => audit.push(line),
     env,
