@@ -171,7 +171,7 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
     figure(`${engineName} issuance p99 at ${config.rate}/s`, issuance.p99, 'ms', { op: '<=', value: 100 }),
     figure(`${engineName} issuance / floor (p50)`, issuance.p50 / floorD.p50, 'x', { op: '<=', value: 1.5 }),
     figure(`${engineName} create → Ready p50 / p99`, ready.p50, `ms / ${ready.p99} ms`),
-    figure(`${engineName} ${config.burst} at once, all Ready`, burstMs, 'ms', { op: '<=', value: 1000 }),
+    figure(`${engineName} ${config.burst} at once, all Secrets`, burstMs, 'ms', { op: '<=', value: 1000 }),
     figure(`${engineName} sustained (${config.sustainSeconds}s at ${sustainRate}/s)`, achieved, '/s', { op: '>=', value: sustainRate }),
     figure(`${engineName} sustained errors`, sustainCount - ok, '', { op: '<=', value: 0 }),
     figure(`${engineName} CPU per issuance (all processes)`, cpu['total'] ?? 0, 'ms'),

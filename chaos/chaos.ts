@@ -3,7 +3,7 @@
 // PostgreSQL restart while it is down; every 3rd restarting it on a clock skewed by up to ±4 s),
 // or a kube-apiserver restart under the running operator (every 5th). After every round, with the
 // traffic still running, the invariant must hold again: operator-owned users == users named in
-// status, every Secret logs in, nothing expired is current. Short: 10 rounds; long: 1,000.
+// status, every Secret logs in, nothing expired is current. Short: 10 rounds; long: 1,000; or --rounds=N.
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,8 @@ import { create, startLab } from '../test/integration/fixtures.ts';
 import { violations } from '../test/integration/invariants.ts';
 
 const long = process.argv.includes('--long');
-const rounds = long ? 1000 : 10;
+const roundsFlag = process.argv.find((a) => a.startsWith('--rounds='));
+const rounds = roundsFlag ? Number(roundsFlag.slice('--rounds='.length)) : long ? 1000 : 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 
