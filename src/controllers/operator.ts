@@ -62,7 +62,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       },
     } : {}),
   });
-  const informer = (resource: Parameters<typeof manager.addInformer>[0]['resource'], labelSelector?: string, transform = withoutManagedFields) =>
+  const informer = (resource: Parameters<typeof manager.addInformer>[0]['resource'], labelSelector?: string, transform = withoutUnreadFields) =>
     manager.addInformer(new Informer<KubeObject>({
       client, resource, labelSelector, clock, logger, namespace: resource.namespaced ? settings.watchNamespace : undefined, transform,
     }));
@@ -75,7 +75,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const namespaces = informer(Resources.Namespace);
   // Only Secrets the operator wrote are watched (least privilege: admin Secrets are read on demand).
   // They are cached as digests (whose user, whether intact): no password stays in memory.
-  const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`, (obj) => digestSecret(withoutManagedFields(obj)));
+  const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`, (obj) => digestSecret(withoutUnreadFields(obj)));
 
   const engines = new EnginePool({ client, registry: builtinEngines(), servers, clusterServers, engineOptions: { scramIterations: settings.scramIterations, marker: settings.instance } });
   const events = new EventRecorder<Reason>({ client, clock, logger, reportingController: 'dbcred.io/operator', reportingInstance: settings.identity });
@@ -167,7 +167,7 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * The caches never read managedFields (a third to a half of each object's memory) nor kubectl's
  * last-applied copy of the object.
  */
-function withoutManagedFields(obj: KubeObject): KubeObject {
+function withoutUnreadFields(obj: KubeObject): KubeObject {
   delete (obj.metadata as { managedFields?: unknown }).managedFields;
   if (obj.metadata.annotations?.[LAST_APPLIED] !== undefined) delete obj.metadata.annotations[LAST_APPLIED];
   return obj;

@@ -151,24 +151,15 @@ export class EventRecorder<Reason extends string = string> {
   }
 
   private takeNormal(now: number): boolean {
-    const b = this.normal;
-    b.tokens = Math.min(this.o.normalBurst, b.tokens + ((now - b.at) * this.o.normalPerSecond) / 1000);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    return takeToken(this.normal, this.o.normalBurst, this.o.normalPerSecond / 1000, now);
   }
 
   private take(target: EventTarget, now: number): boolean {
     const id = target.uid ?? `${target.kind}/${target.namespace}/${target.name}`;
     const b = this.buckets.get(id) ?? { tokens: this.o.burst, at: now };
-    b.tokens = Math.min(this.o.burst, b.tokens + (now - b.at) / this.o.refillMs);
-    b.at = now;
     this.buckets.set(id, b);
     if (this.buckets.size > this.o.maxEntries) this.buckets.delete(this.buckets.keys().next().value!);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    return takeToken(b, this.o.burst, 1 / this.o.refillMs, now);
   }
 
   private remember(key: string, s: Series): void {
@@ -179,4 +170,13 @@ export class EventRecorder<Reason extends string = string> {
       this.series.delete(oldestKey);
     }
   }
+}
+
+/** takeToken refills a token bucket for the time since it was last used and takes one token if it has one. */
+function takeToken(b: { tokens: number; at: number }, capacity: number, tokensPerMs: number, now: number): boolean {
+  b.tokens = Math.min(capacity, b.tokens + (now - b.at) * tokensPerMs);
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
 }

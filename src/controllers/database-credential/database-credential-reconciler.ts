@@ -29,7 +29,7 @@ import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../resources.ts';
 import { resolveRole, type ResolvedRole, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { deleteSecret, secretUsername, secretIsIntact, secretNameOf, writeSecret, type SecretObject } from './credential-secret.ts';
+import { deleteSecret, digestSecret, secretIsIntact, secretNameOf, secretUsername, writeSecret, type SecretObject } from './credential-secret.ts';
 
 type Status = DatabaseCredentialStatus;
 type Retiring = NonNullable<Status['retiring']>[number];
@@ -189,7 +189,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
       cred.spec.secret.template,
     );
     const written = await writeSecret(ctx.client, cred, data);
-    this.secrets.remember(written);
+    this.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
     ctx.failpoints.hit('after-secret-written');
 
     const issuedAt = ctx.clock.now();

@@ -20,7 +20,7 @@ import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../resources.ts';
 import { serverFor, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { secretIsIntact, secretNameOf, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
+import { digestSecret, secretIsIntact, secretNameOf, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
 
 const RES = DbcredResources.DatabaseStaticCredential;
 const RETRY_MS = 30_000;
@@ -72,7 +72,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
         { engine: server.engineName, username: cred.spec.username, password, host: server.host, port: server.port, database: server.database, expiresAt: new Date(next(now) ?? now), tlsMode: server.tlsMode },
         cred.spec.secret.template,
       );
-      this.secrets.remember(await writeSecret(ctx.client, cred, data));
+      this.secrets.remember(digestSecret(await writeSecret(ctx.client, cred, data))); // no password kept
       const rotatedAt = ctx.clock.now();
       const nextRotation = next(rotatedAt);
       const message = `password of ${cred.spec.username} rotated${intact ? '' : ' (the Secret was missing or edited)'}; next rotation ${nextRotation ? new Date(nextRotation).toISOString() : 'not within a year'}`;
