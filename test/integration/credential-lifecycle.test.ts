@@ -126,6 +126,8 @@ describe('rotation', () => {
       await waitFor('the old user to be revoked', async () => !(await userExists('postgres', oldUser)), { timeoutMs: 10_000, intervalMs: 50 });
       expect(Date.now() - rotatedAt).toBeGreaterThanOrEqual(1_500);
       await sessionEnded;
+      // The status forgets the old user one write after it was dropped.
+      await waitFor('the status to forget the old user', async () => ((await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.retiring ?? []).length === 0, { timeoutMs: 5_000, intervalMs: 50 });
       const after = await get(lab.client, 'DatabaseCredential', lab.ns.name, name);
       expect(after.status?.retiring ?? []).toEqual([]);
       expect(after.status?.current?.serial).toBeGreaterThanOrEqual(2);
