@@ -158,12 +158,15 @@ describe('the safety net', () => {
     const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped', 'Ready', 'True');
     const username = ready.status!.current!.username;
     await sql(lab.postgres, [`DROP ROLE ${username}`]);
-    await waitFor('a new user in the Secret', async () => {
+    // The Secret is written before the status records the new user: wait for both to name it.
+    let reissued = '';
+    await waitFor('a new user in the Secret and the status', async () => {
       const data = await secretData(lab.client, lab.ns.name, 'dropped');
-      return data !== undefined && data['username'] !== username;
+      const current = (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped')).status?.current?.username;
+      reissued = current ?? '';
+      return data !== undefined && data['username'] !== username && data['username'] === current;
     }, { timeoutMs: 15_000 });
-    const now = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped');
-    expect(await pgUserExists(now.status!.current!.username)).toBe(true);
+    expect(await pgUserExists(reissued)).toBe(true);
   });
 
   it('drops a user that carries the dbcred marker but that no credential names (an orphan)', async () => {
