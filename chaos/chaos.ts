@@ -5,7 +5,7 @@
 // traffic still running, the invariant must hold again: operator-owned users == users named in
 // status, every Secret logs in, nothing expired is current. Short: 10 rounds; long: 1,000; or --rounds=N.
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbcredResources } from '../src/controllers/resources.ts';
@@ -24,6 +24,7 @@ const random = (min: number, max: number) => min + Math.random() * (max - min);
 const controlPlane = await privateControlPlane();
 const lab = await startLab('chaos');
 const dir = await mkdtemp(join(tmpdir(), 'dbcred-chaos-'));
+const out = join(REPO_ROOT, 'chaos-results');
 
 const counts = { rounds: 0, kills: 0, databaseRestarts: 0, apiserverRestarts: 0, skewedOperators: 0, created: 0, deleted: 0, violations: 0, convergeMs: [] as number[] };
 
@@ -91,15 +92,27 @@ for (let round = 1; round <= rounds; round++) {
   // The fresh operator must converge while the traffic goes on: the invariant must hold again.
   const started = Date.now();
   let last: string[] = [];
+  let reportedSlow = false;
   const paused = new Promise<void>((resolve) => {
     const check = async () => {
       last = await violations(lab).catch((e: unknown) => [`check failed: ${(e as Error).message}`]);
+      if (!reportedSlow && last.length > 0 && Date.now() - started > 10_000) {
+        // Not a failure yet, but what a slow convergence waits for is the lead to its cause.
+        reportedSlow = true;
+        console.log(`round ${round}: still converging after 10 s: ${last.join('; ')}`);
+      }
       if (last.length === 0 || Date.now() - started > 45_000) resolve();
       else setTimeout(() => void check(), 250);
     };
     void check();
   });
   await paused;
+  if (reportedSlow) {
+    const kept = join(out, `slow-round-${round}.log`);
+    await mkdir(out, { recursive: true });
+    await copyFile(op.logFile, kept);
+    console.log(`round ${round}: the operator's log is kept in ${kept}`);
+  }
   counts.rounds++;
   counts.convergeMs.push(Date.now() - started);
   if (last.length > 0) {
@@ -113,7 +126,6 @@ await generator;
 await op.stop();
 
 const result = { mode: long ? 'long' : 'short', ...counts, problems, finishedAt: new Date().toISOString() };
-const out = join(REPO_ROOT, 'chaos-results');
 await mkdir(out, { recursive: true });
 await writeFile(join(out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 await lab.cleanup().catch(() => undefined);
