@@ -1,4 +1,5 @@
 import type { Reason } from '../api/v1alpha1/conditions.ts';
+import { KubeError } from '../runtime/kube/errors.ts';
 import { DbcredError, type ErrorCode } from '../util/errors.ts';
 
 /** An error that becomes a condition: a catalog code plus the condition/Event reason users see. */
@@ -10,6 +11,15 @@ export class ConditionError extends DbcredError {
     this.name = 'ConditionError';
     this.reason = reason;
   }
+}
+
+/**
+ * isApiServerHiccup: a Kubernetes API call failed in a way a retry may fix (unreachable, 5xx, 429,
+ * an expired token). That says nothing about the object, so it is retried with the controller's
+ * backoff instead of being shown as a condition and parked until a recheck.
+ */
+export function isApiServerHiccup(error: unknown): boolean {
+  return error instanceof KubeError && error.retryable;
 }
 
 /** reasonFor maps any error to the reason a condition shows. */

@@ -13,8 +13,11 @@ export interface InProcessOperator {
   stop(): Promise<void>;
 }
 
-/** startOperator builds and starts the real operator in-process (no leader election), scoped to a namespace. */
-export async function startOperator(namespace: string, overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, clock: Clock = systemClock): Promise<InProcessOperator> {
+/**
+ * startOperator builds and starts the real operator in-process (no leader election), scoped to a
+ * namespace; `client` lets a test put faults between it and the apiserver.
+ */
+export async function startOperator(namespace: string, overrides: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, clock: Clock = systemClock, client?: KubeClient): Promise<InProcessOperator> {
   const flags = Object.entries({
     // Each test operator is its own installation: its orphan sweep leaves other operators' users alone.
     'watch-namespace': namespace, instance: namespace, 'leader-elect': 'false', 'health-addr': '127.0.0.1:0', 'sweep-schedule': '*/2 * * * * *',
@@ -24,7 +27,7 @@ export async function startOperator(namespace: string, overrides: Record<string,
   const settings: Settings = loadSettings(flags, {});
   const audit: string[] = [];
   const operator = buildOperator(settings, {
-    client: KubeClient.fromKubeconfigFile(requireKube().kubeconfig),
+    client: client ?? KubeClient.fromKubeconfigFile(requireKube().kubeconfig),
     clock,
     logger: createLogger({ level: settings.logLevel }),
     writeAudit: (line) => audit.push(line),

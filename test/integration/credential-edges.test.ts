@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../../src/controllers/resources.ts';
 import { Resources } from '../../src/runtime/kube/resources.ts';
+import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { KubeError } from '../../src/runtime/kube/errors.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
+import { systemClock } from '../../src/util/clock.ts';
+import { requireKube } from '../harness/environment.ts';
 import { createTestNamespace } from '../harness/kube-client.ts';
 import { waitFor } from '../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../harness/operator.ts';
-import { condition, create, get, waitForCredentialGone, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
+import { condition, create, get, waitForCredentialGone, secretData, sql, startLab, waitForCondition, type Lab, type Obj } from './fixtures.ts';
 
 let lab: Lab;
 let op: InProcessOperator;
@@ -108,6 +112,49 @@ describe('revocation during a database outage', () => {
       if (!resumed) await outage.resume();
     }
   });
+});
+
+describe('apiserver hiccups', () => {
+  it('a rotation whose read of the admin Secret fails (apiserver restarting) is retried within moments, without a failure condition or Warning', async () => {
+    const ns = await createTestNamespace('hiccup');
+    // Only the credential reconciler's reads of the admin Secret fail, and only while armed.
+    const client = KubeClient.fromKubeconfigFile(requireKube().kubeconfig);
+    const realGet = client.get.bind(client);
+    let failNext = 0;
+    let injected = 0;
+    client.get = (async (res, name, namespace) => {
+      if (failNext > 0 && res === Resources.Secret && name === 'pg-admin' && new Error().stack?.includes('DatabaseCredentialReconciler')) {
+        failNext--;
+        injected++;
+        throw new KubeError(503, 'ServiceUnavailable', 'injected: the apiserver is restarting');
+      }
+      return realGet(res, name, namespace);
+    });
+    // No sweep: it reads the admin Secret too, and would refresh the operator's copy of it.
+    const scoped = await startOperator(ns.name, { 'sweep-schedule': '0 0 0 1 1 *' }, {}, systemClock, client);
+    try {
+      await lab.client.create(Resources.Secret, { metadata: { name: 'pg-admin', namespace: ns.name }, stringData: { username: lab.postgres.info.admin.user, password: lab.postgres.info.admin.password } });
+      await create(lab.client, 'DatabaseServer', ns.name, 'pg', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
+      await create(lab.client, 'DatabaseRole', ns.name, 'readers', { serverRef: { name: 'pg' }, memberOf: ['app_readers'] });
+      // Renewal 12 s after issue: the operator's copy of the admin Secret (kept 10 s) is read again then.
+      await create(lab.client, 'DatabaseCredential', ns.name, 'renewing', { roleRef: { name: 'readers' }, ttl: '24s', rotation: { renewAtPercent: 50, overlap: '1s' } });
+      const first = (await waitForCondition(lab.client, 'DatabaseCredential', ns.name, 'renewing', 'Ready', 'True')).status!.current!;
+      failNext = 3;
+      let rotated: Obj | undefined;
+      await waitFor('the rotation', async () => {
+        rotated = await get(lab.client, 'DatabaseCredential', ns.name, 'renewing');
+        return rotated.status?.current?.username !== first.username && rotated.status?.current !== undefined;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      expect(injected).toBe(3);
+      expect(Date.parse(rotated!.status!.current!.issuedAt) - Date.parse(first.renewAt!)).toBeLessThan(3_000);
+      expect(condition(rotated!, 'Ready')).toMatchObject({ status: 'True', reason: 'Rotated' });
+      const events = await lab.client.list<KubeObject & { reason?: string }>(Resources.Event, { namespace: ns.name });
+      expect(events.items.filter((e) => e.reason === 'IssueFailed')).toEqual([]);
+    } finally {
+      await scoped.stop();
+      await ns.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('namespace deletion', () => {

@@ -22,7 +22,7 @@ import { isNotFound } from '../../runtime/kube/errors.ts';
 import { Resources } from '../../runtime/kube/resources.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { mustParseDuration } from '../../util/duration.ts';
-import { ConditionError, messageOf, reasonFor } from '../condition-error.ts';
+import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition, withoutCondition } from '../conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
@@ -122,6 +122,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
       }
       server = await ctx.engines.resolve(role.server);
     } catch (error) {
+      if (isApiServerHiccup(error)) throw error; // not a missing reference: retried with backoff
       return this.cannotIssue(cred, error, now, retire.requeueAfterMs);
     }
 

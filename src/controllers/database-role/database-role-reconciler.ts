@@ -6,7 +6,7 @@ import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
-import { ConditionError, messageOf, reasonFor } from '../condition-error.ts';
+import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../resources.ts';
@@ -62,6 +62,7 @@ export class DatabaseRoleReconciler implements Reconciler {
         ready = true;
         message = `issues users on ${server.ref.kind} ${server.ref.name} (${server.engineName})`;
       } catch (error) {
+        if (isApiServerHiccup(error)) throw error; // the role is fine; the admin Secret read failed
         reason = reasonFor(error, 'ServerNotReady');
         message = messageOf(error);
       }

@@ -8,7 +8,7 @@ import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { splitKey, type KubeObject } from '../../runtime/kube/types.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
-import { messageOf, reasonFor } from '../condition-error.ts';
+import { isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../resources.ts';
@@ -68,6 +68,7 @@ export class DatabaseServerReconciler implements Reconciler {
           message = `connected to ${server.engineName} ${pinged.version}${pinged.tls ? ' over TLS' : ''}; expiry enforced by ${pinged.expiryEnforcement}`;
         }
       } catch (error) {
+        if (isApiServerHiccup(error)) throw error; // the apiserver, not the database, failed
         reason = reasonFor(error, 'Unreachable');
         message = messageOf(error);
       }
