@@ -23,6 +23,11 @@ afterAll(async () => {
   await lab?.cleanup();
 });
 
+/** credentialReconciles reads the operator's count of credential reconciles, all outcomes, from /metrics. */
+const credentialReconciles = async () => {
+  const text = await (await fetch(`http://127.0.0.1:${op.operator.manager.healthPort}/metrics`)).text();
+  return [...text.matchAll(/^dbcred_reconcile_total\{controller="databasecredentials",outcome="\w+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+};
 const pgUserExists = async (username: string) => (await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`])).length === 1;
 
 describe('servers and roles report why they are not ready', () => {
@@ -65,6 +70,29 @@ describe('limits', () => {
       const role = await get(lab.client, 'DatabaseRole', lab.ns.name, 'quota-one');
       return (role.status as { activeCredentials?: number } | undefined)?.activeCredentials === 1;
     }, { timeoutMs: 15_000, intervalMs: 200 });
+  });
+
+  it('a rotation the quota refuses keeps the current user until its expiry, says why, waits without looping, then issues a user with a new name', async () => {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-rotate', { serverRef: { name: 'pg' }, memberOf: ['app_readers'], maxActiveCredentials: 1 });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', { roleRef: { name: 'quota-rotate' }, ttl: '6s', rotation: { renewAtPercent: 50, overlap: '1s' } });
+    const first = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', 'Ready', 'True')).status!.current!;
+    const refused = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', 'Rotating', 'False', 'QuotaExceeded');
+    expect(refused.status!.current!.username).toBe(first.username);
+    expect(condition(refused, 'Ready')?.status).toBe('True');
+    const before = await credentialReconciles();
+    // At its expiry the user is revoked; with it gone the quota has room, so a new user follows.
+    let next: Obj | undefined;
+    await waitFor('a new user after the expiry', async () => {
+      next = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating');
+      return next.status?.current !== undefined && next.status.current.username !== first.username;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    // Between the refusal and the expiry (~3 s) there was nothing to do: a handful of reconciles, not thousands.
+    expect(await credentialReconciles() - before).toBeLessThan(50);
+    expect(op.audit.map((l) => JSON.parse(l) as { action: string; username?: string }).filter((r) => r.username === first.username).map((r) => r.action)).toEqual(['issue', 'revoke', 'expire']);
+    expect(await pgUserExists(first.username)).toBe(false);
+    // Serials never repeat, so neither does a username, even after an expiry.
+    expect(next!.status!.current!.serial).toBe(2);
+    expect(next!.status!.lastSerial).toBe(2);
   });
 });
 

@@ -40,6 +40,7 @@ export const DatabaseCredentialStatus = described(z.object({
     name: described(z.string(), 'Name of the server.'),
     namespace: described(z.string(), 'Namespace of a DatabaseServer.').optional(),
   }), 'The server the users live on, recorded before the first user is created, so they can be revoked even after the role is gone.').optional(),
+  lastSerial: described(z.number().int().min(0), 'Serial of the last user this credential issued (recorded with the intent). Serials never repeat, so neither do usernames, even after an expiry.').optional(),
   current: described(z.object({
     username, serial,
     issuedAt: time('When the user was created'),

@@ -59,15 +59,15 @@ export class DatabaseCredentialReconciler implements Reconciler {
   }
 
   /** liveUsers counts users issued from a role that exist or may exist (current, pending, retiring). */
-  liveUsers = (roleKind: string, roleName: string, roleNamespace?: string): number => {
+  liveUsers = (roleKind: string, roleName: string, roleNamespace?: string, except?: DatabaseCredential): number => {
     let n = 0;
     for (const raw of this.informers.credentials.list()) {
+      if (except && raw.metadata.uid === except.metadata.uid) continue;
       const spec = (raw as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec;
       const kind = spec?.roleRef?.kind ?? 'DatabaseRole';
       if (kind !== roleKind || spec?.roleRef?.name !== roleName) continue;
       if (roleKind === 'DatabaseRole' && raw.metadata.namespace !== roleNamespace) continue;
-      const st = (raw as { status?: Status }).status;
-      n += (st?.current ? 1 : 0) + (st?.pending ? 1 : 0) + (st?.retiring?.length ?? 0);
+      n += usersIn((raw as { status?: Status }).status);
     }
     return n;
   };
@@ -149,7 +149,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
     if (why) {
       if (!st.pending) {
         const max = role.role.spec.maxActiveCredentials;
-        const live = this.liveUsers(role.kind, role.role.metadata.name, role.role.metadata.namespace);
+        // This credential's own users are counted from its latest status, not the cache's copy (which
+        // may still show a user just revoked).
+        const live = this.liveUsers(role.kind, role.role.metadata.name, role.role.metadata.namespace, cred) + usersIn(st);
         if (max !== undefined && live + 1 > max) {
           return this.cannotIssue(cred, new ConditionError('LIMIT_EXCEEDED', 'QuotaExceeded', `role ${role.role.metadata.name} allows ${max} live users and has ${live}`), now, retire.requeueAfterMs);
         }
@@ -172,11 +174,12 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const st: Status = cred.status ?? {};
     let pending = st.pending;
     if (!pending) {
-      const serial = Math.max(st.current?.serial ?? 0, ...(st.retiring ?? []).map((r) => r.serial)) + 1;
+      // After an expiry or a dropped intent nothing else remembers the serials used: lastSerial does.
+      const serial = Math.max(st.lastSerial ?? 0, st.current?.serial ?? 0, ...(st.retiring ?? []).map((r) => r.serial)) + 1;
       const username = usernameFor({ credentialUid: cred.metadata.uid!, serial, prefix: role.role.spec.usernamePrefix }, server.engine.maxUsernameLength);
       pending = { username, serial, expiresAt: new Date(now + ttlMs).toISOString(), startedAt: new Date(now).toISOString() };
       // I1: the name and expiry are recorded before the user exists.
-      cred = await this.writeStatus(cred, { pending, server: serverOf(role.server), secretName: secretNameOf(cred) });
+      cred = await this.writeStatus(cred, { pending, lastSerial: serial, server: serverOf(role.server), secretName: secretNameOf(cred) });
       ctx.failpoints.hit('after-intent-recorded');
     }
     const expiresAt = Date.parse(pending.expiresAt);
@@ -338,9 +341,13 @@ export class DatabaseCredentialReconciler implements Reconciler {
       }
     }
     const st2 = cred.status ?? {};
-    // Missing references come back on their own (a role or Secret created later); poll for them.
-    const wait = denial && !st2.current ? undefined : WAIT_FOR_REFERENCE_MS;
-    return { requeueAfterMs: this.nextWake(cred, st2, now, retireRequeue, wait) };
+    // Missing references come back on their own (a role or Secret created later), and a full quota
+    // frees up as other credentials end: poll for them. Other denials wait for a spec change.
+    const wait = denial && !st2.current && reason !== 'QuotaExceeded' ? undefined : WAIT_FOR_REFERENCE_MS;
+    // A renewal that was due and could not happen is retried by that poll, not at its past renewAt
+    // (which would come back at once, over and over, until the user expires).
+    const withoutDueRenewal: Status = st2.current ? { ...st2, current: { ...st2.current, renewAt: undefined } } : st2;
+    return { requeueAfterMs: this.nextWake(cred, withoutDueRenewal, now, retireRequeue, wait) };
   }
 
   /**
@@ -477,4 +484,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
 
 function serverOf(ref: ServerRef): NonNullable<Status['server']> {
   return ref.namespace ? { kind: ref.kind, name: ref.name, namespace: ref.namespace } : { kind: ref.kind, name: ref.name };
+}
+
+/** usersIn counts the users a status says exist or may exist: current, pending and retiring. */
+function usersIn(st: Status | undefined): number {
+  return (st?.current ? 1 : 0) + (st?.pending ? 1 : 0) + (st?.retiring?.length ?? 0);
 }
