@@ -127,13 +127,19 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // Only a role that appeared, went or changed its spec matters to its credentials: its status (the
   // live-user count, rewritten every few seconds while credentials come and go) does not, and a
   // relist re-delivers the credentials themselves.
-  const roleChanged = (e: InformerEvent<KubeObject>) => e.type === 'delete' || (!e.sync && e.previous?.metadata.generation !== e.object.metadata.generation);
+  const specChanged = (e: InformerEvent<KubeObject>) => e.type === 'delete' || (!e.sync && e.previous?.metadata.generation !== e.object.metadata.generation);
   roles.on((e) => {
-    if (roleChanged(e)) requeueCredentials((s, ns) => (s.roleRef?.kind ?? 'DatabaseRole') === 'DatabaseRole' && s.roleRef?.name === e.object.metadata.name && ns === e.object.metadata.namespace)();
+    if (specChanged(e)) requeueCredentials((s, ns) => (s.roleRef?.kind ?? 'DatabaseRole') === 'DatabaseRole' && s.roleRef?.name === e.object.metadata.name && ns === e.object.metadata.namespace)();
   });
   clusterRoles.on((e) => {
-    if (roleChanged(e)) requeueCredentials((s) => s.roleRef?.kind === 'ClusterDatabaseRole' && s.roleRef.name === e.object.metadata.name)();
+    if (specChanged(e)) requeueCredentials((s) => s.roleRef?.kind === 'ClusterDatabaseRole' && s.roleRef.name === e.object.metadata.name)();
   });
+  // A server whose spec changed (its address, say) may change what its credentials' Secrets say.
+  for (const inf of [servers, clusterServers]) {
+    inf.on((e) => {
+      if (e.type === 'upsert' && e.previous !== undefined && specChanged(e)) requeueAllCredentials();
+    });
+  }
   // The status writer's own copies go as soon as the caches hold them.
   for (const [res, inf] of [[DbcredResources.DatabaseServer, servers], [DbcredResources.ClusterDatabaseServer, clusterServers], [DbcredResources.DatabaseRole, roles],
     [DbcredResources.ClusterDatabaseRole, clusterRoles], [DbcredResources.DatabaseCredential, credentials], [DbcredResources.DatabaseStaticCredential, staticCredentials]] as const) {

@@ -23,6 +23,8 @@ export const MANAGED_BY = 'dbcred';
 export const CREDENTIAL_LABEL = 'dbcred.io/credential';
 /** Annotation with the hash of the data the operator wrote, to detect edits by hand. */
 export const DATA_HASH_ANNOTATION = 'dbcred.io/data-hash';
+/** A hash of what a credential's Secret was rendered from, the password aside (spec and server). */
+export const LAYOUT_HASH_ANNOTATION = 'dbcred.io/layout-hash';
 /** Pod-template annotation that restarts a workload's pods after a rotation. */
 export const RESTARTED_AT_ANNOTATION = 'dbcred.io/restartedAt';
 /** The finalizer that revokes every issued user before a DatabaseCredential goes away. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../../src/controllers/resources.ts';
 import { Resources } from '../../src/runtime/kube/resources.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
@@ -9,6 +10,7 @@ import { requireKube } from '../harness/environment.ts';
 import { createTestNamespace } from '../harness/kube-client.ts';
 import { waitFor } from '../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../harness/operator.ts';
+import { startTcpProxy } from '../harness/tcp-proxy.ts';
 import { condition, create, get, waitForCredentialGone, secretData, sql, startLab, waitForCondition, type Lab, type Obj } from './fixtures.ts';
 
 let lab: Lab;
@@ -183,6 +185,44 @@ describe('apiserver hiccups', () => {
       await ns.cleanup();
     }
   }, 60_000);
+});
+
+describe('the Secret follows its spec and its server', () => {
+  it('a template or label change, or the server moving to another port, renders the Secret again for the same user and password', async () => {
+    const proxy = await startTcpProxy('127.0.0.1', lab.postgres.info.port);
+    try {
+      await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-moving', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
+      await create(lab.client, 'DatabaseRole', lab.ns.name, 'moving-readers', { serverRef: { name: 'pg-moving' }, memberOf: ['app_readers'] });
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'follows', { roleRef: { name: 'moving-readers' } });
+      const username = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'follows', 'Ready', 'True')).status!.current!.username;
+      const before = (await secretData(lab.client, lab.ns.name, 'follows'))!;
+
+      await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'follows', lab.ns.name, { spec: { secret: { labels: { team: 'orders' }, template: { DATABASE_URL: '{{uri}}' } } } });
+      await waitFor('the new key in the Secret', async () => (await secretData(lab.client, lab.ns.name, 'follows'))?.['DATABASE_URL'] !== undefined, { timeoutMs: 10_000 });
+      const rendered = await lab.client.get<KubeObject>(Resources.Secret, 'follows', lab.ns.name);
+      expect(rendered.metadata.labels?.['team']).toBe('orders');
+      const after = (await secretData(lab.client, lab.ns.name, 'follows'))!;
+      expect(after['DATABASE_URL']).toBe(before['uri']);
+      expect([after['username'], after['password']]).toEqual([before['username'], before['password']]);
+
+      await lab.client.mergePatch(DbcredResources.DatabaseServer, 'pg-moving', lab.ns.name, { spec: { port: proxy.port } });
+      await waitFor('the new port in the Secret', async () => (await secretData(lab.client, lab.ns.name, 'follows'))?.['port'] === String(proxy.port), { timeoutMs: 10_000 });
+      const moved = (await secretData(lab.client, lab.ns.name, 'follows'))!;
+      expect([moved['username'], moved['password']]).toEqual([before['username'], before['password']]);
+      expect(moved['DATABASE_URL']).toContain(`:${proxy.port}/`);
+      // The same user, still working, through the new address.
+      const client = new pg.Client({ host: '127.0.0.1', port: proxy.port, database: 'app', user: moved['username'], password: moved['password'] });
+      await client.connect();
+      await client.end();
+      const now = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'follows');
+      expect(now.status!.current!.username).toBe(username);
+      expect(op.audit.map((l) => JSON.parse(l) as { action: string; username?: string }).filter((r) => r.username === username).map((r) => r.action)).toEqual(['issue', 'republish', 'republish']);
+    } finally {
+      await lab.client.delete(DbcredResources.DatabaseCredential, 'follows', lab.ns.name).catch(() => undefined);
+      await waitForCredentialGone(lab.client, lab.ns.name, 'follows');
+      await proxy.close();
+    }
+  });
 });
 
 describe('namespace deletion', () => {

@@ -29,6 +29,7 @@ export const Reason = {
   Retained: 'Retained',
   Deleting: 'Deleting',
   PasswordRotated: 'PasswordRotated',
+  SecretUpdated: 'SecretUpdated',
   // bad input (changes nothing)
   InvalidSpec: 'InvalidSpec',
   SecretNotFound: 'SecretNotFound',

@@ -8,7 +8,8 @@ import { isAlreadyExists, isConflict, isNotFound } from '../../runtime/kube/erro
 import { Resources } from '../../runtime/kube/resources.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { ConditionError } from '../condition-error.ts';
-import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../resources.ts';
+import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
+import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, LAYOUT_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../resources.ts';
 
 export type SecretObject = KubeObject & { data?: Record<string, string>; stringData?: Record<string, string>; type?: string };
 
@@ -22,6 +23,24 @@ export const secretNameOf = (cred: SecretOwner) => cred.spec.secret.name ?? cred
 export function dataHash(data: Record<string, string>): string {
   const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}
+
+/**
+ * layoutHash hashes everything a credential's Secret is rendered from except the password: the
+ * user, its expiry, the server's address and TLS mode, the template, labels and annotations.
+ */
+export function layoutHash(cred: SecretOwner, values: Omit<CredentialValues, 'password'>): string {
+  const shape = dataHash(renderSecretData({ ...values, password: '' }, cred.spec.secret.template));
+  return dataHash({ shape, labels: dataHash(cred.spec.secret.labels ?? {}), annotations: dataHash(cred.spec.secret.annotations ?? {}) });
+}
+
+/**
+ * secretLayoutIsStale: the Secret was rendered from another spec or server address than the
+ * current ones (a Secret written before layouts were recorded is left alone).
+ */
+export function secretLayoutIsStale(secret: SecretObject, layout: string): boolean {
+  const recorded = secret.metadata.annotations?.[LAYOUT_HASH_ANNOTATION];
+  return recorded !== undefined && recorded !== layout;
 }
 
 /** decodeData turns a Secret's base64 data into plain values. */
@@ -68,14 +87,14 @@ export function secretIsIntact(secret: SecretObject | undefined, username: strin
  * writeSecret creates or replaces the credential's Secret with data; it refuses (SecretConflict)
  * to overwrite a Secret of that name that this credential does not own.
  */
-export async function writeSecret(client: KubeClient, cred: SecretOwner, data: Record<string, string>): Promise<SecretObject> {
+export async function writeSecret(client: KubeClient, cred: SecretOwner, data: Record<string, string>, layout?: string): Promise<SecretObject> {
   const name = secretNameOf(cred);
   const namespace = cred.metadata.namespace!;
   const body: SecretObject = {
     metadata: {
       name, namespace,
       labels: { ...cred.spec.secret.labels, [MANAGED_BY_LABEL]: MANAGED_BY, [CREDENTIAL_LABEL]: cred.metadata.name },
-      annotations: { ...cred.spec.secret.annotations, [DATA_HASH_ANNOTATION]: dataHash(data) },
+      annotations: { ...cred.spec.secret.annotations, [DATA_HASH_ANNOTATION]: dataHash(data), ...(layout === undefined ? {} : { [LAYOUT_HASH_ANNOTATION]: layout }) },
       ownerReferences: [{ apiVersion: API_VERSION, kind: cred.kind, name: cred.metadata.name, uid: cred.metadata.uid!, controller: true, blockOwnerDeletion: true }],
     },
     type: 'Opaque',

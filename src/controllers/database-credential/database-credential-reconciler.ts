@@ -13,7 +13,7 @@ import type { UserPolicy } from '../../engines/engine.ts';
 import { generatePassword } from '../../engines/password.ts';
 import { usernameFor } from '../../engines/username.ts';
 import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../leases/horizons.ts';
-import { renderSecretData } from '../../secrets/secret-data.ts';
+import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
@@ -29,7 +29,7 @@ import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../resources.ts';
 import { resolveRole, type ResolvedRole, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { deleteSecret, digestSecret, secretIsIntact, secretNameOf, secretUsername, writeSecret, type SecretObject } from './credential-secret.ts';
+import { decodeData, deleteSecret, digestSecret, layoutHash, secretIsIntact, secretLayoutIsStale, secretNameOf, secretUsername, writeSecret, type SecretObject } from './credential-secret.ts';
 
 type Status = DatabaseCredentialStatus;
 type Retiring = NonNullable<Status['retiring']>[number];
@@ -164,6 +164,8 @@ export class DatabaseCredentialReconciler implements Reconciler {
         throw error; // retried with backoff by the controller
       }
       st = cred.status ?? {};
+    } else if (secret && current && secretLayoutIsStale(secret, layoutHash(cred, secretValues(server, current)))) {
+      await this.republish(cred, server, current);
     }
     return { requeueAfterMs: this.nextWake(cred, st, ctx.clock.now(), retire.requeueAfterMs) };
   }
@@ -188,11 +190,8 @@ export class DatabaseCredentialReconciler implements Reconciler {
     ctx.failpoints.hit('after-user-created');
     await server.engine.verifyLogin({ username: pending.username, password });
     ctx.failpoints.hit('after-user-verified');
-    const data = renderSecretData(
-      { engine: server.engineName, username: pending.username, password, host: server.host, port: server.port, database: server.database, expiresAt: new Date(expiresAt), tlsMode: server.tlsMode },
-      cred.spec.secret.template,
-    );
-    const written = await writeSecret(ctx.client, cred, data);
+    const values = secretValues(server, pending);
+    const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
     this.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
     ctx.failpoints.hit('after-secret-written');
 
@@ -223,6 +222,30 @@ export class DatabaseCredentialReconciler implements Reconciler {
     this.audit({ action: why === 'issue' ? 'issue' : 'rotate', outcome: 'success', object: this.objectOf(cred), server: role.server.name, role: role.role.metadata.name, username: current.username, reason, message });
     if (previous && cred.spec.rolloutRestartTargets?.length) await this.restartTargets(cred, issuedAt);
     return cred;
+  }
+
+  /**
+   * republish renders the Secret again for the same user after its spec (template, labels,
+   * annotations) or the server's address changed. The password is read back from the Secret, which
+   * must still be exactly what the operator wrote; if it is not, its watch event brings the repair.
+   */
+  private async republish(cred: DatabaseCredential, server: ResolvedServer, current: NonNullable<Status['current']>): Promise<void> {
+    const { ctx } = this;
+    let live: SecretObject;
+    try {
+      live = await ctx.client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    const password = decodeData(live)['password'];
+    if (!secretIsIntact(live, current.username) || !password) return;
+    const values = secretValues(server, current);
+    const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
+    this.secrets.remember(digestSecret(written));
+    const message = `Secret ${secretNameOf(cred)} rendered again for user ${current.username} (same password): its spec or the server's address changed`;
+    this.event(cred, 'Normal', 'SecretUpdated', 'Publish', message);
+    this.audit({ action: 'republish', outcome: 'success', object: this.objectOf(cred), server: server.ref.name, username: current.username, reason: 'SecretUpdated', message });
   }
 
   /** retireDue revokes retiring users whose revokeAt has passed; failures are retried soon and shown. */
@@ -484,6 +507,11 @@ export class DatabaseCredentialReconciler implements Reconciler {
 
 function serverOf(ref: ServerRef): NonNullable<Status['server']> {
   return ref.namespace ? { kind: ref.kind, name: ref.name, namespace: ref.namespace } : { kind: ref.kind, name: ref.name };
+}
+
+/** secretValues: what a user's Secret says, the password aside. */
+function secretValues(server: ResolvedServer, user: { username: string; expiresAt: string }): Omit<CredentialValues, 'password'> {
+  return { engine: server.engineName, username: user.username, host: server.host, port: server.port, database: server.database, expiresAt: new Date(user.expiresAt), tlsMode: server.tlsMode };
 }
 
 /** usersIn counts the users a status says exist or may exist: current, pending and retiring. */
