@@ -14,7 +14,7 @@ import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
-import { ConditionError, messageOf, reasonFor } from '../condition-error.ts';
+import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../resources.ts';
@@ -86,6 +86,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       ctx.audit.record({ action: 'rotate', outcome: 'success', object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid }, server: ref.name, username: cred.spec.username, reason: 'PasswordRotated', message });
       return nextRotation ? { requeueAfterMs: Math.min(nextRotation - rotatedAt, 2 ** 31 - 1) } : undefined;
     } catch (error) {
+      if (isApiServerHiccup(error)) throw error; // not the credential's fault: retried with backoff
       const reason = reasonFor(error, 'IssueFailed');
       await this.setReady(cred, intact ? 'True' : 'False', reason, `cannot rotate the password: ${messageOf(error)}`, now);
       if (error instanceof ConditionError && !error.retryable) return { requeueAfterMs: RETRY_MS };
