@@ -125,7 +125,9 @@ export class Sweeper {
         if (referenced.has(username)) continue;
         try {
           const { engine } = await ctx.engines.resolve(ref);
-          await engine.revokeUser(username, { revocation: { terminateSessions: true } });
+          const { existed } = await engine.revokeUser(username, { revocation: { terminateSessions: true } });
+          // Gone already: its credential's finalizer dropped it between the two listings. Not an orphan.
+          if (!existed) continue;
           result.orphansDropped.push(username);
           ctx.metrics.revoked.inc({ why: 'orphan' });
           ctx.audit.record({ action: 'orphan-drop', outcome: 'success', object: { kind: ref.kind, namespace: ref.namespace, name: ref.name }, server: ref.name, username, message: `user ${username} carried the dbcred marker but no DatabaseCredential names it: dropped` });
