@@ -1,8 +1,13 @@
 // The mysql2 library behind the few structural interfaces the engine needs (Kysely's layout), so
 // the engine can be tested with a fake and mysql2 stays an implementation detail of this file.
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import type { TlsOptions } from '../tls-options.ts';
+
+// mysql2 is loaded when a MySQL server is first used: ~20 MiB of RSS that an installation without
+// one does not carry.
+let loaded: Promise<typeof mysql> | undefined;
+const mysql2 = () => (loaded ??= import('mysql2/promise').then((m) => m.default));
 
 export type MysqlRow = Record<string, unknown>;
 
@@ -90,12 +95,12 @@ function queryable(runner: Runner, timeout: number): MysqlQueryable {
 /** mysql2Driver creates real mysql2 pools and connections; every admin session runs in UTC. */
 export const mysql2Driver: MysqlDriver = {
   createPool(config, max) {
-    const pool = mysql.createPool({ ...options(config), connectionLimit: max, maxIdle: max, idleTimeout: 30_000, enableKeepAlive: true });
+    const pool = mysql2().then((m) => m.createPool({ ...options(config), connectionLimit: max, maxIdle: max, idleTimeout: 30_000, enableKeepAlive: true }));
     const prepared = new WeakSet<object>();
     // Each statement checks a connection out explicitly, so a new connection is verified (host
     // name) and prepared (time zone) before its first statement runs.
     const withConnection = async <T>(work: (runner: MysqlQueryable) => Promise<T>): Promise<T> => {
-      const connection = await pool.getConnection();
+      const connection = await (await pool).getConnection();
       let healthy = true;
       try {
         if (!prepared.has(connection.connection)) {
@@ -118,11 +123,11 @@ export const mysql2Driver: MysqlDriver = {
     return {
       query: (sql) => withConnection((c) => c.query(sql)),
       execute: (sql, params) => withConnection((c) => c.execute(sql, params)),
-      end: () => pool.end(),
+      end: async () => (await pool).end(),
     };
   },
   async connect(config) {
-    const connection = await mysql.createConnection(options(config));
+    const connection = await (await mysql2()).createConnection(options(config));
     connection.on('error', () => undefined);
     const identity = verifyServerIdentity(connection, config);
     if (identity !== undefined) {

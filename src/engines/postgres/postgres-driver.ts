@@ -1,7 +1,12 @@
 // The pg library behind the few structural interfaces the engine needs (Kysely's layout), so the
 // engine can be tested with a fake and pg stays an implementation detail of this file.
-import pg from 'pg';
+import type pg from 'pg';
 import type { TlsOptions } from '../tls-options.ts';
+
+// pg is loaded when a PostgreSQL server is first used: ~10 MiB of RSS that an installation without
+// one does not carry.
+let loaded: Promise<typeof pg> | undefined;
+const pgLibrary = () => (loaded ??= import('pg').then((m) => m.default));
 
 export interface PostgresResult {
   rows: Record<string, unknown>[];
@@ -73,13 +78,19 @@ const ignore = (): void => undefined;
 /** pgDriver creates real pg pools and clients. */
 export const pgDriver: PostgresDriver = {
   createPool(config, max) {
-    const pool = new pg.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 });
-    pool.on('error', ignore);
-    return pool;
+    const pool = pgLibrary().then((library) => new library.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 }).on('error', ignore));
+    return {
+      query: async (sql, params) => (await pool).query(sql, params as unknown[] | undefined),
+      connect: async () => (await pool).connect(),
+      end: async () => (await pool).end(),
+    };
   },
   createClient(config) {
-    const client = new pg.Client(clientConfig(config));
-    client.on('error', ignore);
-    return client;
+    const client = pgLibrary().then((library) => new library.Client(clientConfig(config)).on('error', ignore));
+    return {
+      query: async (sql, params) => (await client).query(sql, params as unknown[] | undefined),
+      connect: async () => (await client).connect(),
+      end: async () => (await client).end(),
+    };
   },
 };
