@@ -115,7 +115,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const credentialController = controller('databasecredentials', credentialReconciler, settings.workers)
     .watch(credentials)
     .watchOwned(secrets, 'DatabaseCredential');
-  controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets }))
+  const staticController = controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets }))
     .watch(staticCredentials)
     .watchOwned(secrets, 'DatabaseStaticCredential');
   // A role or server appearing or changing brings back the credentials waiting on it.
@@ -137,7 +137,9 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // A server whose spec changed (its address, say) may change what its credentials' Secrets say.
   for (const inf of [servers, clusterServers]) {
     inf.on((e) => {
-      if (e.type === 'upsert' && e.previous !== undefined && specChanged(e)) requeueAllCredentials();
+      if (e.type !== 'upsert' || e.previous === undefined || !specChanged(e)) return;
+      requeueAllCredentials();
+      for (const c of staticCredentials.list()) staticController.enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
     });
   }
   // The status writer's own copies go as soon as the caches hold them.

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
+import { DbcredResources } from '../../src/controllers/resources.ts';
 import { Resources } from '../../src/runtime/kube/resources.ts';
+import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { waitFor } from '../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../harness/operator.ts';
 import { create, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
@@ -51,6 +53,17 @@ describe('a DatabaseStaticCredential', () => {
       return data !== undefined && data['password'] !== before['password'];
     }, { timeoutMs: 15_000 });
     expect(await pgLogin((await secretData(lab.client, lab.ns.name, 'batch'))!)).toBe('legacy_batch');
+  });
+
+  it('renders its Secret again, same password, when the template or labels change', async () => {
+    const before = (await secretData(lab.client, lab.ns.name, 'batch'))!;
+    await lab.client.mergePatch(DbcredResources.DatabaseStaticCredential, 'batch', lab.ns.name, { spec: { secret: { labels: { team: 'batch' }, template: { PGPASSFILE_LINE: '{{host}}:{{port}}:{{database}}:{{username}}:{{password}}' } } } });
+    await waitFor('the new key in the Secret', async () => (await secretData(lab.client, lab.ns.name, 'batch'))?.['PGPASSFILE_LINE'] !== undefined, { timeoutMs: 10_000 });
+    const after = (await secretData(lab.client, lab.ns.name, 'batch'))!;
+    expect(after['password']).toBe(before['password']);
+    expect(after['PGPASSFILE_LINE']).toBe(`${before['host']}:${before['port']}:${before['database']}:legacy_batch:${before['password']}`);
+    expect((await lab.client.get<KubeObject>(Resources.Secret, 'batch', lab.ns.name)).metadata.labels?.['team']).toBe('batch');
+    expect(await pgLogin(after)).toBe('legacy_batch');
   });
 
   it('works on MariaDB too', async () => {

@@ -114,6 +114,24 @@ export async function writeSecret(client: KubeClient, cred: SecretOwner, data: R
 }
 
 /**
+ * rerenderSecret writes the credential's Secret again from the current spec and values, keeping
+ * the password it holds. It does so only if the Secret is still exactly what the operator wrote for
+ * that user; otherwise (missing, edited) it returns undefined and the caller's repair path applies.
+ */
+export async function rerenderSecret(client: KubeClient, cred: SecretOwner, values: Omit<CredentialValues, 'password'>): Promise<SecretObject | undefined> {
+  let live: SecretObject;
+  try {
+    live = await client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  const password = decodeData(live)['password'];
+  if (!secretIsIntact(live, values.username) || !password) return undefined;
+  return writeSecret(client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
+}
+
+/**
  * deleteSecret deletes the credential's Secret if this credential owns it. The cached copy, when
  * given, saves reading it first; the deletion is conditioned on its uid either way, so a Secret
  * replaced meanwhile is read again and judged afresh.

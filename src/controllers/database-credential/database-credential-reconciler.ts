@@ -29,7 +29,7 @@ import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../resources.ts';
 import { resolveRole, type ResolvedRole, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { decodeData, deleteSecret, digestSecret, layoutHash, secretIsIntact, secretLayoutIsStale, secretNameOf, secretUsername, writeSecret, type SecretObject } from './credential-secret.ts';
+import { deleteSecret, digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, secretUsername, writeSecret, type SecretObject } from './credential-secret.ts';
 
 type Status = DatabaseCredentialStatus;
 type Retiring = NonNullable<Status['retiring']>[number];
@@ -226,22 +226,11 @@ export class DatabaseCredentialReconciler implements Reconciler {
 
   /**
    * republish renders the Secret again for the same user after its spec (template, labels,
-   * annotations) or the server's address changed. The password is read back from the Secret, which
-   * must still be exactly what the operator wrote; if it is not, its watch event brings the repair.
+   * annotations) or the server's address changed, keeping the password it holds (rerenderSecret).
    */
   private async republish(cred: DatabaseCredential, server: ResolvedServer, current: NonNullable<Status['current']>): Promise<void> {
-    const { ctx } = this;
-    let live: SecretObject;
-    try {
-      live = await ctx.client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw error;
-    }
-    const password = decodeData(live)['password'];
-    if (!secretIsIntact(live, current.username) || !password) return;
-    const values = secretValues(server, current);
-    const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
+    const written = await rerenderSecret(this.ctx.client, cred, secretValues(server, current));
+    if (!written) return;
     this.secrets.remember(digestSecret(written));
     const message = `Secret ${secretNameOf(cred)} rendered again for user ${current.username} (same password): its spec or the server's address changed`;
     this.event(cred, 'Normal', 'SecretUpdated', 'Publish', message);

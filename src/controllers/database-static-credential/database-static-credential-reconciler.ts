@@ -9,7 +9,7 @@ import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import { generatePassword } from '../../engines/password.ts';
 import { nextRunAfter } from '../../leases/schedule.ts';
-import { renderSecretData } from '../../secrets/secret-data.ts';
+import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
@@ -20,7 +20,8 @@ import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../resources.ts';
 import { serverFor, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { digestSecret, secretIsIntact, secretNameOf, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
+import { digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
+import type { ResolvedServer } from '../engine-pool.ts';
 
 const RES = DbcredResources.DatabaseStaticCredential;
 const RETRY_MS = 30_000;
@@ -60,6 +61,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
     const intact = secretIsIntact(secret, cred.spec.username);
     if (now < due && intact) {
+      if (secret && st.nextRotationTime) await this.republishIfStale(cred, secret, Date.parse(st.nextRotationTime));
       return { requeueAfterMs: Math.min(due - now, 2 ** 31 - 1) };
     }
     try {
@@ -68,13 +70,12 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       const password = generatePassword(cred.spec.passwordPolicy);
       await server.engine.rotatePassword({ username: cred.spec.username, password });
       await server.engine.verifyLogin({ username: cred.spec.username, password });
-      const data = renderSecretData(
-        { engine: server.engineName, username: cred.spec.username, password, host: server.host, port: server.port, database: server.database, expiresAt: new Date(next(now) ?? now), tlsMode: server.tlsMode },
-        cred.spec.secret.template,
-      );
-      this.secrets.remember(digestSecret(await writeSecret(ctx.client, cred, data))); // no password kept
+      // The Secret's expiresAt is the next rotation, which status records: the layout check above reads it there.
+      const nextRotation = next(now);
+      const values = secretValues(server, cred.spec.username, nextRotation ?? now);
+      const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
+      this.secrets.remember(digestSecret(written)); // no password kept
       const rotatedAt = ctx.clock.now();
-      const nextRotation = next(rotatedAt);
       const message = `password of ${cred.spec.username} rotated${intact ? '' : ' (the Secret was missing or edited)'}; next rotation ${nextRotation ? new Date(nextRotation).toISOString() : 'not within a year'}`;
       await ctx.status.write(RES, cred, {
         lastRotationTime: new Date(rotatedAt).toISOString(),
@@ -83,7 +84,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
         conditions: withCondition(st.conditions, 'Ready', 'True', 'PasswordRotated', message, rotatedAt, cred.metadata.generation),
       });
       ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Normal', 'PasswordRotated', 'Rotate', message);
-      ctx.audit.record({ action: 'rotate', outcome: 'success', object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid }, server: ref.name, username: cred.spec.username, reason: 'PasswordRotated', message });
+      ctx.audit.record({ action: 'rotate', outcome: 'success', object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid }, server: server.ref.name, username: cred.spec.username, reason: 'PasswordRotated', message });
       return nextRotation ? { requeueAfterMs: Math.min(nextRotation - rotatedAt, 2 ** 31 - 1) } : undefined;
     } catch (error) {
       if (isApiServerHiccup(error)) throw error; // not the credential's fault: retried with backoff
@@ -94,9 +95,37 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     }
   }
 
+  /**
+   * republishIfStale renders the Secret again, same password, when it was rendered from an older
+   * spec or server address. A server that cannot be resolved leaves it as it is (there is nothing
+   * new to render from); an apiserver hiccup is retried.
+   */
+  private async republishIfStale(cred: DatabaseStaticCredential, secret: SecretObject, nextRotation: number): Promise<void> {
+    let server: ResolvedServer;
+    try {
+      server = await this.ctx.engines.resolve(serverFor(this.informers, this.ctx.engines, cred.spec.serverRef, cred.metadata.namespace));
+    } catch (error) {
+      if (isApiServerHiccup(error)) throw error;
+      return;
+    }
+    const values = secretValues(server, cred.spec.username, nextRotation);
+    if (!secretLayoutIsStale(secret, layoutHash(cred, values))) return;
+    const written = await rerenderSecret(this.ctx.client, cred, values);
+    if (!written) return; // missing or edited: its watch event brings the rotation that repairs it
+    this.secrets.remember(digestSecret(written));
+    const message = `Secret ${secretNameOf(cred)} rendered again for ${cred.spec.username} (same password): its spec or the server's address changed`;
+    this.ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Normal', 'SecretUpdated', 'Publish', message);
+    this.ctx.audit.record({ action: 'republish', outcome: 'success', object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid }, server: server.ref.name, username: cred.spec.username, reason: 'SecretUpdated', message });
+  }
+
   private async setReady(cred: DatabaseStaticCredential, status: 'True' | 'False', reason: Reason, message: string, now: number): Promise<void> {
     const conditions = withCondition(cred.status?.conditions, 'Ready', status, reason, message, now, cred.metadata.generation);
     const next = { ...cred.status, conditions };
     if (!sameStatus(cred.status, next)) await this.ctx.status.write(RES, cred, { conditions });
   }
+}
+
+/** secretValues: what a static credential's Secret says, the password aside (expiresAt: the next rotation). */
+function secretValues(server: ResolvedServer, username: string, nextRotation: number): Omit<CredentialValues, 'password'> {
+  return { engine: server.engineName, username, host: server.host, port: server.port, database: server.database, expiresAt: new Date(nextRotation), tlsMode: server.tlsMode };
 }
