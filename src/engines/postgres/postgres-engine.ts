@@ -171,11 +171,17 @@ export class PostgresEngine implements Engine {
     const what = `create user ${user.username}`;
     return this.#run(what, secrets, async () => {
       try {
-        await this.#transaction(async (q) => {
-          await step('CREATE ROLE', q.query(sql.createRole(attributes)));
-          await step('COMMENT ON ROLE', q.query(sql.commentOnRole(user.username, this.#marker)));
-          for (const [i, statement] of statements.entries()) await step(`creation statement ${i + 1}`, q.query(statement));
-        });
+        if (statements.length === 0) {
+          // One simple-protocol message runs both as one implicit transaction: a single round trip
+          // instead of four. COMMENT cannot fail once CREATE ROLE succeeded, so errors are CREATE ROLE's.
+          await step('CREATE ROLE', this.#admin().query(`${sql.createRole(attributes)};\n${sql.commentOnRole(user.username, this.#marker)}`));
+        } else {
+          await this.#transaction(async (q) => {
+            await step('CREATE ROLE', q.query(sql.createRole(attributes)));
+            await step('COMMENT ON ROLE', q.query(sql.commentOnRole(user.username, this.#marker)));
+            for (const [i, statement] of statements.entries()) await step(`creation statement ${i + 1}`, q.query(statement));
+          });
+        }
         return { created: true };
       } catch (error) {
         const state = stateOf(error);
@@ -279,15 +285,17 @@ export class PostgresEngine implements Engine {
         terminatedSessions = result.rows.length;
       }
       const owns = (await step('read dependencies', pool.query(postgresQueries.hasDependencies, [username]))).rows[0]?.['has'] === true;
+      if (!owns) {
+        await step('DROP ROLE', pool.query(sql.dropRole(username))); // one statement needs no BEGIN/COMMIT
+        return { existed: true, terminatedSessions };
+      }
       await this.#transaction(async (q) => {
-        if (owns) {
-          await step('join role', q.query(sql.joinRole(username)));
-          if (ownedObjects.action === 'Reassign' && ownedObjects.reassignTo !== undefined) {
-            await step('REASSIGN OWNED', q.query(sql.reassignOwned(username, ownedObjects.reassignTo)));
-          }
-          // Also revokes the role's privileges, which DROP ROLE would otherwise refuse to orphan.
-          await step('DROP OWNED', q.query(sql.dropOwned(username)));
+        await step('join role', q.query(sql.joinRole(username)));
+        if (ownedObjects.action === 'Reassign' && ownedObjects.reassignTo !== undefined) {
+          await step('REASSIGN OWNED', q.query(sql.reassignOwned(username, ownedObjects.reassignTo)));
         }
+        // Also revokes the role's privileges, which DROP ROLE would otherwise refuse to orphan.
+        await step('DROP OWNED', q.query(sql.dropOwned(username)));
         await step('DROP ROLE', q.query(sql.dropRole(username)));
       });
       return { existed: true, terminatedSessions };
