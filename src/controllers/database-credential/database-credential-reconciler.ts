@@ -149,9 +149,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
     if (why) {
       if (!st.pending) {
         const max = role.role.spec.maxActiveCredentials;
-        // This credential's own users are counted from its latest status, not the cache's copy (which
-        // may still show a user just revoked).
-        const live = this.liveUsers(role.kind, role.role.metadata.name, role.role.metadata.namespace, cred) + usersIn(st);
+        // Counting walks every credential: only for a role with a quota. This credential's own users
+        // are counted from its latest status, not the cache's copy (which may still show a user just revoked).
+        const live = max === undefined ? 0 : this.liveUsers(role.kind, role.role.metadata.name, role.role.metadata.namespace, cred) + usersIn(st);
         if (max !== undefined && live + 1 > max) {
           return this.cannotIssue(cred, new ConditionError('LIMIT_EXCEEDED', 'QuotaExceeded', `role ${role.role.metadata.name} allows ${max} live users and has ${live}`), now, retire.requeueAfterMs);
         }
