@@ -59,6 +59,7 @@ export async function startLab(prefix: string): Promise<Lab> {
 /** sql runs statements as the PostgreSQL superuser. */
 export async function sql(db: StartedDatabase, statements: string[], database = 'app'): Promise<pg.QueryResultRow[]> {
   const client = new pg.Client({ host: db.info.host, port: db.info.port, database, user: db.info.superuser.user, password: db.info.superuser.password });
+  client.on('error', () => undefined); // a connection ended by the server also fails the awaited call
   await client.connect();
   let rows: pg.QueryResultRow[] = [];
   try {
@@ -72,6 +73,7 @@ export async function sql(db: StartedDatabase, statements: string[], database = 
 /** mysqlSql runs statements as the MariaDB superuser. */
 export async function mysqlSql(db: StartedDatabase, statements: string[]): Promise<unknown[]> {
   const conn = await mysql.createConnection({ host: db.info.host, port: db.info.port, user: db.info.superuser.user, password: db.info.superuser.password });
+  conn.on('error', () => undefined); // as above
   let rows: unknown[] = [];
   try {
     for (const s of statements) rows = (await conn.query(s))[0] as unknown[];

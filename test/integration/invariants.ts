@@ -3,9 +3,14 @@
 // current user and logs in; no expired user is still current.
 import pg from 'pg';
 import { DbcredResources } from '../../src/controllers/resources.ts';
+import { isNotFound } from '../../src/runtime/kube/errors.ts';
 import { mysqlSql, secretData, sql, type Lab, type Obj } from './fixtures.ts';
 
-/** violations returns what breaks the invariant in the lab's namespace (empty when it holds). */
+/**
+ * violations returns what breaks the invariant in the lab's namespace (empty when it holds). Traffic
+ * may go on while it runs (chaos): whatever looks wrong is read again, and only a credential that
+ * did not change meanwhile, or a user that still exists, counts.
+ */
 export async function violations(lab: Lab): Promise<string[]> {
   const problems: string[] = [];
   // Databases first, then the API: a user created in between is already named in status (I1).
@@ -19,23 +24,46 @@ export async function violations(lab: Lab): Promise<string[]> {
     const st = cred.status ?? {};
     for (const u of [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)]) if (u) named.add(u);
     if (!st.current) continue;
-    if (Date.parse(st.current.expiresAt) <= Date.now()) problems.push(`${cred.metadata.name}: current user ${st.current.username} has expired`);
-    if (!inDatabases.has(st.current.username)) problems.push(`${cred.metadata.name}: current user ${st.current.username} does not exist`);
+    const found: string[] = [];
+    if (Date.parse(st.current.expiresAt) <= Date.now()) found.push(`${cred.metadata.name}: current user ${st.current.username} has expired`);
+    if (!inDatabases.has(st.current.username) && !(await userExists(lab, st.current.username))) found.push(`${cred.metadata.name}: current user ${st.current.username} does not exist`);
     const data = await secretData(lab.client, lab.ns.name, st.secretName ?? cred.metadata.name);
     if (data?.['username'] !== st.current.username) {
-      problems.push(`${cred.metadata.name}: the Secret names ${data?.['username'] ?? '(no Secret)'}, status names ${st.current.username}`);
+      found.push(`${cred.metadata.name}: the Secret names ${data?.['username'] ?? '(no Secret)'}, status names ${st.current.username}`);
     } else if (data['port'] === String(lab.postgres.info.port)) {
       const c = new pg.Client({ host: data['host'], port: Number(data['port']), database: data['database'], user: data['username'], password: data['password'] });
+      c.on('error', () => undefined); // a session ended by a revocation also fails the awaited call
       try {
         await c.connect();
         await c.query('SELECT 1');
       } catch (error) {
-        problems.push(`${cred.metadata.name}: the Secret does not log in (${(error as Error).message})`);
+        found.push(`${cred.metadata.name}: the Secret does not log in (${(error as Error).message})`);
       } finally {
         await c.end().catch(() => undefined);
       }
     }
+    if (found.length > 0 && !(await changedSince(lab, cred))) problems.push(...found);
   }
-  for (const u of inDatabases) if (!named.has(u)) problems.push(`orphan user ${u} exists but no credential names it`);
+  for (const u of inDatabases) {
+    // Dropped with its credential between the two listings: gone, not an orphan.
+    if (!named.has(u) && (await userExists(lab, u))) problems.push(`orphan user ${u} exists but no credential names it`);
+  }
   return problems;
+}
+
+/** changedSince: the credential was deleted or written after it was listed (it is in motion). */
+async function changedSince(lab: Lab, cred: Obj): Promise<boolean> {
+  try {
+    return (await lab.client.get<Obj>(DbcredResources.DatabaseCredential, cred.metadata.name, lab.ns.name)).metadata.resourceVersion !== cred.metadata.resourceVersion;
+  } catch (error) {
+    if (isNotFound(error)) return true;
+    throw error;
+  }
+}
+
+/** userExists asks both databases now (generated names need no quoting). */
+async function userExists(lab: Lab, username: string): Promise<boolean> {
+  const inPostgres = await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`]);
+  const inMariaDB = await mysqlSql(lab.mariadb, [`SELECT 1 FROM mysql.user WHERE User = '${username}'`]);
+  return inPostgres.length + inMariaDB.length > 0;
 }
