@@ -134,6 +134,14 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   clusterRoles.on((e) => {
     if (specChanged(e)) requeueCredentials((s) => s.roleRef?.kind === 'ClusterDatabaseRole' && s.roleRef.name === e.object.metadata.name)();
   });
+  // A namespace's labels decide whether cluster roles and servers allow it (allowedNamespaces
+  // selectors): a change brings back the credentials waiting in it.
+  namespaces.on((e) => {
+    if (e.type !== 'upsert' || e.sync || e.previous === undefined || sameLabels(e.previous, e.object)) return;
+    const ns = e.object.metadata.name;
+    requeueCredentials((_, namespace) => namespace === ns)();
+    for (const c of staticCredentials.list()) if (c.metadata.namespace === ns) staticController.enqueue(`${ns}/${c.metadata.name}`);
+  });
   // A server whose spec changed (its address, say) may change what its credentials' Secrets say.
   for (const inf of [servers, clusterServers]) {
     inf.on((e) => {
@@ -170,6 +178,12 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+function sameLabels(a: KubeObject, b: KubeObject): boolean {
+  const x = a.metadata.labels ?? {};
+  const y = b.metadata.labels ?? {};
+  return Object.keys(x).length === Object.keys(y).length && Object.entries(x).every(([k, v]) => y[k] === v);
+}
 
 /**
  * The caches never read managedFields (a third to a half of each object's memory) nor kubectl's

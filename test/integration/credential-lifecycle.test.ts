@@ -3,6 +3,7 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { verifyChain } from '../../src/audit/audit-log.ts';
 import { DbcredResources } from '../../src/controllers/resources.ts';
+import { Resources } from '../../src/runtime/kube/resources.ts';
 import { waitFor } from '../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../harness/operator.ts';
 import { condition, create, get, waitForCredentialGone, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
@@ -172,6 +173,24 @@ describe('repairs and refusals', () => {
       expect(condition(denied, 'Ready')?.message).toBe(`ClusterDatabaseRole ${roleName} does not allow namespace ${lab.ns.name}`);
       expect(await secretData(lab.client, lab.ns.name, 'trespass')).toBeUndefined();
     } finally {
+      await lab.client.delete(DbcredResources.ClusterDatabaseRole, roleName);
+    }
+  });
+
+  it('takes a refused credential up again when its namespace gets the labels a ClusterDatabaseRole asks for', async () => {
+    const roleName = `labelled-${lab.ns.name}`;
+    const label = `allow-${lab.ns.name}`;
+    await create(lab.client, 'ClusterDatabaseRole', undefined, roleName, { serverRef: { name: 'nowhere' }, allowedNamespaces: { selector: { matchLabels: { [label]: 'yes' } } } });
+    try {
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'waits-for-label', { roleRef: { kind: 'ClusterDatabaseRole', name: roleName } });
+      await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'waits-for-label', 'Ready', 'False', 'NamespaceNotAllowed');
+      await lab.client.mergePatch(Resources.Namespace, lab.ns.name, undefined, { metadata: { labels: { [label]: 'yes' } } });
+      // Allowed now; what stops it is the next thing: the role's server does not exist.
+      const next = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'waits-for-label', 'Ready', 'False', 'ServerNotFound', 10_000);
+      expect(condition(next, 'Ready')?.message).toContain('nowhere');
+    } finally {
+      await lab.client.mergePatch(Resources.Namespace, lab.ns.name, undefined, { metadata: { labels: { [label]: null } } });
+      await lab.client.delete(DbcredResources.DatabaseCredential, 'waits-for-label', lab.ns.name);
       await lab.client.delete(DbcredResources.ClusterDatabaseRole, roleName);
     }
   });
