@@ -125,7 +125,7 @@ traffic = false;
 await generator;
 await op.stop();
 
-const result = { mode: long ? 'long' : 'short', ...counts, problems, finishedAt: new Date().toISOString() };
+const result = { mode: long ? 'long' : roundsFlag ? 'rounds' : 'short', ...counts, problems, finishedAt: new Date().toISOString() };
 await mkdir(out, { recursive: true });
 await writeFile(join(out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 await lab.cleanup().catch(() => undefined);
