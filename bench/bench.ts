@@ -6,7 +6,7 @@
 // bench-results/<time>.json and bench-results/latest.json.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -284,6 +284,7 @@ figures.push(
 await revokeEverything('bulkRevocationAtScale');
 
 await proc.stop();
+await rm(scaleDir, { recursive: true, force: true });
 
 results['figures'] = figures;
 results['finishedAt'] = new Date().toISOString();

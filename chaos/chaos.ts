@@ -4,6 +4,7 @@
 // or a kube-apiserver restart under the running operator (every 5th). After every round, with the
 // traffic still running, the invariant must hold again: operator-owned users == users named in
 // status, every Secret logs in, nothing expired is current. Short: 10 rounds; long: 1,000; or --rounds=N.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,21 @@ const random = (min: number, max: number) => min + Math.random() * (max - min);
 const controlPlane = await privateControlPlane();
 const lab = await startLab('chaos');
 const dir = await mkdtemp(join(tmpdir(), 'dbcred-chaos-'));
+// An unexpected crash of this process must not leave its control plane, databases and operator
+// running (they would load the machine for whatever runs next).
+let op: OperatorProcess | undefined;
+const abandon = async (error: unknown) => {
+  console.error('chaos: crashed; stopping what it started', error);
+  op?.child.kill('SIGKILL');
+  spawnSync('pkill', ['-KILL', '-f', dir]); // an operator still starting is not in `op` yet; its flags name dir
+  await lab.cleanup().catch(() => undefined);
+  await controlPlane.stop().catch(() => undefined);
+  spawnSync('pkill', ['-KILL', '-f', dir]); // and one the rounds started meanwhile
+  await rm(dir, { recursive: true, force: true });
+  process.exit(2);
+};
+process.on('uncaughtException', (error) => void abandon(error));
+process.on('unhandledRejection', (error) => void abandon(error));
 const out = join(REPO_ROOT, 'chaos-results');
 
 const counts = { rounds: 0, kills: 0, databaseRestarts: 0, apiserverRestarts: 0, skewedOperators: 0, created: 0, deleted: 0, violations: 0, convergeMs: [] as number[] };
@@ -61,7 +77,7 @@ const generator = (async () => {
   }
 })();
 
-let op: OperatorProcess = await startOperatorProcess({ namespace: lab.ns.name, dir, name: 'op-0' });
+op = await startOperatorProcess({ namespace: lab.ns.name, dir, name: 'op-0' });
 for (let round = 1; round <= rounds; round++) {
   await sleep(random(300, 3000));
   let fault: string;
