@@ -115,6 +115,10 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const credentialController = controller('databasecredentials', credentialReconciler, settings.workers)
     .watch(credentials)
     .watchOwned(secrets, 'DatabaseCredential');
+  // A place freed in a role's quota goes at once to the credentials refused for want of one.
+  credentials.on((e) => {
+    for (const key of credentialReconciler.quotaReleased(e)) credentialController.enqueue(key);
+  });
   const staticController = controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets }))
     .watch(staticCredentials)
     .watchOwned(secrets, 'DatabaseStaticCredential');

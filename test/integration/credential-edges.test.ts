@@ -74,6 +74,18 @@ describe('limits', () => {
     }, { timeoutMs: 15_000, intervalMs: 200 });
   });
 
+  it('a credential waiting for a place in the quota gets its user as soon as another credential of the role is deleted', async () => {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-waits', { serverRef: { name: 'pg' }, memberOf: ['app_readers'], maxActiveCredentials: 1 });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-holder', { roleRef: { name: 'quota-waits' } });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-holder', 'Ready', 'True');
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-waiter', { roleRef: { name: 'quota-waits' } });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-waiter', 'Ready', 'False', 'QuotaExceeded');
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'quota-holder', lab.ns.name);
+    // Well before the 30 s re-check: the holder's revocation frees the place.
+    const issued = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-waiter', 'Ready', 'True', undefined, 10_000);
+    expect(await pgUserExists(issued.status!.current!.username)).toBe(true);
+  });
+
   it('a rotation the quota refuses keeps the current user until its expiry, says why, waits without looping, then issues a user with a new name', async () => {
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-rotate', { serverRef: { name: 'pg' }, memberOf: ['app_readers'], maxActiveCredentials: 1 });
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', { roleRef: { name: 'quota-rotate' }, ttl: '6s', rotation: { renewAtPercent: 50, overlap: '1s' } });

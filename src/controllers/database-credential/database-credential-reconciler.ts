@@ -14,7 +14,7 @@ import { generatePassword } from '../../engines/password.ts';
 import { usernameFor } from '../../engines/username.ts';
 import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../leases/horizons.ts';
 import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
-import type { Informer } from '../../runtime/cache/informer.ts';
+import type { Informer, InformerEvent } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
@@ -51,6 +51,8 @@ export class DatabaseCredentialReconciler implements Reconciler {
   private readonly revokeFailures = new Map<string, number>();
   /** Users the sweeper found missing from their database (dropped by hand): re-issued. */
   readonly missingUsers = new Set<string>();
+  /** Credentials refused by a full quota, per role key: a user of that role going away takes them up. */
+  private readonly quotaWaiters = new Map<string, Set<string>>();
 
   constructor(ctx: OperatorContext, informers: CredentialInformers) {
     this.ctx = ctx;
@@ -72,10 +74,28 @@ export class DatabaseCredentialReconciler implements Reconciler {
     return n;
   };
 
+  /**
+   * quotaReleased returns (and forgets) the credentials waiting for a place in the quota of the
+   * role whose credential changed, when that change freed a place: deleted, or fewer users.
+   */
+  quotaReleased(event: InformerEvent<KubeObject>): string[] {
+    const object = event.object as Partial<DatabaseCredential>;
+    const ref = object.spec?.roleRef;
+    if (!ref?.name) return [];
+    const freed = event.type === 'delete' || (event.previous !== undefined && usersIn(object.status) < usersIn((event.previous as Partial<DatabaseCredential>).status));
+    if (!freed) return [];
+    const key = roleKey(ref.kind ?? 'DatabaseRole', ref.name, ref.kind === 'ClusterDatabaseRole' ? undefined : event.object.metadata.namespace);
+    const waiting = this.quotaWaiters.get(key);
+    if (!waiting || waiting.size === 0) return [];
+    this.quotaWaiters.delete(key);
+    return [...waiting];
+  }
+
   async reconcile(key: string): Promise<Result | void> {
     const raw = this.ctx.status.freshest(RES, this.informers.credentials.get(key), key);
     if (!raw) {
       this.ctx.status.forget(RES, key);
+      for (const waiting of this.quotaWaiters.values()) waiting.delete(key);
       return;
     }
     const parsed = validate(DatabaseCredential, raw);
@@ -152,9 +172,14 @@ export class DatabaseCredentialReconciler implements Reconciler {
         // Counting walks every credential: only for a role with a quota. This credential's own users
         // are counted from its latest status, not the cache's copy (which may still show a user just revoked).
         const live = max === undefined ? 0 : this.liveUsers(role.kind, role.role.metadata.name, role.role.metadata.namespace, cred) + usersIn(st);
+        const waiters = roleKey(role.kind, role.role.metadata.name, role.role.metadata.namespace);
         if (max !== undefined && live + 1 > max) {
+          let waiting = this.quotaWaiters.get(waiters);
+          if (!waiting) this.quotaWaiters.set(waiters, (waiting = new Set()));
+          waiting.add(keyOfCredential(cred));
           return this.cannotIssue(cred, new ConditionError('LIMIT_EXCEEDED', 'QuotaExceeded', `role ${role.role.metadata.name} allows ${max} live users and has ${live}`), now, retire.requeueAfterMs);
         }
+        this.quotaWaiters.get(waiters)?.delete(keyOfCredential(cred));
       }
       try {
         cred = await this.issue(cred, role, server, ttlMs, why, now);
@@ -507,3 +532,6 @@ function secretValues(server: ResolvedServer, user: { username: string; expiresA
 function usersIn(st: Status | undefined): number {
   return (st?.current ? 1 : 0) + (st?.pending ? 1 : 0) + (st?.retiring?.length ?? 0);
 }
+
+const roleKey = (kind: string, name: string, namespace?: string) => `${kind}/${namespace ?? ''}/${name}`;
+const keyOfCredential = (cred: DatabaseCredential) => `${cred.metadata.namespace}/${cred.metadata.name}`;
