@@ -92,10 +92,13 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const rateLimiter = () => new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 60_000), new BucketRateLimiter(100, 1000, clock));
   const controller = (name: string, reconciler: ConstructorParameters<typeof Controller>[0]['reconciler'], workers = 2) =>
     manager.addController(new Controller({ name, reconciler, clock, logger, workers, rateLimiter: rateLimiter(), hooks: reconcileHooks(metrics), mayReconcile: manager.mayReconcile }));
-  // When a server becomes Ready, credentials that were waiting on it are looked at again at once.
-  const requeueAllCredentials = () => {
-    for (const c of credentials.list()) credentialController.enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
+  /** requeue brings the cached objects that match (all by default) back to their controller. */
+  const requeue = (to: Controller, from: Informer<KubeObject>, match: (o: KubeObject) => boolean = () => true) => {
+    for (const o of from.list()) if (match(o)) to.enqueue(`${o.metadata.namespace}/${o.metadata.name}`);
   };
+  const roleRefOf = (c: KubeObject) => (c as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec?.roleRef;
+  // When a server becomes Ready, credentials that were waiting on it are looked at again at once.
+  const requeueAllCredentials = () => requeue(credentialController, credentials);
 
   controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers, () => requeueAllCredentials())).watch(servers);
   controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers, () => requeueAllCredentials())).watch(clusterServers);
@@ -107,7 +110,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // once per ROLE_COUNT_DELAY_MS (the queue keeps one pending add per key).
   const ROLE_COUNT_DELAY_MS = 5_000;
   credentials.on((e) => {
-    const ref = (e.object as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec?.roleRef;
+    const ref = roleRefOf(e.object);
     if (!ref?.name) return;
     if (ref.kind === 'ClusterDatabaseRole') clusterRoleController.enqueue(ref.name, ROLE_COUNT_DELAY_MS);
     else roleController.enqueue(`${e.object.metadata.namespace}/${ref.name}`, ROLE_COUNT_DELAY_MS);
@@ -122,36 +125,30 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const staticController = controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets }))
     .watch(staticCredentials)
     .watchOwned(secrets, 'DatabaseStaticCredential');
-  // A role or server appearing or changing brings back the credentials waiting on it.
-  const requeueCredentials = (match: (spec: { roleRef?: { kind?: string; name?: string } }, namespace?: string) => boolean) => () => {
-    for (const c of credentials.list()) {
-      if (match((c as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec ?? {}, c.metadata.namespace)) credentialController.enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
-    }
-  };
-  // Only a role that appeared, went or changed its spec matters to its credentials: its status (the
+  // A role that appeared, went or changed its spec brings back its credentials; its status (the
   // live-user count, rewritten every few seconds while credentials come and go) does not, and a
   // relist re-delivers the credentials themselves.
   const specChanged = (e: InformerEvent<KubeObject>) => e.type === 'delete' || (!e.sync && e.previous?.metadata.generation !== e.object.metadata.generation);
   roles.on((e) => {
-    if (specChanged(e)) requeueCredentials((s, ns) => (s.roleRef?.kind ?? 'DatabaseRole') === 'DatabaseRole' && s.roleRef?.name === e.object.metadata.name && ns === e.object.metadata.namespace)();
+    if (specChanged(e)) requeue(credentialController, credentials, (c) => (roleRefOf(c)?.kind ?? 'DatabaseRole') === 'DatabaseRole' && roleRefOf(c)?.name === e.object.metadata.name && c.metadata.namespace === e.object.metadata.namespace);
   });
   clusterRoles.on((e) => {
-    if (specChanged(e)) requeueCredentials((s) => s.roleRef?.kind === 'ClusterDatabaseRole' && s.roleRef.name === e.object.metadata.name)();
+    if (specChanged(e)) requeue(credentialController, credentials, (c) => roleRefOf(c)?.kind === 'ClusterDatabaseRole' && roleRefOf(c)?.name === e.object.metadata.name);
   });
   // A namespace's labels decide whether cluster roles and servers allow it (allowedNamespaces
   // selectors): a change brings back the credentials waiting in it.
   namespaces.on((e) => {
     if (e.type !== 'upsert' || e.sync || e.previous === undefined || sameLabels(e.previous, e.object)) return;
-    const ns = e.object.metadata.name;
-    requeueCredentials((_, namespace) => namespace === ns)();
-    for (const c of staticCredentials.list()) if (c.metadata.namespace === ns) staticController.enqueue(`${ns}/${c.metadata.name}`);
+    const inNamespace = (o: KubeObject) => o.metadata.namespace === e.object.metadata.name;
+    requeue(credentialController, credentials, inNamespace);
+    requeue(staticController, staticCredentials, inNamespace);
   });
   // A server whose spec changed (its address, say) may change what its credentials' Secrets say.
   for (const inf of [servers, clusterServers]) {
     inf.on((e) => {
       if (e.type !== 'upsert' || e.previous === undefined || !specChanged(e)) return;
       requeueAllCredentials();
-      for (const c of staticCredentials.list()) staticController.enqueue(`${c.metadata.namespace}/${c.metadata.name}`);
+      requeue(staticController, staticCredentials);
     });
   }
   // The status writer's own copies go as soon as the caches hold them.

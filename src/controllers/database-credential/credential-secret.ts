@@ -8,6 +8,7 @@ import { isAlreadyExists, isConflict, isNotFound } from '../../runtime/kube/erro
 import { Resources } from '../../runtime/kube/resources.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { ConditionError } from '../condition-error.ts';
+import type { ResolvedServer } from '../engine-pool.ts';
 import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
 import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, LAYOUT_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../resources.ts';
 
@@ -23,6 +24,11 @@ export const secretNameOf = (cred: SecretOwner) => cred.spec.secret.name ?? cred
 export function dataHash(data: Record<string, string>): string {
   const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}
+
+/** secretValues: what a Secret says of a user on a server, the password aside (expiresAt: when it stops working). */
+export function secretValues(server: ResolvedServer, username: string, expiresAt: number): Omit<CredentialValues, 'password'> {
+  return { engine: server.engineName, username, host: server.host, port: server.port, database: server.database, expiresAt: new Date(expiresAt), tlsMode: server.tlsMode };
 }
 
 /**

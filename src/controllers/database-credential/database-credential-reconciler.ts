@@ -13,7 +13,7 @@ import type { UserPolicy } from '../../engines/engine.ts';
 import { generatePassword } from '../../engines/password.ts';
 import { usernameFor } from '../../engines/username.ts';
 import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../leases/horizons.ts';
-import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
+import { renderSecretData } from '../../secrets/secret-data.ts';
 import type { Informer, InformerEvent } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
@@ -29,7 +29,7 @@ import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
 import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../resources.ts';
 import { resolveRole, type ResolvedRole, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { deleteSecret, digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, secretUsername, writeSecret, type SecretObject } from './credential-secret.ts';
+import { deleteSecret, digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, secretUsername, secretValues, writeSecret, type SecretObject } from './credential-secret.ts';
 
 type Status = DatabaseCredentialStatus;
 type Retiring = NonNullable<Status['retiring']>[number];
@@ -189,7 +189,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
         throw error; // retried with backoff by the controller
       }
       st = cred.status ?? {};
-    } else if (secret && current && secretLayoutIsStale(secret, layoutHash(cred, secretValues(server, current)))) {
+    } else if (secret && current && secretLayoutIsStale(secret, layoutHash(cred, secretValues(server, current.username, Date.parse(current.expiresAt))))) {
       await this.republish(cred, server, current);
     }
     return { requeueAfterMs: this.nextWake(cred, st, ctx.clock.now(), retire.requeueAfterMs) };
@@ -215,7 +215,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     ctx.failpoints.hit('after-user-created');
     await server.engine.verifyLogin({ username: pending.username, password });
     ctx.failpoints.hit('after-user-verified');
-    const values = secretValues(server, pending);
+    const values = secretValues(server, pending.username, expiresAt);
     const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
     this.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
     ctx.failpoints.hit('after-secret-written');
@@ -254,7 +254,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
    * annotations) or the server's address changed, keeping the password it holds (rerenderSecret).
    */
   private async republish(cred: DatabaseCredential, server: ResolvedServer, current: NonNullable<Status['current']>): Promise<void> {
-    const written = await rerenderSecret(this.ctx.client, cred, secretValues(server, current));
+    const written = await rerenderSecret(this.ctx.client, cred, secretValues(server, current.username, Date.parse(current.expiresAt)));
     if (!written) return;
     this.secrets.remember(digestSecret(written));
     const message = `Secret ${secretNameOf(cred)} rendered again for user ${current.username} (same password): its spec or the server's address changed`;
@@ -521,11 +521,6 @@ export class DatabaseCredentialReconciler implements Reconciler {
 
 function serverOf(ref: ServerRef): NonNullable<Status['server']> {
   return ref.namespace ? { kind: ref.kind, name: ref.name, namespace: ref.namespace } : { kind: ref.kind, name: ref.name };
-}
-
-/** secretValues: what a user's Secret says, the password aside. */
-function secretValues(server: ResolvedServer, user: { username: string; expiresAt: string }): Omit<CredentialValues, 'password'> {
-  return { engine: server.engineName, username: user.username, host: server.host, port: server.port, database: server.database, expiresAt: new Date(user.expiresAt), tlsMode: server.tlsMode };
 }
 
 /** usersIn counts the users a status says exist or may exist: current, pending and retiring. */

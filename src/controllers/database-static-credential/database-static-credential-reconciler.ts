@@ -9,7 +9,7 @@ import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import { generatePassword } from '../../engines/password.ts';
 import { nextRunAfter } from '../../leases/schedule.ts';
-import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
+import { renderSecretData } from '../../secrets/secret-data.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
@@ -20,7 +20,7 @@ import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../resources.ts';
 import { serverFor, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
+import { digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, secretValues, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
 import type { ResolvedServer } from '../engine-pool.ts';
 
 const RES = DbcredResources.DatabaseStaticCredential;
@@ -123,9 +123,4 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     const next = { ...cred.status, conditions };
     if (!sameStatus(cred.status, next)) await this.ctx.status.write(RES, cred, { conditions });
   }
-}
-
-/** secretValues: what a static credential's Secret says, the password aside (expiresAt: the next rotation). */
-function secretValues(server: ResolvedServer, username: string, nextRotation: number): Omit<CredentialValues, 'password'> {
-  return { engine: server.engineName, username, host: server.host, port: server.port, database: server.database, expiresAt: new Date(nextRotation), tlsMode: server.tlsMode };
 }
