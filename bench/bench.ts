@@ -209,7 +209,7 @@ if (!onlyScale) {
   await op.stop();
   const hourAhead = { ...systemClock, now: () => Date.now() + 3_600_000 + 1000 };
   const started = performance.now();
-  op = await startOperator(lab.ns.name, { workers: '32', 'sweep-schedule': '*/30 * * * * *' }, {}, hourAhead);
+  op = await startOperator(lab.ns.name, { workers: '32', 'sweep-schedule': '*/30 * * * * *' }, { clock: hourAhead });
   const pgUsers = async () => Number((await sql(lab.postgres, [`SELECT count(*) AS n FROM pg_roles WHERE rolname LIKE 'dbc\\_%'`]))[0]!['n']);
   await waitFor('every overdue user to be revoked', async () => (await pgUsers()) === 0, { timeoutMs: 120_000, intervalMs: 20 });
   const sameSecondMs = performance.now() - started;

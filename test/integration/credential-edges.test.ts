@@ -5,7 +5,6 @@ import { Resources } from '../../src/runtime/kube/resources.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { KubeError } from '../../src/runtime/kube/errors.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
-import { systemClock } from '../../src/util/clock.ts';
 import { requireKube } from '../harness/environment.ts';
 import { createTestNamespace } from '../harness/kube-client.ts';
 import { waitFor } from '../harness/processes.ts';
@@ -173,7 +172,7 @@ describe('apiserver hiccups', () => {
       return realGet(res, name, namespace);
     });
     // No sweep: it reads the admin Secret too, and would refresh the operator's copy of it.
-    const scoped = await startOperator(ns.name, { 'sweep-schedule': '0 0 0 1 1 *' }, {}, systemClock, client);
+    const scoped = await startOperator(ns.name, { 'sweep-schedule': '0 0 0 1 1 *' }, { client });
     try {
       await lab.client.create(Resources.Secret, { metadata: { name: 'pg-admin', namespace: ns.name }, stringData: { username: lab.postgres.info.admin.user, password: lab.postgres.info.admin.password } });
       await create(lab.client, 'DatabaseServer', ns.name, 'pg', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
