@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**', 'test/**', 'bench/**', 'chaos/**'],
+    files: ['scripts/**', 'test/**', 'harness/**', 'bench/**', 'chaos/**'],
     rules: { 'no-console': 'off' },
   },
   { files: ['*.js'], ...tseslint.configs.disableTypeChecked },

@@ -1,5 +1,6 @@
 // Jest runs TypeScript as ESM (client-node 2.x is ESM-only) through ts-jest, on Node 24.
-// Each folder under test/ is a project; its global setup (test/harness/setup/) starts what it needs,
+// Each folder under test/ is a project; its global setup (harness/setup/; harness/ is the library the
+// tests, bench and chaos share) starts what it needs,
 // and jest runs a project's setup only when that project has tests to run.
 const transform = {
   '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.jest.json' }],
@@ -14,10 +15,10 @@ const project = (name, extra = {}) => ({
   ...extra,
 });
 
-const setup = (name) => ({ globalSetup: `<rootDir>/test/harness/setup/${name}.ts` });
+const setup = (name) => ({ globalSetup: `<rootDir>/harness/setup/${name}.ts` });
 
 export default {
-  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  globalTeardown: '<rootDir>/harness/global-teardown.ts',
   projects: [
     project('unit'),
     project('kube', setup('kube')),

@@ -10,11 +10,11 @@ import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbcredResources } from '../src/controllers/resources.ts';
-import { REPO_ROOT } from '../test/harness/binaries.ts';
-import { startOperatorProcess, type OperatorProcess } from '../test/harness/operator-process.ts';
-import { privateControlPlane } from '../test/harness/tool-stack.ts';
-import { create, startLab } from '../test/integration/fixtures.ts';
-import { violations } from '../test/integration/invariants.ts';
+import { REPO_ROOT } from '../harness/binaries.ts';
+import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.ts';
+import { privateControlPlane } from '../harness/tool-stack.ts';
+import { create, startLab } from '../harness/lab.ts';
+import { violations } from '../harness/invariants.ts';
 
 const long = process.argv.includes('--long');
 const roundsFlag = process.argv.find((a) => a.startsWith('--rounds='));

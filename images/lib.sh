@@ -1,7 +1,7 @@
 # Helpers shared by the image definitions (images/<name>/rootfs.sh). Each definition is called as
 #   rootfs.sh inputs          print what the image is made from (file digests, versions): the cache key
 #   rootfs.sh build <rootfs>  fill an empty folder with the image's root filesystem
-# and the builder (test/harness/images.ts) turns the folder into a one-layer OCI archive.
+# and the builder (harness/images.ts) turns the folder into a one-layer OCI archive.
 set -euo pipefail
 
 # shared_libraries prints the shared libraries a dynamically linked binary loads (ldd's resolved paths).

@@ -1,7 +1,7 @@
 // Builds the OCI images defined under images/ (pause, app, operator) into ~/.cache/dbcred/images,
 // only those whose inputs changed, and prints one `name ref archive` line per image.
 //   node scripts/build-images.ts [name...]
-import { buildImages, IMAGE_NAMES, type ImageName } from '../test/harness/images.ts';
+import { buildImages, IMAGE_NAMES, type ImageName } from '../harness/images.ts';
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(IMAGE_NAMES as readonly string[]).includes(name));

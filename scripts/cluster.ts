@@ -6,8 +6,8 @@
 // Test runs reuse a running stack; they never stop it.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TestEnvironment } from '../test/harness/environment.ts';
-import { CACHE_DIR, findRunningStack, saveRunningStack, startStack, stopRunningStack } from '../test/harness/stack.ts';
+import type { TestEnvironment } from '../harness/environment.ts';
+import { CACHE_DIR, findRunningStack, saveRunningStack, startStack, stopRunningStack } from '../harness/stack.ts';
 
 const ENV_FILE = join(CACHE_DIR, 'run', 'stack.env');
 

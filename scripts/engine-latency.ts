@@ -10,9 +10,9 @@ import { generatePassword } from '../src/engines/password.ts';
 import { PostgresEngine } from '../src/engines/postgres/postgres-engine.ts';
 import { postgresPasswordHash } from '../src/engines/postgres/postgres-password-hash.ts';
 import { usernameFor } from '../src/engines/username.ts';
-import type { DatabaseServerInfo } from '../test/harness/database-info.ts';
-import { startMariaDB } from '../test/harness/mariadb.ts';
-import { startPostgres } from '../test/harness/postgres.ts';
+import type { DatabaseServerInfo } from '../harness/database-info.ts';
+import { startMariaDB } from '../harness/mariadb.ts';
+import { startPostgres } from '../harness/postgres.ts';
 
 const runs = Number(process.argv[2] ?? 200);
 

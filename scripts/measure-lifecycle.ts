@@ -2,9 +2,9 @@
 // watch) and revocation lag after expiry (expiresAt → user revoked, from the audit records), on
 // both engines, with the operator in-process against the local stack (or its own) and
 // private database servers. Usage: node scripts/measure-lifecycle.ts [count=200]
-import { useControlPlane } from '../test/harness/tool-stack.ts';
-import { startOperator } from '../test/harness/operator.ts';
-import { create, startLab } from '../test/integration/fixtures.ts';
+import { useControlPlane } from '../harness/tool-stack.ts';
+import { startOperator } from '../harness/operator.ts';
+import { create, startLab } from '../harness/lab.ts';
 import { DbcredResources } from '../src/controllers/resources.ts';
 import type { KubeObject } from '../src/runtime/kube/types.ts';
 import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';

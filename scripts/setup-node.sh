@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the test node needs (test/harness/node.ts), done only when missing: Debian's containerd, runc,
+# What the test node needs (harness/node.ts), done only when missing: Debian's containerd, runc,
 # CNI plugins, busybox-static and iptables (to check that a node adds no rules), the kubelet and
 # kube-scheduler built like the control plane, and the pause and app images. Warm: about a second.
 # The operator image is built by its own test (test/node/operator-image.test.ts), from the current src/.

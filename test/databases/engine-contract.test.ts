@@ -6,8 +6,8 @@ import type { Engine, UserPolicy } from '../../src/engines/engine.ts';
 import { generatePassword } from '../../src/engines/password.ts';
 import { usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError, type DbcredError } from '../../src/util/errors.ts';
-import { requireDatabase } from '../harness/environment.ts';
-import { waitFor } from '../harness/processes.ts';
+import { requireDatabase } from '../../harness/environment.ts';
+import { waitFor } from '../../harness/processes.ts';
 import { mariadbTarget, postgresTarget, type Target } from './engine-targets.ts';
 
 const targets: Target[] = [postgresTarget(requireDatabase('postgres')), mariadbTarget(requireDatabase('mariadb'))];

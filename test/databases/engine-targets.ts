@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { Engine, EngineOptions, ServerConnection, UserLogin } from '../../src/engines/engine.ts';
 import { MysqlEngine } from '../../src/engines/mysql/mysql-engine.ts';
 import { PostgresEngine } from '../../src/engines/postgres/postgres-engine.ts';
-import type { DatabaseServerInfo, Login } from '../harness/database-info.ts';
+import type { DatabaseServerInfo, Login } from '../../harness/database-info.ts';
 
 /** A live session as some user; `alive` runs a trivial query and says whether it still works. */
 export interface Session {

@@ -10,11 +10,11 @@ import { generatePassword } from '../../src/engines/password.ts';
 import { PostgresEngine } from '../../src/engines/postgres/postgres-engine.ts';
 import { usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
-import { createCA } from '../harness/certs.ts';
-import type { DatabaseServerInfo } from '../harness/database-info.ts';
-import { requireDatabase } from '../harness/environment.ts';
-import { startMariaDB } from '../harness/mariadb.ts';
-import { startPostgres, type StartedDatabase } from '../harness/postgres.ts';
+import { createCA } from '../../harness/certs.ts';
+import type { DatabaseServerInfo } from '../../harness/database-info.ts';
+import { requireDatabase } from '../../harness/environment.ts';
+import { startMariaDB } from '../../harness/mariadb.ts';
+import { startPostgres, type StartedDatabase } from '../../harness/postgres.ts';
 
 let dir: string;
 let caPem: string;

@@ -6,10 +6,10 @@ import { generatePassword } from '../../src/engines/password.ts';
 import { expiryEventName } from '../../src/engines/mysql/mysql-statements.ts';
 import { usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
-import { requireDatabase } from '../harness/environment.ts';
-import { startMariaDB } from '../harness/mariadb.ts';
-import type { StartedDatabase } from '../harness/postgres.ts';
-import { waitFor } from '../harness/processes.ts';
+import { requireDatabase } from '../../harness/environment.ts';
+import { startMariaDB } from '../../harness/mariadb.ts';
+import type { StartedDatabase } from '../../harness/postgres.ts';
+import { waitFor } from '../../harness/processes.ts';
 import { mariadbTarget } from './engine-targets.ts';
 
 const shared = mariadbTarget(requireDatabase('mariadb'));

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import mysql from 'mysql2/promise';
 import { expiryEventName, mysqlStatements as sql, quoteIdentifier, quoteLiteral } from '../../src/engines/mysql/mysql-statements.ts';
 import { renderTemplate } from '../../src/engines/template.ts';
-import { requireDatabase } from '../harness/environment.ts';
+import { requireDatabase } from '../../harness/environment.ts';
 
 const db = requireDatabase('mariadb');
 let conn: mysql.Connection;

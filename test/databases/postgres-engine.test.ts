@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { generatePassword } from '../../src/engines/password.ts';
 import { usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
-import { requireDatabase } from '../harness/environment.ts';
-import { startPostgres, type StartedDatabase } from '../harness/postgres.ts';
+import { requireDatabase } from '../../harness/environment.ts';
+import { startPostgres, type StartedDatabase } from '../../harness/postgres.ts';
 import { postgresTarget } from './engine-targets.ts';
 
 const shared = postgresTarget(requireDatabase('postgres'));

@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { requireDatabase } from '../harness/environment.ts';
-import { startMariaDB } from '../harness/mariadb.ts';
-import { startPostgres } from '../harness/postgres.ts';
-import { isAlive } from '../harness/processes.ts';
+import { requireDatabase } from '../../harness/environment.ts';
+import { startMariaDB } from '../../harness/mariadb.ts';
+import { startPostgres } from '../../harness/postgres.ts';
+import { isAlive } from '../../harness/processes.ts';
 
 describe('the PostgreSQL test server', () => {
   it('accepts the admin login over TCP with SCRAM and gives it CREATEROLE, not SUPERUSER', async () => {

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { verifyChain } from '../../src/audit/audit-log.ts';
 import { DbcredResources } from '../../src/controllers/resources.ts';
 import { FAILPOINTS } from '../../src/util/failpoints.ts';
-import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.ts';
-import { waitFor } from '../harness/processes.ts';
-import { create, get, startLab, waitForCondition, waitForCredentialGone, type Lab } from './fixtures.ts';
-import { violations } from './invariants.ts';
+import { startOperatorProcess, type OperatorProcess } from '../../harness/operator-process.ts';
+import { waitFor } from '../../harness/processes.ts';
+import { create, get, startLab, waitForCondition, waitForCredentialGone, type Lab } from '../../harness/lab.ts';
+import { violations } from '../../harness/invariants.ts';
 
 // The operator is killed (SIGKILL, by a failpoint) at each named step, then started again without
 // it. Whatever the step, once it has recovered, the invariant holds.

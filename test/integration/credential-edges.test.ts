@@ -5,12 +5,12 @@ import { Resources } from '../../src/runtime/kube/resources.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { KubeError } from '../../src/runtime/kube/errors.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
-import { requireKube } from '../harness/environment.ts';
-import { createTestNamespace } from '../harness/kube-client.ts';
-import { waitFor } from '../harness/processes.ts';
-import { startOperator, type InProcessOperator } from '../harness/operator.ts';
-import { startTcpProxy } from '../harness/tcp-proxy.ts';
-import { condition, create, get, waitForCredentialGone, secretData, sql, startLab, waitForCondition, type Lab, type Obj } from './fixtures.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { createTestNamespace } from '../../harness/kube-client.ts';
+import { waitFor } from '../../harness/processes.ts';
+import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
+import { startTcpProxy } from '../../harness/tcp-proxy.ts';
+import { condition, create, get, waitForCredentialGone, secretData, sql, startLab, waitForCondition, type Lab, type Obj } from '../../harness/lab.ts';
 
 let lab: Lab;
 let op: InProcessOperator;

@@ -4,9 +4,9 @@ import mysql from 'mysql2/promise';
 import { DbcredResources } from '../../src/controllers/resources.ts';
 import { Resources } from '../../src/runtime/kube/resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
-import { waitFor } from '../harness/processes.ts';
-import { startOperator, type InProcessOperator } from '../harness/operator.ts';
-import { create, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from './fixtures.ts';
+import { waitFor } from '../../harness/processes.ts';
+import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
+import { create, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from '../../harness/lab.ts';
 
 let lab: Lab;
 let op: InProcessOperator;

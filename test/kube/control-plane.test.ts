@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { AuthenticationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
-import { requireKube } from '../harness/environment.ts';
-import { apiError, createTestNamespace, kubeConfig, waitForGone, type TestNamespace } from '../harness/kube-client.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { apiError, createTestNamespace, kubeConfig, waitForGone, type TestNamespace } from '../../harness/kube-client.ts';
 
 const run = promisify(execFile);
 

@@ -6,9 +6,9 @@ import { Resources } from '../../src/runtime/kube/resources.ts';
 import { splitKey, type KubeObject } from '../../src/runtime/kube/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/util/clock.ts';
-import { requireKube } from '../harness/environment.ts';
-import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
-import { waitFor } from '../harness/processes.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 const COUNT = 1000;

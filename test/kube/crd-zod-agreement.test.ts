@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DatabaseCredential, DatabaseRole, validate } from '../../src/api/v1alpha1/index.ts';
-import { dbcredObjects } from '../harness/custom-objects.ts';
-import { createTestNamespace, statusOf, type TestNamespace } from '../harness/kube-client.ts';
-import type { Manifest } from '../harness/samples.ts';
+import { dbcredObjects } from '../../harness/custom-objects.ts';
+import { createTestNamespace, statusOf, type TestNamespace } from '../../harness/kube-client.ts';
+import type { Manifest } from '../../harness/samples.ts';
 
 // A property: the apiserver (CRD OpenAPI + CEL) and the operator (zod) give the same verdict on
 // every generated object. Objects are built from good values at and inside the limits, and half of

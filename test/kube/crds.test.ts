@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { KINDS } from '../../src/api/v1alpha1/index.ts';
-import { kubectl } from '../harness/crds.ts';
-import { dbcredObjects } from '../harness/custom-objects.ts';
-import { requireKube } from '../harness/environment.ts';
-import { apiError, createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
-import { sample, type Manifest } from '../harness/samples.ts';
+import { kubectl } from '../../harness/crds.ts';
+import { dbcredObjects } from '../../harness/custom-objects.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { apiError, createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
+import { sample, type Manifest } from '../../harness/samples.ts';
 import { randomBytes } from 'node:crypto';
 
 const objects = dbcredObjects();

@@ -5,9 +5,9 @@ import { Resources } from '../../src/runtime/kube/resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/util/clock.ts';
-import { requireKube } from '../harness/environment.ts';
-import { FakeClock } from '../harness/fake-clock.ts';
-import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { FakeClock } from '../../harness/fake-clock.ts';
+import { createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
 
 type Event = KubeObject & { reason: string; note: string; type: string; series?: { count: number }; regarding: { uid?: string } };
 

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, binDir } from '../harness/binaries.ts';
-import { kubectl } from '../harness/crds.ts';
-import { requireKube } from '../harness/environment.ts';
-import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
-import { waitFor } from '../harness/processes.ts';
+import { REPO_ROOT, binDir } from '../../harness/binaries.ts';
+import { kubectl } from '../../harness/crds.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 const run = promisify(execFile);
 const CHART = join(REPO_ROOT, 'charts', 'dbcred');

@@ -7,11 +7,11 @@ import { Resources } from '../../src/runtime/kube/resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/util/clock.ts';
-import { CACHE_DIR } from '../harness/stack.ts';
-import { startControlPlane, type ControlPlane } from '../harness/control-plane.ts';
-import { compactEtcd } from '../harness/etcd.ts';
-import { waitFor } from '../harness/processes.ts';
-import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
+import { CACHE_DIR } from '../../harness/stack.ts';
+import { startControlPlane, type ControlPlane } from '../../harness/control-plane.ts';
+import { compactEtcd } from '../../harness/etcd.ts';
+import { waitFor } from '../../harness/processes.ts';
+import { startTcpProxy, type TcpProxy } from '../../harness/tcp-proxy.ts';
 
 // These tests restart and cut off an apiserver, so they run their own private control plane
 // (with the watch cache off, so a compacted resourceVersion reaches the client as 410 Gone).

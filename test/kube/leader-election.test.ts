@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { Resources } from '../../src/runtime/kube/resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
-import { REPO_ROOT } from '../harness/binaries.ts';
-import { requireKube } from '../harness/environment.ts';
-import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
-import { waitFor } from '../harness/processes.ts';
+import { REPO_ROOT } from '../../harness/binaries.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 // Two operator processes compete for one Lease. Durations are short so the test is quick; the
 // bounds asserted are the ones leader election promises: a crashed leader is replaced within

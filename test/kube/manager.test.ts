@@ -8,9 +8,9 @@ import { Manager } from '../../src/runtime/manager.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { createRuntimeMetrics, reconcileHooks } from '../../src/observability/metrics.ts';
 import { systemClock } from '../../src/util/clock.ts';
-import { requireKube } from '../harness/environment.ts';
-import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
-import { waitFor } from '../harness/processes.ts';
+import { requireKube } from '../../harness/environment.ts';
+import { createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 let ns: TestNamespace;
 let client: KubeClient;

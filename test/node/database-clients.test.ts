@@ -3,9 +3,9 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { requireDatabase } from '../harness/environment.ts';
-import { createTestNamespace, kubeConfig, type TestNamespace } from '../harness/kube-client.ts';
-import { imageOf, kubectl, waitForPod } from '../harness/pods.ts';
+import { requireDatabase } from '../../harness/environment.ts';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../../harness/kube-client.ts';
+import { imageOf, kubectl, waitForPod } from '../../harness/pods.ts';
 
 // What a dbcred user does: a pod reads the credentials from a mounted Secret and logs in. The pod
 // shares the host's network namespace, so it reaches the test servers on 127.0.0.1 and no traffic

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { buildImage, type BuiltImage } from '../harness/images.ts';
-import { createTestNamespace, kubeConfig, type TestNamespace } from '../harness/kube-client.ts';
-import { importIntoNode } from '../harness/node.ts';
-import { kubectl, requireNode, RESTRICTED_CONTAINER, RESTRICTED_POD, waitForPod } from '../harness/pods.ts';
+import { buildImage, type BuiltImage } from '../../harness/images.ts';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../../harness/kube-client.ts';
+import { importIntoNode } from '../../harness/node.ts';
+import { kubectl, requireNode, RESTRICTED_CONTAINER, RESTRICTED_POD, waitForPod } from '../../harness/pods.ts';
 
 // The operator's own image, built from this checkout (Node 24, the compiled app, production
 // node_modules), runs as its non-root user under the restricted Pod Security Standard.

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { createTestNamespace, kubeConfig, type TestNamespace } from '../harness/kube-client.ts';
-import { IDLE, imageOf, isRunning, requireNode, RESTRICTED_CONTAINER, RESTRICTED_POD, waitForPod } from '../harness/pods.ts';
-import { waitFor } from '../harness/processes.ts';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../../harness/kube-client.ts';
+import { IDLE, imageOf, isRunning, requireNode, RESTRICTED_CONTAINER, RESTRICTED_POD, waitForPod } from '../../harness/pods.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 // The operator and its users' workloads run in namespaces enforcing the restricted Pod Security
 // Standard: a compliant Deployment must get through admission, the scheduler and the kubelet.

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { createTestNamespace, kubeConfig, type TestNamespace } from '../harness/kube-client.ts';
-import { execIn, IDLE, imageOf, isRunning, requireNode, waitForPod } from '../harness/pods.ts';
-import { waitFor } from '../harness/processes.ts';
+import { createTestNamespace, kubeConfig, type TestNamespace } from '../../harness/kube-client.ts';
+import { execIn, IDLE, imageOf, isRunning, requireNode, waitForPod } from '../../harness/pods.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 // What users of dbcred hit: the kubelet refreshes a mounted Secret only on a pod sync, so a rotation's
 // overlap window must exceed this bound (docs/node.md); environment variables never change.

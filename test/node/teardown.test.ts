@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
-import { remainingCgroups } from '../harness/cgroups.ts';
-import { requireKube, requireLocalKube } from '../harness/environment.ts';
-import { bridgePorts, linkExists, mountsUnder } from '../harness/host.ts';
-import { createTestNamespace, kubeConfig, statusOf } from '../harness/kube-client.ts';
-import { kubectlFor, nodeLeftovers, startNode } from '../harness/node.ts';
-import { IDLE, isRunning, waitForPod } from '../harness/pods.ts';
+import { remainingCgroups } from '../../harness/cgroups.ts';
+import { requireKube, requireLocalKube } from '../../harness/environment.ts';
+import { bridgePorts, linkExists, mountsUnder } from '../../harness/host.ts';
+import { createTestNamespace, kubeConfig, statusOf } from '../../harness/kube-client.ts';
+import { kubectlFor, nodeLeftovers, startNode } from '../../harness/node.ts';
+import { IDLE, isRunning, waitForPod } from '../../harness/pods.ts';
 
 // Stopping a node must leave the machine as the node found it. The run's shared node is stopped
 // only at the end of the run, so this test starts a second, short-lived node next to it (own name,

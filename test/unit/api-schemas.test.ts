@@ -6,8 +6,8 @@ import {
   KINDS, Reason, validate,
 } from '../../src/api/v1alpha1/index.ts';
 import { renderCrds, renderDocs } from '../../src/api/v1alpha1/render.ts';
-import { REPO_ROOT } from '../harness/binaries.ts';
-import { sample, sampleManifests } from '../harness/samples.ts';
+import { REPO_ROOT } from '../../harness/binaries.ts';
+import { sample, sampleManifests } from '../../harness/samples.ts';
 
 const SCHEMAS = { DatabaseServer, ClusterDatabaseServer, DatabaseRole, ClusterDatabaseRole, DatabaseCredential, DatabaseStaticCredential };
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_REFERENCE_FILE, renderErrorReference } from '../../src/util/error-reference.ts';
 import { ERROR_CATALOG } from '../../src/util/errors.ts';
-import { REPO_ROOT } from '../harness/binaries.ts';
+import { REPO_ROOT } from '../../harness/binaries.ts';
 
 describe('the error reference', () => {
   it('lists every catalog code exactly once, with its retryable default', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { waitFor } from '../harness/processes.ts';
+import { waitFor } from '../../harness/processes.ts';
 
 describe('waitFor (harness)', () => {
   it('resolves as soon as the condition holds', async () => {

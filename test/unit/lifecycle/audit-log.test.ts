@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { AuditLog, AuditRecord, lastRecord, verifyChain, type AuditEntry } from '../../../src/audit/audit-log.ts';
-import { FakeClock } from '../../harness/fake-clock.ts';
+import { FakeClock } from '../../../harness/fake-clock.ts';
 
 const GENESIS = '0'.repeat(64);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Controller, TerminalError, type Reconciler, type Result } from '../../../src/runtime/controller.ts';
 import { ItemExponentialRateLimiter } from '../../../src/runtime/workqueue/rate-limiter.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
-import { FakeClock, flushPromises } from '../../harness/fake-clock.ts';
+import { FakeClock, flushPromises } from '../../../harness/fake-clock.ts';
 
 const ok = () => Promise.resolve(undefined);
 

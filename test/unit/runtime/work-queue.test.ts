@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter } from '../../../src/runtime/workqueue/rate-limiter.ts';
 import { WorkQueue } from '../../../src/runtime/workqueue/work-queue.ts';
-import { FakeClock } from '../../harness/fake-clock.ts';
+import { FakeClock } from '../../../harness/fake-clock.ts';
 
 const newQueue = (clock = new FakeClock()) => ({ clock, queue: new WorkQueue(clock, new ItemExponentialRateLimiter(5, 1000)) });
 

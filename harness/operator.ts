@@ -1,8 +1,8 @@
-import { loadSettings, type Settings } from '../../src/config/settings.ts';
-import { buildOperator, type Operator } from '../../src/controllers/operator.ts';
-import { KubeClient } from '../../src/runtime/kube/client.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { systemClock, type Clock } from '../../src/util/clock.ts';
+import { loadSettings, type Settings } from '../src/config/settings.ts';
+import { buildOperator, type Operator } from '../src/controllers/operator.ts';
+import { KubeClient } from '../src/runtime/kube/client.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { systemClock, type Clock } from '../src/util/clock.ts';
 import { requireKube } from './environment.ts';
 
 /** An operator running inside the test process, watching one namespace. */

@@ -2,16 +2,16 @@
 // never meets other suites' users), a namespace, admin Secrets, servers and roles.
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { KubeClient } from '../../src/runtime/kube/client.ts';
-import { Resources } from '../../src/runtime/kube/resources.ts';
-import type { KubeObject } from '../../src/runtime/kube/types.ts';
-import { DbcredResources } from '../../src/controllers/resources.ts';
-import type { DatabaseCredentialStatus } from '../../src/api/v1alpha1/index.ts';
-import { requireKube } from '../harness/environment.ts';
-import { createTestNamespace, type TestNamespace } from '../harness/kube-client.ts';
-import { startMariaDB } from '../harness/mariadb.ts';
-import { startPostgres, type StartedDatabase } from '../harness/postgres.ts';
-import { waitFor } from '../harness/processes.ts';
+import { KubeClient } from '../src/runtime/kube/client.ts';
+import { Resources } from '../src/runtime/kube/resources.ts';
+import type { KubeObject } from '../src/runtime/kube/types.ts';
+import { DbcredResources } from '../src/controllers/resources.ts';
+import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';
+import { requireKube } from './environment.ts';
+import { createTestNamespace, type TestNamespace } from './kube-client.ts';
+import { startMariaDB } from './mariadb.ts';
+import { startPostgres, type StartedDatabase } from './postgres.ts';
+import { waitFor } from './processes.ts';
 
 export type Obj = KubeObject & { spec?: Record<string, unknown>; status?: DatabaseCredentialStatus };
 

@@ -1,5 +1,5 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { GROUP, KINDS, VERSION } from '../../src/api/v1alpha1/index.ts';
+import { GROUP, KINDS, VERSION } from '../src/api/v1alpha1/index.ts';
 import { kubeConfig } from './kube-client.ts';
 import type { Manifest } from './samples.ts';
 

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../src/util/clock.ts';
+import type { Clock, TimerHandle } from '../src/util/clock.ts';
 
 /** A clock that moves only when a test advances it; timers fire in due order. */
 export class FakeClock implements Clock {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { KINDS } from '../../src/api/v1alpha1/index.ts';
+import { KINDS } from '../src/api/v1alpha1/index.ts';
 import { REPO_ROOT, binDir } from './binaries.ts';
 import { waitFor } from './processes.ts';
 

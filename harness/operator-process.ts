@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FAILPOINT_ENABLE_PHRASE } from '../../src/util/failpoints.ts';
+import { FAILPOINT_ENABLE_PHRASE } from '../src/util/failpoints.ts';
 import { REPO_ROOT } from './binaries.ts';
 import { requireKube } from './environment.ts';
 import { waitFor } from './processes.ts';

@@ -10,7 +10,7 @@ export interface TestEnvironment {
   };
   postgres?: DatabaseServerInfo;
   mariadb?: DatabaseServerInfo;
-  /** The run's node (kubelet + containerd + scheduler), when a project opted in (test/harness/setup/node.ts). */
+  /** The run's node (kubelet + containerd + scheduler), when a project opted in (harness/setup/node.ts). */
   node?: NodeInfo;
 }
 

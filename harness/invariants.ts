@@ -2,9 +2,9 @@
 // in each database are exactly those named in live credentials' status; every Secret names its
 // current user and logs in; no expired user is still current.
 import pg from 'pg';
-import { DbcredResources } from '../../src/controllers/resources.ts';
-import { isNotFound } from '../../src/runtime/kube/errors.ts';
-import { mysqlSql, secretData, sql, type Lab, type Obj } from './fixtures.ts';
+import { DbcredResources } from '../src/controllers/resources.ts';
+import { isNotFound } from '../src/runtime/kube/errors.ts';
+import { mysqlSql, secretData, sql, type Lab, type Obj } from './lab.ts';
 
 /**
  * violations returns what breaks the invariant in the lab's namespace (empty when it holds). Traffic
