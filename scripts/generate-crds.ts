@@ -5,8 +5,8 @@
 //   npm run generate:crds
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderCrds, renderDocs } from '../src/api/v1alpha1/render.ts';
-import { ERROR_REFERENCE_FILE, renderErrorReference } from '../src/util/error-reference.ts';
+import { renderCrds, renderDocs } from './generate/render.ts';
+import { ERROR_REFERENCE_FILE, renderErrorReference } from './generate/error-reference.ts';
 
 const root = join(import.meta.dirname, '..');
 for (const dir of ['crds', join('charts', 'dbcred', 'crds')]) {

@@ -5,7 +5,7 @@ import {
   ClusterDatabaseRole, ClusterDatabaseServer, DatabaseCredential, DatabaseRole, DatabaseServer, DatabaseStaticCredential,
   KINDS, Reason, validate,
 } from '../../src/api/v1alpha1/index.ts';
-import { renderCrds, renderDocs } from '../../src/api/v1alpha1/render.ts';
+import { renderCrds, renderDocs } from '../../scripts/generate/render.ts';
 import { REPO_ROOT } from '../../harness/binaries.ts';
 import { sample, sampleManifests } from '../../harness/samples.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_REFERENCE_FILE, renderErrorReference } from '../../src/util/error-reference.ts';
+import { ERROR_REFERENCE_FILE, renderErrorReference } from '../../scripts/generate/error-reference.ts';
 import { ERROR_CATALOG } from '../../src/util/errors.ts';
 import { REPO_ROOT } from '../../harness/binaries.ts';
 

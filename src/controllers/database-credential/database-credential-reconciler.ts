@@ -12,7 +12,7 @@ import type { AuditEntry } from '../../audit/audit-log.ts';
 import type { UserPolicy } from '../../engines/engine.ts';
 import { generatePassword } from '../../engines/password.ts';
 import { usernameFor } from '../../engines/username.ts';
-import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../leases/horizons.ts';
+import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../lifecycle/horizons.ts';
 import { renderSecretData } from '../../secrets/secret-data.ts';
 import type { Informer, InformerEvent } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';

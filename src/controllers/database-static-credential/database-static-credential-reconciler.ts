@@ -8,7 +8,7 @@ import { DatabaseStaticCredential, validate } from '../../api/v1alpha1/index.ts'
 import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import { generatePassword } from '../../engines/password.ts';
-import { nextRunAfter } from '../../leases/schedule.ts';
+import { nextRunAfter } from '../../lifecycle/schedule.ts';
 import { renderSecretData } from '../../secrets/secret-data.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../../src/leases/horizons.ts';
+import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../../src/lifecycle/horizons.ts';
 
 const HOUR = 3_600_000;
 const t0 = Date.UTC(2026, 10, 29, 12, 0, 0);

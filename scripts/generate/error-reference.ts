@@ -1,7 +1,7 @@
 // Renders docs/errors.md from ERROR_CATALOG, so the table a user reads when a log line or a
 // condition names a code can never drift from the codes the operator raises (a unit test compares
 // the committed file with this output; scripts/generate-crds.ts writes it).
-import { ERROR_CATALOG, type ErrorCode } from './errors.ts';
+import { ERROR_CATALOG, type ErrorCode } from '../../src/util/errors.ts';
 
 /** Where the rendered reference lives, relative to the repository root. */
 export const ERROR_REFERENCE_FILE = 'docs/errors.md';

@@ -1,8 +1,8 @@
 // Renders docs/crd-reference.md from the same schemas as the CRDs, so the field reference a user
 // reads can never drift from what the apiserver enforces.
 import { openApiSchema } from './crd.ts';
-import { Reason, ConditionType } from './conditions.ts';
-import { API_VERSION, type KindDefinition } from './kind.ts';
+import { Reason, ConditionType } from '../../src/api/v1alpha1/conditions.ts';
+import { API_VERSION, type KindDefinition } from '../../src/api/v1alpha1/kind.ts';
 
 /** The parts of a structural schema node the reference shows. */
 interface Node {

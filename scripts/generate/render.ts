@@ -1,8 +1,10 @@
+// The generated files: each kind's CRD YAML and the API field reference, written by scripts/generate-crds.ts
+// and compared with the committed files by a unit test.
 import { stringify } from 'yaml';
 import { crdFor } from './crd.ts';
-import { KINDS } from './index.ts';
-import { GROUP } from './kind.ts';
-import { renderReference } from './reference.ts';
+import { KINDS } from '../../src/api/v1alpha1/index.ts';
+import { GROUP } from '../../src/api/v1alpha1/kind.ts';
+import { renderReference } from './api-reference.ts';
 
 const HEADER = '# Generated from src/api/v1alpha1 by `npm run generate:crds`. Do not edit by hand.\n';
 

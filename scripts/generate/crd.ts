@@ -1,7 +1,7 @@
 // Generates the CustomResourceDefinitions from the zod schemas, so the apiserver and the operator
 // validate with one definition. `npm run generate:crds` writes them; a test fails on drift.
 import { z } from 'zod';
-import { GROUP, VERSION, type KindDefinition } from './kind.ts';
+import { GROUP, VERSION, type KindDefinition } from '../../src/api/v1alpha1/kind.ts';
 
 type JsonSchema = Record<string, unknown>;
 
