@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DbcredResources } from '../src/controllers/resources.ts';
+import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
 import { REPO_ROOT } from '../harness/binaries.ts';
 import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.ts';
 import { privateControlPlane } from '../harness/tool-stack.ts';

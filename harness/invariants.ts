@@ -2,7 +2,7 @@
 // in each database are exactly those named in live credentials' status; every Secret names its
 // current user and logs in; no expired user is still current.
 import pg from 'pg';
-import { DbcredResources } from '../src/controllers/resources.ts';
+import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
 import { isNotFound } from '../src/runtime/kube/errors.ts';
 import { mysqlSql, secretData, sql, type Lab, type Obj } from './lab.ts';
 

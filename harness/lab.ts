@@ -3,9 +3,9 @@
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { KubeClient } from '../src/runtime/kube/client.ts';
-import { Resources } from '../src/runtime/kube/resources.ts';
+import { Resources } from '../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../src/runtime/kube/types.ts';
-import { DbcredResources } from '../src/controllers/resources.ts';
+import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
 import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';
 import { requireKube } from './environment.ts';
 import { createTestNamespace, type TestNamespace } from './kube-client.ts';

@@ -5,7 +5,7 @@
 import { useControlPlane } from '../harness/tool-stack.ts';
 import { startOperator } from '../harness/operator.ts';
 import { create, startLab } from '../harness/lab.ts';
-import { DbcredResources } from '../src/controllers/resources.ts';
+import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
 import type { KubeObject } from '../src/runtime/kube/types.ts';
 import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';
 

@@ -6,7 +6,7 @@ import type { EngineRegistry } from '../engines/registry.ts';
 import type { Informer } from '../runtime/cache/informer.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
 import { isNotFound } from '../runtime/kube/errors.ts';
-import { Resources } from '../runtime/kube/resources.ts';
+import { Resources } from '../runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../runtime/kube/types.ts';
 import { ConditionError } from './condition-error.ts';
 

@@ -4,7 +4,7 @@
 // must never act on state older than what it already recorded (e.g. issue a user twice).
 import type { KubeClient } from '../runtime/kube/client.ts';
 import type { InformerEvent } from '../runtime/cache/informer.ts';
-import type { ResourceType } from '../runtime/kube/resources.ts';
+import type { ResourceType } from '../runtime/kube/builtin-resources.ts';
 import { keyOf, type KubeObject } from '../runtime/kube/types.ts';
 
 function rv(obj: KubeObject | undefined): bigint {

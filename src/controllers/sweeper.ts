@@ -10,7 +10,7 @@ import type { Informer } from '../runtime/cache/informer.ts';
 import type { KubeObject } from '../runtime/kube/types.ts';
 import type { OperatorContext } from './context.ts';
 import { serverKey, type ServerRef } from './engine-pool.ts';
-import { DbcredResources } from './resources.ts';
+import { DbcredResources } from './dbcred-resources.ts';
 
 export interface SweepResult {
   servers: number;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { KubeClient } from './kube/client.ts';
-import { Resources } from './kube/resources.ts';
+import { Resources } from './kube/builtin-resources.ts';
 import type { KubeObject } from './kube/types.ts';
 
 /** The object an Event is about. */

@@ -2,7 +2,7 @@
 // changed meanwhile by someone else is never overwritten (the write fails with a conflict and the
 // reconcile retries on fresh state). A finalizer is removed only after its cleanup succeeded.
 import type { KubeClient } from './kube/client.ts';
-import type { ResourceType } from './kube/resources.ts';
+import type { ResourceType } from './kube/builtin-resources.ts';
 import type { KubeObject } from './kube/types.ts';
 
 /** hasFinalizer tells whether the object carries the finalizer. */

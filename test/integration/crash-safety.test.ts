@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyChain } from '../../src/audit/audit-log.ts';
-import { DbcredResources } from '../../src/controllers/resources.ts';
+import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { FAILPOINTS } from '../../src/util/failpoints.ts';
 import { startOperatorProcess, type OperatorProcess } from '../../harness/operator-process.ts';
 import { waitFor } from '../../harness/processes.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { DbcredResources } from '../../src/controllers/resources.ts';
-import { Resources } from '../../src/runtime/kube/resources.ts';
+import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
+import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';

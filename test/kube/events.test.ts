@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventRecorder } from '../../src/runtime/events.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
-import { Resources } from '../../src/runtime/kube/resources.ts';
+import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/util/clock.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Informer } from '../../src/runtime/cache/informer.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
-import { Resources } from '../../src/runtime/kube/resources.ts';
+import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { systemClock } from '../../src/util/clock.ts';

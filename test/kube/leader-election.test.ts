@@ -5,7 +5,7 @@ import { openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
-import { Resources } from '../../src/runtime/kube/resources.ts';
+import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { REPO_ROOT } from '../../harness/binaries.ts';
 import { requireKube } from '../../harness/environment.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Informer } from '../../src/runtime/cache/informer.ts';
 import { Controller } from '../../src/runtime/controller.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
-import { Resources } from '../../src/runtime/kube/resources.ts';
+import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { silentLogger } from '../../src/observability/logger.ts';

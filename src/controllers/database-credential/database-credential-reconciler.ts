@@ -19,17 +19,18 @@ import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import { isNotFound } from '../../runtime/kube/errors.ts';
-import { Resources } from '../../runtime/kube/resources.ts';
+import { Resources } from '../../runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { mustParseDuration } from '../../util/duration.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
-import { sameStatus, withCondition, withoutCondition } from '../conditions.ts';
+import { sameStatus, withCondition, withoutCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
-import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../resources.ts';
+import { DbcredResources, RESTARTED_AT_ANNOTATION, REVOKE_FINALIZER } from '../dbcred-resources.ts';
 import { resolveRole, type ResolvedRole, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { deleteSecret, digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, secretUsername, secretValues, writeSecret, type SecretObject } from './credential-secret.ts';
+import { deleteSecret, rerenderSecret, secretNameOf, secretValues, writeSecret, type SecretObject } from '../published-secret.ts';
+import { digestSecret, layoutHash, secretIsIntact, secretLayoutIsStale, secretUsername } from '../../secrets/secret-digest.ts';
 
 type Status = DatabaseCredentialStatus;
 type Retiring = NonNullable<Status['retiring']>[number];
@@ -189,7 +190,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
         throw error; // retried with backoff by the controller
       }
       st = cred.status ?? {};
-    } else if (secret && current && secretLayoutIsStale(secret, layoutHash(cred, secretValues(server, current.username, Date.parse(current.expiresAt))))) {
+    } else if (secret && current && secretLayoutIsStale(secret, layoutHash(cred.spec.secret, secretValues(server, current.username, Date.parse(current.expiresAt))))) {
       await this.republish(cred, server, current);
     }
     return { requeueAfterMs: this.nextWake(cred, st, ctx.clock.now(), retire.requeueAfterMs) };
@@ -216,7 +217,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     await server.engine.verifyLogin({ username: pending.username, password });
     ctx.failpoints.hit('after-user-verified');
     const values = secretValues(server, pending.username, expiresAt);
-    const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
+    const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred.spec.secret, values));
     this.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
     ctx.failpoints.hit('after-secret-written');
 

@@ -7,9 +7,9 @@ import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
-import { sameStatus, withCondition } from '../conditions.ts';
+import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
-import { DbcredResources } from '../resources.ts';
+import { DbcredResources } from '../dbcred-resources.ts';
 import { policyOf, roleServer, type RoleInformers } from '../roles.ts';
 
 const RECHECK_MS = 60_000;

@@ -9,9 +9,9 @@ import { splitKey, type KubeObject } from '../../runtime/kube/types.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import { isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
-import { sameStatus, withCondition } from '../conditions.ts';
+import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
-import { DbcredResources } from '../resources.ts';
+import { DbcredResources } from '../dbcred-resources.ts';
 import type { ServerRef } from '../engine-pool.ts';
 
 const RECHECK_READY_MS = 60_000;

@@ -15,12 +15,13 @@ import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
-import { sameStatus, withCondition } from '../conditions.ts';
+import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
-import { DbcredResources } from '../resources.ts';
+import { DbcredResources } from '../dbcred-resources.ts';
 import { serverFor, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
-import { digestSecret, layoutHash, rerenderSecret, secretIsIntact, secretLayoutIsStale, secretNameOf, secretValues, writeSecret, type SecretObject } from '../database-credential/credential-secret.ts';
+import { rerenderSecret, secretNameOf, secretValues, writeSecret, type SecretObject } from '../published-secret.ts';
+import { digestSecret, layoutHash, secretIsIntact, secretLayoutIsStale } from '../../secrets/secret-digest.ts';
 import type { ResolvedServer } from '../engine-pool.ts';
 
 const RES = DbcredResources.DatabaseStaticCredential;
@@ -73,7 +74,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       // The Secret's expiresAt is the next rotation, which status records: the layout check above reads it there.
       const nextRotation = next(now);
       const values = secretValues(server, cred.spec.username, nextRotation ?? now);
-      const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
+      const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred.spec.secret, values));
       this.secrets.remember(digestSecret(written)); // no password kept
       const rotatedAt = ctx.clock.now();
       const message = `password of ${cred.spec.username} rotated${intact ? '' : ' (the Secret was missing or edited)'}; next rotation ${nextRotation ? new Date(nextRotation).toISOString() : 'not within a year'}`;
@@ -109,7 +110,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       return;
     }
     const values = secretValues(server, cred.spec.username, nextRotation);
-    if (!secretLayoutIsStale(secret, layoutHash(cred, values))) return;
+    if (!secretLayoutIsStale(secret, layoutHash(cred.spec.secret, values))) return;
     const written = await rerenderSecret(this.ctx.client, cred, values);
     if (!written) return; // missing or edited: its watch event brings the rotation that repairs it
     this.secrets.remember(digestSecret(written));

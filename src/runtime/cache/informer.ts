@@ -6,7 +6,7 @@ import { Backoff } from '../../util/backoff.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isGone } from '../kube/errors.ts';
-import type { ResourceType } from '../kube/resources.ts';
+import type { ResourceType } from '../kube/builtin-resources.ts';
 import { keyOf, type KubeObject, type ObjectKey } from '../kube/types.ts';
 import type { Logger } from '../../observability/logger.ts';
 

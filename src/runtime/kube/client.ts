@@ -4,7 +4,7 @@
 import { request, type Dispatcher } from 'undici';
 import { connectionFromKubeconfig, defaultConnection, type Connection } from './connection.ts';
 import { fromStatus, KubeError, type ApiStatus } from './errors.ts';
-import { apiVersionOf, collectionPath, objectPath, type ResourceType } from './resources.ts';
+import { apiVersionOf, collectionPath, objectPath, type ResourceType } from './builtin-resources.ts';
 import type { KubeList, KubeObject, WatchEvent } from './types.ts';
 
 export interface ListOptions {

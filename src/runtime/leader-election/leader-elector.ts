@@ -7,7 +7,7 @@ import type { Clock, TimerHandle } from '../../util/clock.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isConflict, isNotFound, isAlreadyExists } from '../kube/errors.ts';
-import { Resources } from '../kube/resources.ts';
+import { Resources } from '../kube/builtin-resources.ts';
 import type { KubeObject } from '../kube/types.ts';
 
 interface LeaseSpec {

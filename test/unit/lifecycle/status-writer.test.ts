@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Freshest, StatusWriter } from '../../../src/controllers/status-writer.ts';
-import { DbcredResources } from '../../../src/controllers/resources.ts';
+import { DbcredResources } from '../../../src/controllers/dbcred-resources.ts';
 import type { InformerEvent } from '../../../src/runtime/cache/informer.ts';
 import type { KubeClient } from '../../../src/runtime/kube/client.ts';
 import type { KubeObject } from '../../../src/runtime/kube/types.ts';

@@ -1,16 +1,17 @@
-// The Secret a credential is published in: owned by the DatabaseCredential (garbage-collected
-// with it), labelled, and annotated with a hash of its data so an edit by hand is noticed.
-import { createHash } from 'node:crypto';
-import { API_VERSION } from '../../api/v1alpha1/kind.ts';
-import type { DatabaseCredential, DatabaseStaticCredential } from '../../api/v1alpha1/index.ts';
-import type { KubeClient } from '../../runtime/kube/client.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../../runtime/kube/errors.ts';
-import { Resources } from '../../runtime/kube/resources.ts';
-import type { KubeObject } from '../../runtime/kube/types.ts';
-import { ConditionError } from '../condition-error.ts';
-import type { ResolvedServer } from '../engine-pool.ts';
-import { renderSecretData, type CredentialValues } from '../../secrets/secret-data.ts';
-import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, LAYOUT_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../resources.ts';
+// The Secret a credential (either kind) is published in: owned by the credential (garbage-collected
+// with it), labelled, and annotated with a hash of its data so an edit by hand is noticed. Written,
+// re-rendered and deleted here; what is known of it without its data is in secrets/secret-digest.ts.
+import { API_VERSION } from '../api/v1alpha1/kind.ts';
+import type { DatabaseCredential, DatabaseStaticCredential } from '../api/v1alpha1/index.ts';
+import type { KubeClient } from '../runtime/kube/client.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../runtime/kube/errors.ts';
+import { Resources } from '../runtime/kube/builtin-resources.ts';
+import type { KubeObject } from '../runtime/kube/types.ts';
+import { ConditionError } from './condition-error.ts';
+import type { ResolvedServer } from './engine-pool.ts';
+import { renderSecretData, type CredentialValues } from '../secrets/secret-data.ts';
+import { dataHash, decodeData, layoutHash, secretIsIntact } from '../secrets/secret-digest.ts';
+import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, LAYOUT_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
 
 export type SecretObject = KubeObject & { data?: Record<string, string>; stringData?: Record<string, string>; type?: string };
 
@@ -20,73 +21,9 @@ export type SecretOwner = DatabaseCredential | DatabaseStaticCredential;
 /** secretNameOf returns the Secret name of a credential (spec.secret.name, default the credential's name). */
 export const secretNameOf = (cred: SecretOwner) => cred.spec.secret.name ?? cred.metadata.name;
 
-/** dataHash hashes Secret data (key → plain value) independently of key order. */
-export function dataHash(data: Record<string, string>): string {
-  const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
-  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
-}
-
 /** secretValues: what a Secret says of a user on a server, the password aside (expiresAt: when it stops working). */
 export function secretValues(server: ResolvedServer, username: string, expiresAt: number): Omit<CredentialValues, 'password'> {
   return { engine: server.engineName, username, host: server.host, port: server.port, database: server.database, expiresAt: new Date(expiresAt), tlsMode: server.tlsMode };
-}
-
-/**
- * layoutHash hashes everything a credential's Secret is rendered from except the password: the
- * user, its expiry, the server's address and TLS mode, the template, labels and annotations.
- */
-export function layoutHash(cred: SecretOwner, values: Omit<CredentialValues, 'password'>): string {
-  const shape = dataHash(renderSecretData({ ...values, password: '' }, cred.spec.secret.template));
-  return dataHash({ shape, labels: dataHash(cred.spec.secret.labels ?? {}), annotations: dataHash(cred.spec.secret.annotations ?? {}) });
-}
-
-/**
- * secretLayoutIsStale: the Secret was rendered from another spec or server address than the
- * current ones (a Secret written before layouts were recorded is left alone).
- */
-export function secretLayoutIsStale(secret: SecretObject, layout: string): boolean {
-  const recorded = secret.metadata.annotations?.[LAYOUT_HASH_ANNOTATION];
-  return recorded !== undefined && recorded !== layout;
-}
-
-/** decodeData turns a Secret's base64 data into plain values. */
-export function decodeData(secret: SecretObject): Record<string, string> {
-  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-}
-
-/** What the operator needs to know of a Secret's data: whose it is and whether it is intact. */
-interface Digest {
-  username?: string;
-  dataHash: string;
-}
-type DigestedSecret = SecretObject & { digest?: Digest };
-
-function digestOf(secret: DigestedSecret): Digest {
-  if (secret.digest) return secret.digest;
-  const data = decodeData(secret);
-  return { username: data['username'], dataHash: dataHash(data) };
-}
-
-/**
- * digestSecret is the Secret informer's transform: the cache keeps, instead of the data, the user
- * it names and the hash of its data. No password stays in the operator's memory after it was
- * written, and a cached Secret takes a third of the memory.
- */
-export function digestSecret(secret: KubeObject): KubeObject {
-  const s = secret as DigestedSecret;
-  s.digest = digestOf(s);
-  delete s.data;
-  return s;
-}
-
-/** secretUsername is the user a Secret names (from its data or its cached digest). */
-export const secretUsername = (secret: SecretObject): string | undefined => digestOf(secret).username;
-
-/** secretIsIntact tells whether the Secret still holds exactly what the operator wrote for this user. */
-export function secretIsIntact(secret: SecretObject | undefined, username: string): boolean {
-  if (!secret) return false;
-  const digest = digestOf(secret);
-  return digest.username === username && secret.metadata.annotations?.[DATA_HASH_ANNOTATION] === digest.dataHash;
 }
 
 /**
@@ -134,7 +71,7 @@ export async function rerenderSecret(client: KubeClient, cred: SecretOwner, valu
   }
   const password = decodeData(live)['password'];
   if (!secretIsIntact(live, values.username) || !password) return undefined;
-  return writeSecret(client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred, values));
+  return writeSecret(client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred.spec.secret, values));
 }
 
 /**

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { DatabaseCredential } from '../../../src/api/v1alpha1/index.ts';
-import { DATA_HASH_ANNOTATION } from '../../../src/controllers/resources.ts';
-import { dataHash, decodeData, digestSecret, secretIsIntact, secretNameOf, secretUsername, type SecretObject } from '../../../src/controllers/database-credential/credential-secret.ts';
+import { secretNameOf, type SecretObject } from '../../../src/controllers/published-secret.ts';
+import { dataHash, decodeData, digestSecret, secretIsIntact, secretUsername } from '../../../src/secrets/secret-digest.ts';
+import { DATA_HASH_ANNOTATION } from '../../../src/secrets/secret-metadata.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const encode = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)]));
@@ -139,7 +140,7 @@ describe('secretNameOf', () => {
 
 describe('the cached digest of a Secret', () => {
   it('keeps no data (no password), yet tells whose the Secret is and whether it is intact', () => {
-    const cached = digestSecret(secretOf(plain)) as SecretObject;
+    const cached = digestSecret(secretOf(plain));
     expect(cached.data).toBeUndefined();
     expect(JSON.stringify(cached)).not.toContain(plain.password);
     expect(JSON.stringify(cached)).not.toContain(b64(plain.password));
@@ -151,6 +152,6 @@ describe('the cached digest of a Secret', () => {
   it('notices data edited by hand, as the full Secret would', () => {
     const edited = secretOf({ ...plain, host: 'elsewhere' }, { [DATA_HASH_ANNOTATION]: dataHash(plain) });
     expect(secretIsIntact(edited, plain.username)).toBe(false);
-    expect(secretIsIntact(digestSecret(edited) as SecretObject, plain.username)).toBe(false);
+    expect(secretIsIntact(digestSecret(edited), plain.username)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // Condition and status helpers shared by the dbcred controllers.
 import type { ConditionType, Reason } from '../api/v1alpha1/conditions.ts';
-import { setCondition, type Condition } from '../runtime/conditions.ts';
+import { setCondition, type Condition } from '../runtime/condition-list.ts';
 
 /** withCondition sets one condition on a status's list (lastTransitionTime kept when the status is unchanged). */
 export function withCondition(

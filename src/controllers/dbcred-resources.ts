@@ -1,6 +1,6 @@
 // The dbcred kinds as runtime resource types, derived from the API definitions.
 import { GROUP, KINDS, VERSION } from '../api/v1alpha1/index.ts';
-import type { ResourceType } from '../runtime/kube/resources.ts';
+import type { ResourceType } from '../runtime/kube/builtin-resources.ts';
 
 function resource(kind: string): ResourceType {
   const def = KINDS.find((k) => k.kind === kind);
@@ -17,14 +17,6 @@ export const DbcredResources = {
   DatabaseStaticCredential: resource('DatabaseStaticCredential'),
 } as const;
 
-/** Labels on every Secret the operator writes (the owned-Secret informer selects on the first). */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'dbcred';
-export const CREDENTIAL_LABEL = 'dbcred.io/credential';
-/** Annotation with the hash of the data the operator wrote, to detect edits by hand. */
-export const DATA_HASH_ANNOTATION = 'dbcred.io/data-hash';
-/** A hash of what a credential's Secret was rendered from, the password aside (spec and server). */
-export const LAYOUT_HASH_ANNOTATION = 'dbcred.io/layout-hash';
 /** Pod-template annotation that restarts a workload's pods after a rotation. */
 export const RESTARTED_AT_ANNOTATION = 'dbcred.io/restartedAt';
 /** The finalizer that revokes every issued user before a DatabaseCredential goes away. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { setCondition } from '../../../src/runtime/conditions.ts';
+import { setCondition } from '../../../src/runtime/condition-list.ts';
 import { Backoff } from '../../../src/util/backoff.ts';
 
 describe('conditions', () => {

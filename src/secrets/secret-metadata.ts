@@ -1,0 +1,11 @@
+// The labels and annotations dbcred puts on every Secret it writes: how the operator finds its own
+// Secrets (the owned-Secret informer selects on the managed-by label) and notices edits by hand.
+
+/** Labels on every Secret the operator writes (the owned-Secret informer selects on the first). */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'dbcred';
+export const CREDENTIAL_LABEL = 'dbcred.io/credential';
+/** Annotation with the hash of the data the operator wrote, to detect edits by hand. */
+export const DATA_HASH_ANNOTATION = 'dbcred.io/data-hash';
+/** A hash of what a credential's Secret was rendered from, the password aside (spec and server). */
+export const LAYOUT_HASH_ANNOTATION = 'dbcred.io/layout-hash';
