@@ -1,5 +1,7 @@
 // One engine (admin connection pool) per server object, built from the server spec and its admin
-// and CA Secrets, rebuilt when any of them changes, closed when the server goes away.
+// and CA Secrets. It is rebuilt when a resolve finds one of them changed: the Secrets are read on
+// demand (reused for SECRET_TTL_MS), not watched. A replaced engine's pool is closed; the last
+// engine of a server stays (for revocation after the server is gone) until closeAll.
 import { ClusterDatabaseServer, DatabaseServer, validate } from '../api/v1alpha1/index.ts';
 import type { Engine, EngineOptions } from '../engines/engine.ts';
 import type { EngineRegistry } from '../engines/registry.ts';

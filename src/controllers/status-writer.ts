@@ -27,7 +27,8 @@ export class Freshest {
   get<T extends KubeObject>(cached: T | undefined, key: string): T | undefined {
     const mine = this.written.get(key) as T | undefined;
     if (!mine) return cached;
-    // Only objects the cache already held are remembered, so an absent one has been deleted.
+    // An object absent from the cache is taken as deleted and forgotten. That is wrong for an object
+    // this process has just created and the watch has not delivered yet: it reads as missing.
     if (!cached) {
       this.written.delete(key);
       return undefined;

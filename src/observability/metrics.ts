@@ -17,7 +17,7 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'dbcred_' });
   return {
     registry,
-    reconcileTotal: new Counter({ name: 'dbcred_reconcile_total', help: 'Reconciles by controller and outcome (success, requeue, error, terminal).', labelNames: ['controller', 'outcome'], registers: [registry] }),
+    reconcileTotal: new Counter({ name: 'dbcred_reconcile_total', help: 'Reconciles by controller and outcome (success, requeue, error).', labelNames: ['controller', 'outcome'], registers: [registry] }),
     reconcileDuration: new Histogram({
       name: 'dbcred_reconcile_duration_seconds', help: 'Reconcile duration.', labelNames: ['controller'], registers: [registry],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

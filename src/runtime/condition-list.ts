@@ -27,12 +27,3 @@ export function setCondition(
   return list;
 }
 
-/** findCondition returns the condition of a type, if set. */
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
-
-/** isTrue tells whether the condition of a type is set and True. */
-export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return findCondition(conditions, type)?.status === 'True';
-}

@@ -2,7 +2,6 @@
 // worker per key at a time. Every requeue rule is in processOne's switch (as in
 // controller-runtime's reconcileHandler).
 import type { Clock } from '../util/clock.ts';
-import { DbcredError, isDbcredError } from '../util/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Informer } from './cache/informer.ts';
 import { keyOf, type KubeObject, type ObjectKey } from './kube/types.ts';
@@ -19,17 +18,9 @@ export interface Reconciler {
   reconcile(key: ObjectKey, signal: AbortSignal): Promise<Result | void>;
 }
 
-/** TerminalError: retrying cannot help; the key waits for the object to change. */
-export class TerminalError extends DbcredError {
-  constructor(message: string, cause?: unknown) {
-    super('RECONCILE_TERMINAL', message, { cause });
-    this.name = 'TerminalError';
-  }
-}
-
 /** Observations a controller reports (wired to metrics by the caller). */
 export interface ControllerHooks {
-  onReconcile?(controller: string, outcome: 'success' | 'requeue' | 'error' | 'terminal', durationMs: number, queueDepth: number): void;
+  onReconcile?(controller: string, outcome: 'success' | 'requeue' | 'error', durationMs: number, queueDepth: number): void;
 }
 
 export interface ControllerOptions {
@@ -92,8 +83,9 @@ export class Controller {
   }
 
   /**
-   * stop stops taking keys and waits up to graceMs for in-flight reconciles; past that, their
-   * signals are aborted. Resolves when every worker has exited.
+   * stop stops taking keys and waits for in-flight reconciles; past graceMs their signals are
+   * aborted, which cuts short only a reconcile that reads its signal. Resolves when every worker
+   * has exited, however long that takes.
    */
   async stop(graceMs: number): Promise<void> {
     this.queue.shutDown();
@@ -149,10 +141,6 @@ export class Controller {
     } else if (failure === undefined) {
       this.queue.forget(key);
       hooks?.onReconcile?.(this.name, 'success', elapsed, this.queue.len());
-    } else if (isDbcredError(failure, 'RECONCILE_TERMINAL')) {
-      this.queue.forget(key);
-      logger.error({ controller: this.name, key, err: failure }, 'reconcile failed terminally; waiting for a change');
-      hooks?.onReconcile?.(this.name, 'terminal', elapsed, this.queue.len());
     } else {
       const retries = this.queue.retries(key);
       this.queue.addRateLimited(key);

@@ -39,7 +39,6 @@ export const ERROR_CATALOG = {
   LIMIT_EXCEEDED: { retryable: false, summary: 'A limit refused the request: ttl above the role\'s maxTTL, or the role\'s quota of live users.' },
 
   // reconciliation
-  RECONCILE_TERMINAL: { retryable: false, summary: 'A reconcile failed in a way retrying cannot fix; it waits for a change to the object.' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -27,7 +27,6 @@ export const Reason = {
   Revoked: 'Revoked',
   Expired: 'Expired',
   Retained: 'Retained',
-  Deleting: 'Deleting',
   PasswordRotated: 'PasswordRotated',
   SecretUpdated: 'SecretUpdated',
   // bad input (changes nothing)
@@ -54,7 +53,6 @@ export const Reason = {
   IssueFailed: 'IssueFailed',
   VerificationFailed: 'VerificationFailed',
   RevocationFailed: 'RevocationFailed',
-  ExpiryNotEnforced: 'ExpiryNotEnforced',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

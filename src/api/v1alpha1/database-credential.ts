@@ -55,7 +55,7 @@ export const DatabaseCredentialStatus = described(z.object({
   retiring: described(z.array(described(z.object({
     username, serial,
     revokeAt: time('When the user will be dropped'),
-    reason: described(z.string().max(256), 'Why the user is retiring (Rotated, Expired, Deleting, ...).').optional(),
+    reason: described(z.string().max(256), 'Why the user is retiring: Rotated (replaced on schedule) or Repaired (replaced because its Secret or user was damaged).').optional(),
   }), 'A replaced user in its overlap window, or one that could not be dropped yet.')).max(64), 'Users to drop; each is dropped at revokeAt and retried until it is gone.').optional(),
 }), 'Observed state of the credential.');
 

@@ -2,7 +2,9 @@
 // compare-and-swap on resourceVersion; a follower judges expiry by its own clock from the moment it
 // last saw the record change (never by the leader's timestamps, so clock skew cannot cut a lease
 // short); a leader that cannot renew within renewDeadline stops leading before leaseDuration has
-// passed since its last renewal, so two replicas never reconcile at once.
+// passed since its last renewal. Stopping leading stops new reconciles and aborts the signals of the
+// ones in flight; it does not fence work that ignores its signal or a write already sent, so a
+// paused leader's in-flight reconcile can still overlap the next leader's.
 import type { Clock, TimerHandle } from '../../util/clock.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { KubeClient } from '../kube/client.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Controller, TerminalError, type Reconciler, type Result } from '../../../src/runtime/controller.ts';
+import { Controller, type Reconciler, type Result } from '../../../src/runtime/controller.ts';
 import { ItemExponentialRateLimiter } from '../../../src/runtime/workqueue/rate-limiter.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { FakeClock, flushPromises } from '../../../harness/fake-clock.ts';
@@ -72,17 +72,6 @@ describe('the controller', () => {
     await clock.advance(1);
     expect(calls).toHaveLength(2);
     expect(outcomes).toEqual(['requeue', 'success']);
-    await controller.stop(1000);
-  });
-
-  it('does not retry a terminal error', async () => {
-    const { reconciler, calls } = scripted([() => Promise.reject(new TerminalError('ttl above the role maximum'))]);
-    const { controller, clock, outcomes } = controllerWith(reconciler);
-    controller.start();
-    controller.enqueue('k');
-    await clock.advance(60_000);
-    expect(calls).toHaveLength(1);
-    expect(outcomes).toEqual(['terminal']);
     await controller.stop(1000);
   });
 
