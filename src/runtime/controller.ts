@@ -8,9 +8,16 @@ import { keyOf, type KubeObject, type ObjectKey } from './kube/types.ts';
 import { defaultRateLimiter, type RateLimiter } from './workqueue/rate-limiter.ts';
 import { WorkQueue } from './workqueue/work-queue.ts';
 
-/** What a reconcile asks for next: nothing (done until something changes), or another look later. */
+/**
+ * What a reconcile asks for next: nothing (done until something changes), another look after a
+ * delay, or a retry with the key's backoff for a failure it has already shown (a revocation that
+ * failed, say), without counting as an error; with both, whichever comes first.
+ */
 export interface Result {
   requeueAfterMs?: number;
+  retry?: boolean;
+  /** With retry: the backoff never waits longer than this (default: the rate limiter's own cap). */
+  retryCapMs?: number;
 }
 
 /** A reconciler converges one object, named by its key, towards its desired state. */
@@ -67,6 +74,11 @@ export class Controller {
       this.queue.add(ns ? `${ns}/${ref.name}` : ref.name);
     });
     return this;
+  }
+
+  /** enqueueMatching enqueues the key of every cached object of the informer that matches. */
+  enqueueMatching<T extends KubeObject>(informer: Informer<T>, match: (o: Readonly<T>) => boolean = () => true): void {
+    for (const o of informer.list()) if (match(o)) this.queue.add(keyOf(o));
   }
 
   /** enqueue adds a key directly (timers, sweeps). */
@@ -134,7 +146,11 @@ export class Controller {
       this.inFlight.delete(key);
     }
     const elapsed = clock.now() - started;
-    if (failure === undefined && result?.requeueAfterMs !== undefined) {
+    if (failure === undefined && result?.retry) {
+      this.queue.addRateLimited(key, result.retryCapMs);
+      if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      hooks?.onReconcile?.(this.name, 'requeue', elapsed, this.queue.len());
+    } else if (failure === undefined && result?.requeueAfterMs !== undefined) {
       this.queue.forget(key);
       this.queue.addAfter(key, result.requeueAfterMs);
       hooks?.onReconcile?.(this.name, 'requeue', elapsed, this.queue.len());

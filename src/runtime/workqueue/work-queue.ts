@@ -52,9 +52,9 @@ export class WorkQueue {
     this.waiting.set(item, { at, timer });
   }
 
-  /** addRateLimited queues an item after its rate limiter's delay (a failed attempt). */
-  addRateLimited(item: string): void {
-    this.addAfter(item, this.limiter.when(item));
+  /** addRateLimited queues an item after its rate limiter's delay (a failed attempt), at most capMs. */
+  addRateLimited(item: string, capMs = Infinity): void {
+    this.addAfter(item, Math.min(capMs, this.limiter.when(item)));
   }
 
   /** forget clears an item's failure history (a success). */

@@ -75,6 +75,40 @@ describe('the controller', () => {
     await controller.stop(1000);
   });
 
+  it('retries a failure the reconcile already showed with the key\'s backoff, without counting an error', async () => {
+    const retry = () => Promise.resolve({ retry: true });
+    const { reconciler, calls } = scripted([retry, retry, ok]);
+    const { controller, clock, outcomes } = controllerWith(reconciler);
+    controller.start();
+    controller.enqueue('k');
+    await clock.advance(99);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1); // 100 ms
+    expect(calls).toHaveLength(2);
+    await clock.advance(199);
+    expect(calls).toHaveLength(2);
+    await clock.advance(1); // then 200 ms
+    expect(calls).toHaveLength(3);
+    expect(outcomes).toEqual(['requeue', 'requeue', 'success']);
+    expect(controller.queue.retries('k')).toBe(0);
+    await controller.stop(1000);
+  });
+
+  it('caps a retry\'s backoff at retryCapMs, and comes back at requeueAfterMs when that is sooner', async () => {
+    const capped = () => Promise.resolve({ retry: true, retryCapMs: 250 });
+    const { reconciler, calls } = scripted([capped, capped, capped, capped, () => Promise.resolve({ retry: true, requeueAfterMs: 10 }), ok]);
+    const { controller, clock } = controllerWith(reconciler);
+    controller.start();
+    controller.enqueue('k');
+    await clock.advance(100 + 200 + 250); // 100, 200, then capped at 250 instead of 400
+    expect(calls).toHaveLength(4);
+    await clock.advance(250); // capped again (800 uncapped)
+    expect(calls).toHaveLength(5);
+    await clock.advance(10); // requeueAfterMs beats the 250 ms backoff
+    expect(calls).toHaveLength(6);
+    await controller.stop(1000);
+  });
+
   it('survives a reconciler that throws synchronously or rejects with a non-Error, and keeps working', async () => {
     const { reconciler, calls } = scripted([
       () => { throw new TypeError('bug'); },
