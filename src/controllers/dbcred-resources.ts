@@ -17,7 +17,5 @@ export const DbcredResources = {
   DatabaseStaticCredential: resource('DatabaseStaticCredential'),
 } as const;
 
-/** Pod-template annotation that restarts a workload's pods after a rotation. */
-export const RESTARTED_AT_ANNOTATION = 'dbcred.io/restartedAt';
 /** The finalizer that revokes every issued user before a DatabaseCredential goes away. */
 export const REVOKE_FINALIZER = 'dbcred.io/revoke-users';

@@ -3,7 +3,7 @@
 import { AuditLog, type AuditRecord } from '../audit/audit-log.ts';
 import type { Reason } from '../api/v1alpha1/conditions.ts';
 import { builtinEngines } from '../engines/registry.ts';
-import { Informer, type InformerEvent } from '../runtime/cache/informer.ts';
+import { Informer } from '../runtime/cache/informer.ts';
 import { Controller } from '../runtime/controller.ts';
 import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter } from '../runtime/workqueue/rate-limiter.ts';
 import { EventRecorder } from '../runtime/events.ts';
@@ -19,9 +19,13 @@ import type { Clock } from '../util/clock.ts';
 import { Failpoints } from '../util/failpoints.ts';
 import type { OperatorContext } from './context.ts';
 import { DatabaseCredentialReconciler } from './database-credential/database-credential-reconciler.ts';
+import { liveUsers } from './database-credential/quota.ts';
+import { watchCredentialSources } from './database-credential/watches.ts';
 import { DatabaseRoleReconciler } from './database-role/database-role-reconciler.ts';
+import { watchRoleSources } from './database-role/watches.ts';
 import { DatabaseServerReconciler } from './database-server/database-server-reconciler.ts';
 import { DatabaseStaticCredentialReconciler } from './database-static-credential/database-static-credential-reconciler.ts';
+import { watchStaticCredentialSources } from './database-static-credential/watches.ts';
 import { EnginePool } from './engine-pool.ts';
 import { DbcredResources } from './dbcred-resources.ts';
 import { digestSecret } from '../secrets/secret-digest.ts';
@@ -93,65 +97,25 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const rateLimiter = () => new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 60_000), new BucketRateLimiter(100, 1000, clock));
   const controller = (name: string, reconciler: ConstructorParameters<typeof Controller>[0]['reconciler'], workers = 2) =>
     manager.addController(new Controller({ name, reconciler, clock, logger, workers, rateLimiter: rateLimiter(), hooks: reconcileHooks(metrics), mayReconcile: manager.mayReconcile }));
-  /** requeue brings the cached objects that match (all by default) back to their controller. */
-  const requeue = (to: Controller, from: Informer<KubeObject>, match: (o: KubeObject) => boolean = () => true) => {
-    for (const o of from.list()) if (match(o)) to.enqueue(`${o.metadata.namespace}/${o.metadata.name}`);
-  };
-  const roleRefOf = (c: KubeObject) => (c as { spec?: { roleRef?: { kind?: string; name?: string } } }).spec?.roleRef;
-  // When a server becomes Ready, credentials that were waiting on it are looked at again at once.
-  const requeueAllCredentials = () => requeue(credentialController, credentials);
-
-  controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers, () => requeueAllCredentials())).watch(servers);
-  controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers, () => requeueAllCredentials())).watch(clusterServers);
+  controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)).watch(servers);
+  controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)).watch(clusterServers);
   const roleInformers = { roles, clusterRoles, namespaces };
-  const credentialReconciler = new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets });
-  const roleController = controller('databaseroles', new DatabaseRoleReconciler(ctx, 'DatabaseRole', roles, roleInformers, credentialReconciler.liveUsers)).watch(roles);
-  const clusterRoleController = controller('clusterdatabaseroles', new DatabaseRoleReconciler(ctx, 'ClusterDatabaseRole', clusterRoles, roleInformers, credentialReconciler.liveUsers)).watch(clusterRoles);
-  // A role's live-user count follows its credentials: their changes bring the role back, at most
-  // once per ROLE_COUNT_DELAY_MS (the queue keeps one pending add per key).
-  const ROLE_COUNT_DELAY_MS = 5_000;
-  credentials.on((e) => {
-    const ref = roleRefOf(e.object);
-    if (!ref?.name) return;
-    if (ref.kind === 'ClusterDatabaseRole') clusterRoleController.enqueue(ref.name, ROLE_COUNT_DELAY_MS);
-    else roleController.enqueue(`${e.object.metadata.namespace}/${ref.name}`, ROLE_COUNT_DELAY_MS);
-  });
-  const credentialController = controller('databasecredentials', credentialReconciler, settings.workers)
-    .watch(credentials)
-    .watchOwned(secrets, 'DatabaseCredential');
-  // A place freed in a role's quota goes at once to the credentials refused for want of one.
-  credentials.on((e) => {
-    for (const key of credentialReconciler.quotaReleased(e)) credentialController.enqueue(key);
-  });
-  const staticController = controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets }))
-    .watch(staticCredentials)
-    .watchOwned(secrets, 'DatabaseStaticCredential');
-  // A role that appeared, went or changed its spec brings back its credentials; its status (the
-  // live-user count, rewritten every few seconds while credentials come and go) does not, and a
-  // relist re-delivers the credentials themselves.
-  const specChanged = (e: InformerEvent<KubeObject>) => e.type === 'delete' || (!e.sync && e.previous?.metadata.generation !== e.object.metadata.generation);
-  roles.on((e) => {
-    if (specChanged(e)) requeue(credentialController, credentials, (c) => (roleRefOf(c)?.kind ?? 'DatabaseRole') === 'DatabaseRole' && roleRefOf(c)?.name === e.object.metadata.name && c.metadata.namespace === e.object.metadata.namespace);
-  });
-  clusterRoles.on((e) => {
-    if (specChanged(e)) requeue(credentialController, credentials, (c) => roleRefOf(c)?.kind === 'ClusterDatabaseRole' && roleRefOf(c)?.name === e.object.metadata.name);
-  });
-  // A namespace's labels decide whether cluster roles and servers allow it (allowedNamespaces
-  // selectors): a change brings back the credentials waiting in it.
-  namespaces.on((e) => {
-    if (e.type !== 'upsert' || e.sync || e.previous === undefined || sameLabels(e.previous, e.object)) return;
-    const inNamespace = (o: KubeObject) => o.metadata.namespace === e.object.metadata.name;
-    requeue(credentialController, credentials, inNamespace);
-    requeue(staticController, staticCredentials, inNamespace);
-  });
-  // A server whose spec changed (its address, say) may change what its credentials' Secrets say.
-  for (const inf of [servers, clusterServers]) {
-    inf.on((e) => {
-      if (e.type !== 'upsert' || e.previous === undefined || !specChanged(e)) return;
-      requeueAllCredentials();
-      requeue(staticController, staticCredentials);
-    });
-  }
+  const countLiveUsers = (kind: string, name: string, namespace?: string) => liveUsers(credentials, kind, name, namespace);
+  watchRoleSources(
+    controller('databaseroles', new DatabaseRoleReconciler(ctx, 'DatabaseRole', roles, roleInformers, countLiveUsers)),
+    controller('clusterdatabaseroles', new DatabaseRoleReconciler(ctx, 'ClusterDatabaseRole', clusterRoles, roleInformers, countLiveUsers)),
+    { roles, clusterRoles, credentials },
+  );
+  // Users the sweeper found missing from their database: the credential reconciler issues anew.
+  const missingUsers = new Set<string>();
+  const credentialController = watchCredentialSources(
+    controller('databasecredentials', new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets }, missingUsers), settings.workers),
+    { credentials, secrets, roles, clusterRoles, namespaces, servers, clusterServers },
+  );
+  watchStaticCredentialSources(
+    controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets })),
+    { staticCredentials, secrets, namespaces, servers, clusterServers },
+  );
   // The status writer's own copies go as soon as the caches hold them.
   for (const [res, inf] of [[DbcredResources.DatabaseServer, servers], [DbcredResources.ClusterDatabaseServer, clusterServers], [DbcredResources.DatabaseRole, roles],
     [DbcredResources.ClusterDatabaseRole, clusterRoles], [DbcredResources.DatabaseCredential, credentials], [DbcredResources.DatabaseStaticCredential, staticCredentials]] as const) {
@@ -159,7 +123,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   }
 
   const sweeper = new Sweeper({
-    ctx, servers, clusterServers, missingUsers: credentialReconciler.missingUsers, namespace: settings.watchNamespace,
+    ctx, servers, clusterServers, missingUsers, namespace: settings.watchNamespace,
     enqueue: (key) => credentialController.enqueue(key), mayRun: manager.mayReconcile,
   });
 
@@ -180,12 +144,6 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-function sameLabels(a: KubeObject, b: KubeObject): boolean {
-  const x = a.metadata.labels ?? {};
-  const y = b.metadata.labels ?? {};
-  return Object.keys(x).length === Object.keys(y).length && Object.entries(x).every(([k, v]) => y[k] === v);
-}
 
 /**
  * The caches never read managedFields (a third to a half of each object's memory) nor kubectl's

@@ -16,9 +16,3 @@ export function nextDeadline(...times: (number | undefined)[]): number | undefin
 export function requeueDelay(deadline: number | undefined, now: number): number | undefined {
   return deadline === undefined ? undefined : Math.max(0, deadline - now);
 }
-
-/** revocationRetryDelay backs off a failing revocation, capped low so a user dies soon after the database returns. */
-export function revocationRetryDelay(failures: number, capMs = 5_000): number {
-  const n = Number.isFinite(failures) ? Math.max(0, failures) : 0;
-  return Math.min(capMs, 250 * 2 ** n);
-}

@@ -22,14 +22,10 @@ export class DatabaseServerReconciler implements Reconciler {
   private readonly kind: 'DatabaseServer' | 'ClusterDatabaseServer';
   private readonly informer: Informer<KubeObject>;
 
-  private readonly onReady: () => void;
-
-  /** onReady is called when a server becomes Ready, so work waiting on it is looked at again at once. */
-  constructor(ctx: OperatorContext, kind: 'DatabaseServer' | 'ClusterDatabaseServer', informer: Informer<KubeObject>, onReady: () => void = () => undefined) {
+  constructor(ctx: OperatorContext, kind: 'DatabaseServer' | 'ClusterDatabaseServer', informer: Informer<KubeObject>) {
     this.ctx = ctx;
     this.kind = kind;
     this.informer = informer;
-    this.onReady = onReady;
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -77,7 +73,6 @@ export class DatabaseServerReconciler implements Reconciler {
     if (!sameStatus(previous, next)) {
       const wasReady = (previous.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Ready')?.status === 'True';
       await ctx.status.write(res, raw, next);
-      if (!wasReady && ready) this.onReady();
       if (wasReady !== ready) {
         const cond = (next.conditions as { type: string; reason: Reason; message: string }[]).find((c) => c.type === 'Ready')!;
         ctx.events.record(EventRecorder.targetOf(raw, API_VERSION, kind), ready ? 'Normal' : 'Warning', cond.reason, 'Check', cond.message);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { nextDeadline, renewAt, requeueDelay, revocationRetryDelay } from '../../../src/lifecycle/horizons.ts';
+import { nextDeadline, renewAt, requeueDelay } from '../../../src/lifecycle/horizons.ts';
 
 const HOUR = 3_600_000;
 const t0 = Date.UTC(2026, 10, 29, 12, 0, 0);
@@ -78,35 +78,6 @@ describe('requeueDelay: how long to wait for a deadline', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 4_000_000_000_000 }), fc.integer({ min: 0, max: 4_000_000_000_000 }), (deadline, now) => {
       const delay = requeueDelay(deadline, now);
       return delay !== undefined && delay >= 0 && (deadline > now ? now + delay === deadline : delay === 0);
-    }), { numRuns: 2000 });
-  });
-});
-
-describe('revocationRetryDelay: backing off a failing revocation', () => {
-  it('starts at 250 ms and doubles with each failure until the 5 s cap', () => {
-    expect([0, 1, 2, 3, 4, 5, 6].map((n) => revocationRetryDelay(n))).toEqual([250, 500, 1_000, 2_000, 4_000, 5_000, 5_000]);
-  });
-
-  it('stays at the cap after very many failures (the user dies soon after the database returns)', () => {
-    expect(revocationRetryDelay(1_000)).toBe(5_000);
-    expect(revocationRetryDelay(1_000_000)).toBe(5_000);
-  });
-
-  it('treats a negative failure count like no failure', () => {
-    expect(revocationRetryDelay(-3)).toBe(250);
-  });
-
-  it('honours a custom cap', () => {
-    expect(revocationRetryDelay(10, 60_000)).toBe(60_000);
-    expect(revocationRetryDelay(2, 60_000)).toBe(1_000);
-    expect(revocationRetryDelay(3, 300)).toBe(300);
-  });
-
-  it('never shrinks as failures accumulate, and never exceeds the cap', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 1, max: 600_000 }), (failures, cap) => {
-      const now = revocationRetryDelay(failures, cap);
-      const next = revocationRetryDelay(failures + 1, cap);
-      return now <= next && next <= cap && now > 0;
     }), { numRuns: 2000 });
   });
 });

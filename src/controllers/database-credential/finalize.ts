@@ -1,0 +1,67 @@
+// Deleting a credential (I6): revoke every user it issued (or, with deletionPolicy Retain, leave
+// them and the Secret unmanaged), delete its Secret, then remove the finalizer.
+import { DatabaseCredentialStatus, validate, type DatabaseCredential } from '../../api/v1alpha1/index.ts';
+import type { Result } from '../../runtime/controller.ts';
+import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
+import { Resources } from '../../runtime/kube/builtin-resources.ts';
+import { isNotFound } from '../../runtime/kube/errors.ts';
+import type { KubeObject } from '../../runtime/kube/types.ts';
+import { REVOKE_FINALIZER } from '../dbcred-resources.ts';
+import { deleteSecret, secretNameOf } from '../published-secret.ts';
+import { RES, type CredentialContext } from './credential-context.ts';
+import { REVOCATION_RETRY, revokeUsers, showRevocationFailing } from './revocation.ts';
+
+/** finalizeCredential revokes every user the credential issued (or retains them), then releases the object. */
+export async function finalizeCredential(c: CredentialContext, cred: DatabaseCredential): Promise<Result | void> {
+  const { ctx } = c;
+  if (!hasFinalizer(cred, REVOKE_FINALIZER)) return;
+  const st = cred.status ?? {};
+  if (cred.spec.deletionPolicy === 'Retain') {
+    const message = `deletionPolicy Retain: user ${st.current?.username ?? '(none)'} and Secret ${secretNameOf(cred)} are left in place and no longer managed`;
+    c.event(cred, 'Normal', 'Retained', 'Delete', message);
+    c.audit(cred, { action: 'retain', outcome: 'success', username: st.current?.username, reason: 'Retained', message });
+    await releaseSecret(c, cred);
+  } else {
+    const users = [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)].filter((u): u is string => u !== undefined);
+    if (users.length > 0 && st.server) {
+      const { revoked, failure } = await revokeUsers(c, cred, st.server, [...new Set(users)], 'deleted');
+      if (revoked.length > 0) {
+        cred = await c.writeStatus(cred, {
+          pending: st.pending && revoked.includes(st.pending.username) ? null : st.pending ?? null,
+          current: st.current && revoked.includes(st.current.username) ? null : st.current ?? null,
+          retiring: (st.retiring ?? []).filter((r) => !revoked.includes(r.username)),
+        });
+      }
+      if (failure) {
+        await showRevocationFailing(c, cred, failure);
+        return REVOCATION_RETRY;
+      }
+    }
+    // I5: the Secret must not outlive its user, even for the moment garbage collection takes.
+    await deleteSecret(ctx.client, cred, c.cachedSecret(cred));
+  }
+  ctx.failpoints.hit('before-finalizer-removed');
+  try {
+    await removeFinalizer(ctx.client, RES, cred, REVOKE_FINALIZER);
+  } catch (error) {
+    if (!isNotFound(error)) throw error; // already released (a retry after a crash)
+  }
+  ctx.status.forget(RES, `${cred.metadata.namespace}/${cred.metadata.name}`);
+}
+
+/** finalizeMalformed revokes what a malformed object's status names, so a bad spec never leaks users. */
+export async function finalizeMalformed(c: CredentialContext, raw: KubeObject): Promise<Result | void> {
+  const status = validate(DatabaseCredentialStatus, (raw as { status?: unknown }).status ?? {});
+  const spec = { roleRef: { kind: 'DatabaseRole' as const, name: '' }, rotation: { enabled: false, renewAtPercent: 67, overlap: '0s' }, secret: {}, deletionPolicy: 'Revoke' as const };
+  const cred = { ...(raw as DatabaseCredential), spec, status: status.ok ? status.value : {} };
+  return finalizeCredential(c, cred);
+}
+
+/** A retained Secret loses its owner reference, so garbage collection does not take it. */
+async function releaseSecret(c: CredentialContext, cred: DatabaseCredential): Promise<void> {
+  try {
+    await c.ctx.client.mergePatch(Resources.Secret, secretNameOf(cred), cred.metadata.namespace, { metadata: { ownerReferences: null } });
+  } catch {
+    // No Secret: nothing to keep.
+  }
+}
