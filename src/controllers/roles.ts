@@ -23,10 +23,26 @@ export interface RoleInformers {
   namespaces: Informer<KubeObject>;
 }
 
-/** policyOf picks the parts of a role spec that shape an issued user. */
+/**
+ * policyOf maps a role spec onto the engines' UserPolicy, copying only the fields the engines read;
+ * written out field by field so that a change to the CRD is met here, not inside the engines.
+ */
 export function policyOf(role: AnyRole): UserPolicy {
   const { memberOf, connectionLimit, creationStatements, revocationStatements, revocation, postgres, mysql } = role.spec;
-  return { memberOf, connectionLimit, creationStatements, revocationStatements, revocation, postgres, mysql };
+  return {
+    memberOf,
+    connectionLimit,
+    creationStatements,
+    revocationStatements,
+    revocation: { terminateSessions: revocation.terminateSessions },
+    postgres: postgres === undefined ? undefined : {
+      ownedObjects: { action: postgres.ownedObjects.action, reassignTo: postgres.ownedObjects.reassignTo },
+    },
+    mysql: mysql === undefined ? undefined : {
+      userHost: mysql.userHost,
+      grants: mysql.grants?.map(({ privileges, database, table }) => ({ privileges, database, table })),
+    },
+  };
 }
 
 /** namespaceLabels returns a namespace's labels from the cache ({} if unknown). */

@@ -1,10 +1,11 @@
 // The one interface the operator uses to manage users on a database server. Each engine
 // (postgres/, mysql/) implements it; the contract suite in test/databases runs the same tests
 // against both. Every method is idempotent: a retry after a crash at any instant converges.
-import type { DatabaseRoleSpec } from '../api/v1alpha1/database-role.ts';
-import type { Engine as EngineName } from '../api/v1alpha1/database-server.ts';
+// The engines own these types and the controllers map the CRDs onto them (policyOf in
+// src/controllers/roles.ts), so a change to the API shows up there rather than in every engine.
 
-export type { EngineName };
+/** The engines this operator ships (a DatabaseServer's spec.engine). */
+export type EngineName = 'postgres' | 'mysql';
 
 /** Transport security: the same four modes as libpq's sslmode (minus prefer/allow). */
 export type TlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -37,10 +38,28 @@ export interface EngineOptions {
   scramIterations?: number;
 }
 
-/** The parts of a DatabaseRole spec that shape an issued user; all optional (a bare user by default). */
-export type UserPolicy = Partial<Pick<DatabaseRoleSpec,
-  'memberOf' | 'connectionLimit' | 'creationStatements' | 'revocationStatements' | 'revocation' | 'postgres' | 'mysql'
->>;
+/** What shapes an issued user, beyond its name, password and expiry; all optional (a bare user by default). */
+export interface UserPolicy {
+  /** Group roles the user joins; each must already exist on the server. */
+  memberOf?: readonly string[];
+  /** Most concurrent sessions of the user; unlimited when omitted. */
+  connectionLimit?: number;
+  /** Statement templates run after the user is created (see template.ts). */
+  creationStatements?: readonly string[];
+  /** Statement templates run before the user is dropped (see template.ts). */
+  revocationStatements?: readonly string[];
+  /** Whether revocation ends the user's live sessions; omitted means it does. */
+  revocation?: { terminateSessions: boolean };
+  /** PostgreSQL only: what happens to objects the user owns when it is dropped (default Drop). */
+  postgres?: { ownedObjects: { action: 'Drop' | 'Reassign'; reassignTo?: string } };
+  /** MySQL only: the account's host part and per-user grants. */
+  mysql?: {
+    /** Host part of the account ('user'@'host'). */
+    userHost: string;
+    /** One GRANT each; the engine refuses privileges outside MYSQL_GRANTABLE_PRIVILEGES. */
+    grants?: readonly { privileges: readonly string[]; database: string; table: string }[];
+  };
+}
 
 /** A user to create: the name comes from usernameFor, the password from generatePassword. */
 export interface NewUser {

@@ -1,9 +1,14 @@
 // Generated passwords: crypto-random, from alphabets that never need escaping in SQL literals,
 // URLs, shells or connection strings.
 import { randomInt } from 'node:crypto';
-import type { DatabaseRoleSpec } from '../api/v1alpha1/database-role.ts';
 
-export type PasswordPolicy = DatabaseRoleSpec['passwordPolicy'];
+/** How a generated password looks (a role's or static credential's passwordPolicy maps onto it as is). */
+export interface PasswordPolicy {
+  /** Number of characters (8-1024). */
+  length: number;
+  /** Which characters it draws from (see PASSWORD_ALPHABETS). */
+  alphabet: 'alphanumeric' | 'alphanumeric-symbols';
+}
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
