@@ -4,6 +4,7 @@
 // it even while the operator is down (I3). DDL is not transactional here, so every step is written
 // to be repeatable and ordered so that a crash never leaves a user without its expiry event.
 import { DbcredError, isDbcredError } from '../../util/errors.ts';
+import { AdminPool } from '../admin-pool.ts';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS,
   type CreateResult, type Engine, type EngineOptions, type ExpiryEnforcement, type NewUser, type OwnedUser,
@@ -44,14 +45,14 @@ export class MysqlEngine implements Engine {
   readonly #driver: MysqlDriver;
   readonly #connectTimeoutMs: number;
   readonly #statementTimeoutMs: number;
-  #adminPassword: string;
-  #pool: MysqlPool | undefined;
+  readonly #adminPool: AdminPool<MysqlPool>;
   #facts: Facts | undefined;
 
   constructor(connection: ServerConnection, options: EngineOptions = {}, driver: MysqlDriver = mysql2Driver) {
     this.#connection = connection;
     this.#driver = driver;
-    this.#adminPassword = connection.admin.password;
+    this.#adminPool = new AdminPool(connection.admin.password, (password) =>
+      this.#driver.createPool(this.#config(this.#connection.admin.username, password, this.#connection.database), this.#connection.maxConnections));
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   }
@@ -70,8 +71,7 @@ export class MysqlEngine implements Engine {
   }
 
   #admin(): MysqlPool {
-    this.#pool ??= this.#driver.createPool(this.#config(this.#connection.admin.username, this.#adminPassword, this.#connection.database), this.#connection.maxConnections);
-    return this.#pool;
+    return this.#adminPool.get();
   }
 
   /** Runs work and maps every failure to a DbcredError whose text holds none of the secrets. */
@@ -80,7 +80,7 @@ export class MysqlEngine implements Engine {
       return await work();
     } catch (error) {
       if (isDbcredError(error)) throw error;
-      const all = [...secrets, this.#adminPassword];
+      const all = [...secrets, this.#adminPool.password];
       if (error instanceof StepFailure) throw mysqlError(error.error, `${what}: ${error.label}`, all);
       throw mysqlError(error, what, all);
     }
@@ -216,7 +216,7 @@ export class MysqlEngine implements Engine {
         try {
           await step(`creation statement ${i + 1}`, pool.query(statement));
         } catch (error) {
-          const mapped = mysqlError(driverCause(error), `${what}: creation statement ${i + 1}`, [...secrets, this.#adminPassword]);
+          const mapped = mysqlError(driverCause(error), `${what}: creation statement ${i + 1}`, [...secrets, this.#adminPool.password]);
           // A statement the server cannot parse or resolve is the template's fault, not a transient one.
           throw mapped.code === 'DB_QUERY_FAILED' && !mapped.retryable ? recode(mapped, 'DB_TEMPLATE_INVALID') : mapped;
         }
@@ -361,26 +361,17 @@ export class MysqlEngine implements Engine {
         await step('ALTER USER (admin)', this.#admin().query(sql.password(facts.flavor, facts.admin.user, facts.admin.host, secret)));
       } catch (error) {
         if (errnoOf(error) !== 1045) throw error;
-        await this.#switchAdminPassword(newPassword);
+        await this.#adminPool.switchPassword(newPassword);
         await step('ping with the new password', this.#admin().query('SELECT 1'));
         return;
       }
-      await this.#switchAdminPassword(newPassword);
+      await this.#adminPool.switchPassword(newPassword);
     });
-  }
-
-  async #switchAdminPassword(password: string): Promise<void> {
-    const old = this.#pool;
-    this.#adminPassword = password;
-    this.#pool = undefined;
-    await old?.end().catch(() => undefined);
   }
 
   /** close ends the admin pool; the engine may be used again afterwards (a new pool opens). */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end();
+    await this.#adminPool.close();
   }
 }
 

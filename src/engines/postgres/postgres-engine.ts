@@ -3,6 +3,7 @@
 // memberships in group roles. CREATE ROLE, its marker and the creation statements commit in one
 // transaction, so a crash leaves either nothing or a complete user.
 import { DbcredError, isDbcredError } from '../../util/errors.ts';
+import { AdminPool } from '../admin-pool.ts';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS,
   type CreateResult, type Engine, type EngineOptions, type NewUser, type OwnedUser, type PrivilegeReport,
@@ -40,14 +41,14 @@ export class PostgresEngine implements Engine {
   readonly #iterations: number;
   readonly #connectTimeoutMs: number;
   readonly #statementTimeoutMs: number;
-  #adminPassword: string;
-  #pool: PostgresPool | undefined;
+  readonly #adminPool: AdminPool<PostgresPool>;
   #versionNum: number | undefined;
 
   constructor(connection: ServerConnection, options: EngineOptions = {}, driver: PostgresDriver = pgDriver) {
     this.#connection = connection;
     this.#driver = driver;
-    this.#adminPassword = connection.admin.password;
+    this.#adminPool = new AdminPool(connection.admin.password, (password) =>
+      this.#driver.createPool(this.#config(this.#connection.admin.username, password), this.#connection.maxConnections));
     this.#marker = options.marker ?? DEFAULT_MARKER;
     this.#iterations = options.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -68,8 +69,7 @@ export class PostgresEngine implements Engine {
   }
 
   #admin(): PostgresPool {
-    this.#pool ??= this.#driver.createPool(this.#config(this.#connection.admin.username, this.#adminPassword), this.#connection.maxConnections);
-    return this.#pool;
+    return this.#adminPool.get();
   }
 
   /** Runs work and maps every failure to a DbcredError whose text holds none of the secrets. */
@@ -78,7 +78,7 @@ export class PostgresEngine implements Engine {
       return await work();
     } catch (error) {
       if (isDbcredError(error)) throw error;
-      const all = [...secrets, this.#adminPassword];
+      const all = [...secrets, this.#adminPool.password];
       if (error instanceof StepFailure) throw postgresError(error.error, `${what}: ${error.label}`, all);
       throw postgresError(error, what, all);
     }
@@ -321,32 +321,23 @@ export class PostgresEngine implements Engine {
    */
   async rotateAdminPassword(newPassword: string): Promise<void> {
     const verifier = await postgresPasswordHash(newPassword, this.#iterations);
-    const secrets = [newPassword, verifier, this.#adminPassword];
+    const secrets = [newPassword, verifier, this.#adminPool.password];
     await this.#run('rotate admin password', secrets, async () => {
       try {
         await step('ALTER ROLE CURRENT_USER', this.#admin().query(sql.currentUserPassword(verifier)));
       } catch (error) {
         if (!stateOf(error)?.startsWith('28')) throw error;
-        await this.#switchAdminPassword(newPassword);
+        await this.#adminPool.switchPassword(newPassword);
         await step('ping with the new password', this.#admin().query('SELECT 1'));
         return;
       }
-      await this.#switchAdminPassword(newPassword);
+      await this.#adminPool.switchPassword(newPassword);
     });
-  }
-
-  async #switchAdminPassword(password: string): Promise<void> {
-    const old = this.#pool;
-    this.#adminPassword = password;
-    this.#pool = undefined;
-    await old?.end().catch(() => undefined);
   }
 
   /** close ends the admin pool; the engine may be used again afterwards (a new pool opens). */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end();
+    await this.#adminPool.close();
   }
 }
 
