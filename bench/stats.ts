@@ -37,8 +37,17 @@ export function figure(name: string, value: number, unit: string, target?: Figur
 
 /** table renders figures as a fixed-width text table. */
 export function table(figures: Figure[]): string {
-  const rows = figures.map((f) => [f.name, `${f.value} ${f.unit}`, f.target ? `${f.target.op} ${f.target.value} ${f.unit}` : '', f.pass === undefined ? '' : f.pass ? 'pass' : 'MISS']);
+  const rows = figures.map((f) => [
+    f.name,
+    `${f.value} ${f.unit}`,
+    f.target ? `${f.target.op} ${f.target.value} ${f.unit}` : '',
+    f.pass === undefined ? '' : f.pass ? 'pass' : 'MISS',
+  ]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[['figure', 'measured', 'target', ''], ...rows].map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(['figure', 'measured', 'target', '']), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

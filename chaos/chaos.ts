@@ -42,13 +42,30 @@ process.on('uncaughtException', (error) => void abandon(error));
 process.on('unhandledRejection', (error) => void abandon(error));
 const out = join(REPO_ROOT, 'chaos-results');
 
-const counts = { rounds: 0, kills: 0, databaseRestarts: 0, apiserverRestarts: 0, skewedOperators: 0, created: 0, deleted: 0, violations: 0, convergeMs: [] as number[] };
+const counts = {
+  rounds: 0,
+  kills: 0,
+  databaseRestarts: 0,
+  apiserverRestarts: 0,
+  skewedOperators: 0,
+  created: 0,
+  deleted: 0,
+  violations: 0,
+  convergeMs: [] as number[],
+};
 
 // A skewed clock for the operator process only (libfaketime; monotonic time is left alone so
 // timers still fire on time): its expiries and renewals are then computed from a wrong "now".
-const fakeTimeLib = readdirSync('/usr/lib').map((arch) => `/usr/lib/${arch}/faketime/libfaketime.so.1`).find((lib) => existsSync(lib));
+const fakeTimeLib = readdirSync('/usr/lib')
+  .map((arch) => `/usr/lib/${arch}/faketime/libfaketime.so.1`)
+  .find((lib) => existsSync(lib));
 if (!fakeTimeLib) throw new Error('libfaketime is missing: run scripts/setup-system.sh');
-const skewed = (seconds: number): NodeJS.ProcessEnv => ({ LD_PRELOAD: fakeTimeLib, FAKETIME: `${seconds >= 0 ? '+' : ''}${seconds.toFixed(1)}s`, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' });
+const skewed = (seconds: number): NodeJS.ProcessEnv => ({
+  LD_PRELOAD: fakeTimeLib,
+  FAKETIME: `${seconds >= 0 ? '+' : ''}${seconds.toFixed(1)}s`,
+  FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  FAKETIME_NO_CACHE: '1',
+});
 const problems: string[] = [];
 let serial = 0;
 let traffic = true;
@@ -61,7 +78,11 @@ const generator = (async () => {
       if (live.size < 20 || Math.random() < 0.3) {
         const name = `c-${serial++}`;
         const role = Math.random() < 0.5 ? 'pg-readers' : 'mysql-readers';
-        await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: role }, ttl: '8s', rotation: { renewAtPercent: 50, overlap: '1s' } });
+        await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+          roleRef: { name: role },
+          ttl: '8s',
+          rotation: { renewAtPercent: 50, overlap: '1s' },
+        });
         live.add(name);
         counts.created++;
       } else {
@@ -147,5 +168,7 @@ await writeFile(join(out, 'latest.json'), JSON.stringify(result, null, 2) + '\n'
 await lab.cleanup().catch(() => undefined);
 await rm(dir, { recursive: true, force: true });
 await controlPlane.stop();
-console.log(`chaos: ${counts.rounds} rounds, ${counts.kills} kills, ${counts.databaseRestarts} database restarts, ${counts.apiserverRestarts} apiserver restarts, ${counts.skewedOperators} skewed operators, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations (chaos-results/latest.json)`);
+console.log(
+  `chaos: ${counts.rounds} rounds, ${counts.kills} kills, ${counts.databaseRestarts} database restarts, ${counts.apiserverRestarts} apiserver restarts, ${counts.skewedOperators} skewed operators, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations (chaos-results/latest.json)`,
+);
 process.exit(counts.violations === 0 ? 0 : 1);

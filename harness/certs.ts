@@ -33,10 +33,22 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 export async function createCA(dir: string, commonName = 'dbcred-local-ca'): Promise<LocalCA> {
   const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
   await run('openssl', [
-    'req', '-x509', '-new', ...EC_KEY, '-keyout', ca.key, '-out', ca.cert, '-days', '365',
-    '-subj', `/CN=${commonName}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-new',
+    ...EC_KEY,
+    '-keyout',
+    ca.key,
+    '-out',
+    ca.cert,
+    '-days',
+    '365',
+    '-subj',
+    `/CN=${commonName}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return { ...ca, dir, issue: (request) => issue(dir, ca, request) };
 }
@@ -56,8 +68,21 @@ async function issue(dir: string, ca: CertFiles, request: CertRequest): Promise<
   await writeFile(ext, lines.join('\n') + '\n');
   await run('openssl', ['req', '-new', ...EC_KEY, '-keyout', out.key, '-out', csr, '-subj', subject]);
   await run('openssl', [
-    'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
-    '-out', out.cert, '-days', '365', '-extfile', ext,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    out.cert,
+    '-days',
+    '365',
+    '-extfile',
+    ext,
   ]);
   return out;
 }

@@ -44,19 +44,28 @@ export async function startContainerd(options: ContainerdOptions): Promise<Conta
   const configFile = join(dir, 'config.toml');
   await writeFile(configFile, config(dir, address, cniConfDir, options.sandboxImage));
   const proc = await startProcess({
-    name: 'containerd', command: 'containerd', args: ['--config', configFile], logFile: join(dir, 'containerd.log'),
+    name: 'containerd',
+    command: 'containerd',
+    args: ['--config', configFile],
+    logFile: join(dir, 'containerd.log'),
   });
-  const ctr = async (args: string[]) => (await run('ctr', ['--address', address, '--namespace', K8S_NAMESPACE, ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+  const ctr = async (args: string[]) =>
+    (await run('ctr', ['--address', address, '--namespace', K8S_NAMESPACE, ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;
   try {
     await waitFor('containerd', () => ctr(['version']).then(() => true), {
-      timeoutMs: 30_000, intervalMs: 50, onTimeout: () => tailLog(proc.logFile),
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      onTimeout: () => tailLog(proc.logFile),
     });
   } catch (error) {
     await proc.stop();
     throw error;
   }
   return {
-    address, cniConfDir, process: proc, ctr,
+    address,
+    cniConfDir,
+    process: proc,
+    ctr,
     importImage: async (archive) => {
       await ctr(['images', 'import', archive]);
     },

@@ -57,7 +57,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   const ca = await createCA(pki, 'dbcred-local-kubernetes-ca');
   const serving = await ca.issue({
-    name: 'apiserver', commonName: 'kube-apiserver', usage: 'server',
+    name: 'apiserver',
+    commonName: 'kube-apiserver',
+    usage: 'server',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
     ips: ['127.0.0.1', '10.0.0.1'],
   });
@@ -79,25 +81,38 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   try {
     const etcdEndpoint = `http://127.0.0.1:${etcdPort}`;
     const etcd = await startProcess({
-      name: 'etcd', command: join(bins, 'etcd'), logFile: join(dir, 'etcd.log'), detached,
+      name: 'etcd',
+      command: join(bins, 'etcd'),
+      logFile: join(dir, 'etcd.log'),
+      detached,
       args: [
-        '--name=default', `--data-dir=${join(dir, 'etcd-data')}`,
-        `--listen-client-urls=${etcdEndpoint}`, `--advertise-client-urls=${etcdEndpoint}`,
-        `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        '--name=default',
+        `--data-dir=${join(dir, 'etcd-data')}`,
+        `--listen-client-urls=${etcdEndpoint}`,
+        `--advertise-client-urls=${etcdEndpoint}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
         `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
-        '--unsafe-no-fsync', '--log-level=warn',
+        '--unsafe-no-fsync',
+        '--log-level=warn',
       ],
     });
     processes.push(etcd);
     await waitFor('etcd', () => httpOk(`${etcdEndpoint}/health`), { timeoutMs: 30_000, onTimeout: () => tailLog(etcd.logFile) });
 
     const apiserverOptions = {
-      name: 'kube-apiserver', command: join(bins, 'kube-apiserver'), logFile: join(dir, 'kube-apiserver.log'), detached,
+      name: 'kube-apiserver',
+      command: join(bins, 'kube-apiserver'),
+      logFile: join(dir, 'kube-apiserver.log'),
+      detached,
       args: [
         `--etcd-servers=${etcdEndpoint}`,
-        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
         '--endpoint-reconciler-type=none',
-        `--tls-cert-file=${serving.cert}`, `--tls-private-key-file=${serving.key}`,
+        `--tls-cert-file=${serving.cert}`,
+        `--tls-private-key-file=${serving.key}`,
         `--client-ca-file=${ca.cert}`,
         '--authorization-mode=Node,RBAC',
         '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,NodeRestriction',
@@ -106,7 +121,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         `--service-account-key-file=${sa.publicKey}`,
         `--service-account-signing-key-file=${sa.privateKey}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
-        `--kubelet-client-certificate=${admin.cert}`, `--kubelet-client-key=${admin.key}`,
+        `--kubelet-client-certificate=${admin.cert}`,
+        `--kubelet-client-key=${admin.key}`,
         '--profiling=false',
         ...(options.apiserverFlags ?? []),
       ],
@@ -115,24 +131,31 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const startApiserver = async () => {
       const p = await startProcess(apiserverOptions);
       await waitFor('kube-apiserver /readyz', () => apiOk(server, '/readyz', adminTls), {
-        timeoutMs: 60_000, intervalMs: 100, onTimeout: () => tailLog(p.logFile),
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        onTimeout: () => tailLog(p.logFile),
       });
       return p;
     };
     processes.push(await startApiserver());
 
     const controllerManager = await startProcess({
-      name: 'kube-controller-manager', command: join(bins, 'kube-controller-manager'),
-      logFile: join(dir, 'kube-controller-manager.log'), detached,
+      name: 'kube-controller-manager',
+      command: join(bins, 'kube-controller-manager'),
+      logFile: join(dir, 'kube-controller-manager.log'),
+      detached,
       args: [
         `--kubeconfig=${cmKubeconfig}`,
-        `--authentication-kubeconfig=${cmKubeconfig}`, `--authorization-kubeconfig=${cmKubeconfig}`,
-        '--bind-address=127.0.0.1', '--secure-port=0',
+        `--authentication-kubeconfig=${cmKubeconfig}`,
+        `--authorization-kubeconfig=${cmKubeconfig}`,
+        '--bind-address=127.0.0.1',
+        '--secure-port=0',
         '--leader-elect=false',
         '--use-service-account-credentials=true',
         `--service-account-private-key-file=${sa.privateKey}`,
         `--root-ca-file=${ca.cert}`,
-        `--cluster-signing-cert-file=${ca.cert}`, `--cluster-signing-key-file=${ca.key}`,
+        `--cluster-signing-cert-file=${ca.cert}`,
+        `--cluster-signing-key-file=${ca.key}`,
         `--controllers=${CONTROLLERS}`,
       ],
     });
@@ -144,9 +167,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     );
 
     return {
-      dir, binDir: bins, server, kubeconfig, caFile: ca.cert, etcdEndpoint,
+      dir,
+      binDir: bins,
+      server,
+      kubeconfig,
+      caFile: ca.cert,
+      etcdEndpoint,
       pids: Object.fromEntries(processes.map((p) => [p.name, p.pid])),
-      processes, stop,
+      processes,
+      stop,
       restartApiserver: async () => {
         const index = processes.findIndex((p) => p.name === 'kube-apiserver');
         await processes[index]!.stop();

@@ -27,12 +27,25 @@ export async function kubectl(kubeconfig: string, args: string[], input?: string
 export async function installCrds(kubeconfig: string): Promise<void> {
   await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=dbcred-tests', '-f', join(REPO_ROOT, 'crds')]);
   const helm = join(await binDir(['helm']), 'helm');
-  const { stdout: policy } = await run(helm, ['template', 'dbcred-tests', join(REPO_ROOT, 'charts', 'dbcred'), '--show-only', 'templates/revoke-finalizer-policy.yaml']);
+  const { stdout: policy } = await run(helm, [
+    'template',
+    'dbcred-tests',
+    join(REPO_ROOT, 'charts', 'dbcred'),
+    '--show-only',
+    'templates/revoke-finalizer-policy.yaml',
+  ]);
   await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=dbcred-tests', '-f', '-'], policy);
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=dbcred']);
   const expected = KINDS.length;
-  await waitFor('discovery to list the dbcred kinds', async () => {
-    const names = (await kubectl(kubeconfig, ['api-resources', '--api-group=dbcred.io', '--cached=false', '-o', 'name'])).trim().split('\n').filter(Boolean);
-    return names.length === expected;
-  }, { timeoutMs: 120_000, intervalMs: 500 });
+  await waitFor(
+    'discovery to list the dbcred kinds',
+    async () => {
+      const names = (await kubectl(kubeconfig, ['api-resources', '--api-group=dbcred.io', '--cached=false', '-o', 'name']))
+        .trim()
+        .split('\n')
+        .filter(Boolean);
+      return names.length === expected;
+    },
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
 }

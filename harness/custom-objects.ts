@@ -25,18 +25,31 @@ export function dbcredObjects() {
   return {
     async create(m: Manifest, options: WriteOptions = {}): Promise<Manifest> {
       const t = target(m);
-      const common = { group: t.group, version: t.version, plural: t.plural, body: m, dryRun: options.dryRun ? 'All' : undefined, fieldValidation: options.fieldValidation ?? 'Strict' };
-      return (t.cluster ? api.createClusterCustomObject(common) : api.createNamespacedCustomObject({ ...common, namespace: t.namespace })) as Promise<Manifest>;
+      const common = {
+        group: t.group,
+        version: t.version,
+        plural: t.plural,
+        body: m,
+        dryRun: options.dryRun ? 'All' : undefined,
+        fieldValidation: options.fieldValidation ?? 'Strict',
+      };
+      return (
+        t.cluster ? api.createClusterCustomObject(common) : api.createNamespacedCustomObject({ ...common, namespace: t.namespace })
+      ) as Promise<Manifest>;
     },
     async get(kind: string, name: string, namespace?: string): Promise<Manifest> {
       const t = target({ kind, metadata: { namespace } });
       const common = { group: t.group, version: t.version, plural: t.plural, name };
-      return (t.cluster ? api.getClusterCustomObject(common) : api.getNamespacedCustomObject({ ...common, namespace: t.namespace })) as Promise<Manifest>;
+      return (
+        t.cluster ? api.getClusterCustomObject(common) : api.getNamespacedCustomObject({ ...common, namespace: t.namespace })
+      ) as Promise<Manifest>;
     },
     async replace(m: Manifest): Promise<Manifest> {
       const t = target(m);
       const common = { group: t.group, version: t.version, plural: t.plural, name: m.metadata.name, body: m, fieldValidation: 'Strict' };
-      return (t.cluster ? api.replaceClusterCustomObject(common) : api.replaceNamespacedCustomObject({ ...common, namespace: t.namespace })) as Promise<Manifest>;
+      return (
+        t.cluster ? api.replaceClusterCustomObject(common) : api.replaceNamespacedCustomObject({ ...common, namespace: t.namespace })
+      ) as Promise<Manifest>;
     },
     async delete(kind: string, name: string, namespace?: string): Promise<void> {
       const t = target({ kind, metadata: { namespace } });

@@ -25,7 +25,8 @@ export function publishEnvironment(env: TestEnvironment): void {
 /** testEnvironment returns what the global setup published; it throws when a suite runs without it. */
 export function testEnvironment(): TestEnvironment {
   const raw = process.env[VAR];
-  if (!raw) throw new Error(`${VAR} is not set: run the tests with \`npm test\` or \`npm run jest\` so the global setup starts the harness`);
+  if (!raw)
+    throw new Error(`${VAR} is not set: run the tests with \`npm test\` or \`npm run jest\` so the global setup starts the harness`);
   return JSON.parse(raw) as TestEnvironment;
 }
 

@@ -23,10 +23,14 @@ export class FakeClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const t = this.setTimer(ms, resolve);
-      signal?.addEventListener('abort', () => {
-        t.cancel();
-        reject(signal.reason as Error);
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          t.cancel();
+          reject(signal.reason as Error);
+        },
+        { once: true },
+      );
     });
   }
 

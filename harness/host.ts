@@ -11,15 +11,26 @@ const run = promisify(execFile);
 
 // The kubelet "tunes" these when protectKernelDefaults is false (kernel panic on oops, overcommit...).
 const KUBELET_SYSCTLS = [
-  'vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops',
-  'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes',
+  'vm/overcommit_memory',
+  'vm/panic_on_oom',
+  'kernel/panic',
+  'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys',
+  'kernel/keys/root_maxbytes',
 ];
 
 /**
  * Machine-wide folders the kubelet, containerd or CNI create whatever their configuration says
  * (hard-coded paths); a node removes the ones it created once nothing is left in them.
  */
-export const SHARED_PATHS = ['/var/log/containers', '/var/lib/cni', '/run/containerd', '/var/run/netns', '/var/lib/kubelet', '/var/log/pods'];
+export const SHARED_PATHS = [
+  '/var/log/containers',
+  '/var/lib/cni',
+  '/run/containerd',
+  '/var/run/netns',
+  '/var/lib/kubelet',
+  '/var/log/pods',
+];
 
 /** The machine as a node found it: what stop restores and what the leftover check compares with. */
 export interface HostBaseline {
@@ -64,26 +75,34 @@ export async function iptablesRules(): Promise<string> {
     }
   };
   const text = (await dump('iptables-save')) + (await dump('ip6tables-save'));
-  return text.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.replace(/\[\d+:\d+\]/, '')).join('\n');
+  return text
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.replace(/\[\d+:\d+\]/, ''))
+    .join('\n');
 }
 
 /** mountsUnder lists the mount points inside dir, deepest first. */
 export async function mountsUnder(dir: string): Promise<string[]> {
   const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-  return mountinfo
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((point): point is string => point !== undefined)
-    // mountinfo escapes space, tab, newline and backslash as octal.
-    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-    .filter((point) => point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
+  return (
+    mountinfo
+      .split('\n')
+      .map((line) => line.split(' ')[4])
+      .filter((point): point is string => point !== undefined)
+      // mountinfo escapes space, tab, newline and backslash as octal.
+      .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+      .filter((point) => point.startsWith(`${dir}/`))
+      .sort((a, b) => b.length - a.length)
+  );
 }
 
 /** unmountUnder unmounts everything mounted inside dir (lazily if a mount is busy). */
 export async function unmountUnder(dir: string): Promise<void> {
   for (const point of await mountsUnder(dir)) {
-    await run('umount', [point]).catch(() => run('umount', ['-l', point])).catch(() => undefined);
+    await run('umount', [point])
+      .catch(() => run('umount', ['-l', point]))
+      .catch(() => undefined);
   }
 }
 
@@ -175,5 +194,8 @@ function listening(socket: string): Promise<boolean> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -103,18 +103,32 @@ async function writeOciArchive(work: string, rootfs: string, config: ImageConfig
   const index = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      ...manifestBlob,
-      platform: { architecture: 'amd64', os: 'linux' },
-      // containerd names the imported image after io.containerd.image.name.
-      annotations: { 'io.containerd.image.name': image.ref, 'org.opencontainers.image.ref.name': image.ref.split(':').pop() },
-    }],
+    manifests: [
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        ...manifestBlob,
+        platform: { architecture: 'amd64', os: 'linux' },
+        // containerd names the imported image after io.containerd.image.name.
+        annotations: { 'io.containerd.image.name': image.ref, 'org.opencontainers.image.ref.name': image.ref.split(':').pop() },
+      },
+    ],
   };
   await writeFile(join(layout, 'index.json'), JSON.stringify(index));
   await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const partial = `${image.archive}.partial-${process.pid}`;
-  await run('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '-C', layout, '-cf', partial, 'oci-layout', 'index.json', 'blobs']);
+  await run('tar', [
+    '--sort=name',
+    '--mtime=@0',
+    '--owner=0',
+    '--group=0',
+    '-C',
+    layout,
+    '-cf',
+    partial,
+    'oci-layout',
+    'index.json',
+    'blobs',
+  ]);
   await rename(partial, image.archive);
 }
 
@@ -148,5 +162,8 @@ async function pruneOtherTags(name: ImageName, keep: string): Promise<void> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -25,13 +25,21 @@ export async function violations(lab: Lab): Promise<string[]> {
     for (const u of [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)]) if (u) named.add(u);
     if (!st.current) continue;
     const found: string[] = [];
-    if (Date.parse(st.current.expiresAt) <= Date.now()) found.push(`${cred.metadata.name}: current user ${st.current.username} has expired`);
-    if (!inDatabases.has(st.current.username) && !(await userExists(lab, st.current.username))) found.push(`${cred.metadata.name}: current user ${st.current.username} does not exist`);
+    if (Date.parse(st.current.expiresAt) <= Date.now())
+      found.push(`${cred.metadata.name}: current user ${st.current.username} has expired`);
+    if (!inDatabases.has(st.current.username) && !(await userExists(lab, st.current.username)))
+      found.push(`${cred.metadata.name}: current user ${st.current.username} does not exist`);
     const data = await secretData(lab.client, lab.ns.name, st.secretName ?? cred.metadata.name);
     if (data?.['username'] !== st.current.username) {
       found.push(`${cred.metadata.name}: the Secret names ${data?.['username'] ?? '(no Secret)'}, status names ${st.current.username}`);
     } else if (data['port'] === String(lab.postgres.info.port)) {
-      const c = new pg.Client({ host: data['host'], port: Number(data['port']), database: data['database'], user: data['username'], password: data['password'] });
+      const c = new pg.Client({
+        host: data['host'],
+        port: Number(data['port']),
+        database: data['database'],
+        user: data['username'],
+        password: data['password'],
+      });
       c.on('error', () => undefined); // a session ended by a revocation also fails the awaited call
       try {
         await c.connect();
@@ -54,7 +62,10 @@ export async function violations(lab: Lab): Promise<string[]> {
 /** changedSince: the credential was deleted or written after it was listed (it is in motion). */
 async function changedSince(lab: Lab, cred: Obj): Promise<boolean> {
   try {
-    return (await lab.client.get<Obj>(DbcredResources.DatabaseCredential, cred.metadata.name, lab.ns.name)).metadata.resourceVersion !== cred.metadata.resourceVersion;
+    return (
+      (await lab.client.get<Obj>(DbcredResources.DatabaseCredential, cred.metadata.name, lab.ns.name)).metadata.resourceVersion !==
+      cred.metadata.resourceVersion
+    );
   } catch (error) {
     if (isNotFound(error)) return true;
     throw error;

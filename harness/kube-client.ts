@@ -60,13 +60,17 @@ export async function createTestNamespace(prefix: string, labels: Record<string,
 
 /** waitForGone polls read until it fails with 404 (the object no longer exists). */
 export async function waitForGone(what: string, read: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
-  await waitFor(`${what} to be deleted`, async () => {
-    try {
-      await read();
-      return false;
-    } catch (error) {
-      if (statusOf(error) === 404) return true;
-      throw error;
-    }
-  }, { timeoutMs, intervalMs: 50 });
+  await waitFor(
+    `${what} to be deleted`,
+    async () => {
+      try {
+        await read();
+        return false;
+      } catch (error) {
+        if (statusOf(error) === 404) return true;
+        throw error;
+      }
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }

@@ -29,26 +29,70 @@ export async function startLab(prefix: string): Promise<Lab> {
   const ns = await createTestNamespace(prefix);
   const client = KubeClient.fromKubeconfigFile(requireKube().kubeconfig);
   // Group roles the issued users join; orders is readable by the group, secrets is not.
-  await sql(postgres, [
-    'CREATE ROLE app_readers NOLOGIN',
-    'CREATE TABLE orders (id int)', 'INSERT INTO orders VALUES (1), (2)', 'CREATE TABLE secrets (id int)',
-    'GRANT SELECT ON orders TO app_readers',
-    `GRANT app_readers TO ${postgres.info.admin.user} WITH ADMIN OPTION`,
-  ], 'app');
+  await sql(
+    postgres,
+    [
+      'CREATE ROLE app_readers NOLOGIN',
+      'CREATE TABLE orders (id int)',
+      'INSERT INTO orders VALUES (1), (2)',
+      'CREATE TABLE secrets (id int)',
+      'GRANT SELECT ON orders TO app_readers',
+      `GRANT app_readers TO ${postgres.info.admin.user} WITH ADMIN OPTION`,
+    ],
+    'app',
+  );
   await mysqlSql(mariadb, [
-    'CREATE ROLE app_readers', 'CREATE TABLE app.orders (id int)', 'INSERT INTO app.orders VALUES (1), (2)', 'CREATE TABLE app.secrets (id int)',
+    'CREATE ROLE app_readers',
+    'CREATE TABLE app.orders (id int)',
+    'INSERT INTO app.orders VALUES (1), (2)',
+    'CREATE TABLE app.secrets (id int)',
     'GRANT SELECT ON app.orders TO app_readers',
     `GRANT app_readers TO '${mariadb.info.admin.user}'@'%' WITH ADMIN OPTION`,
   ]);
-  for (const [name, db] of [['pg-admin', postgres], ['mysql-admin', mariadb]] as const) {
-    await client.create(Resources.Secret, { metadata: { name, namespace: ns.name }, stringData: { username: db.info.admin.user, password: db.info.admin.password } });
+  for (const [name, db] of [
+    ['pg-admin', postgres],
+    ['mysql-admin', mariadb],
+  ] as const) {
+    await client.create(Resources.Secret, {
+      metadata: { name, namespace: ns.name },
+      stringData: { username: db.info.admin.user, password: db.info.admin.password },
+    });
   }
-  await create(client, 'DatabaseServer', ns.name, 'pg', { engine: 'postgres', host: '127.0.0.1', port: postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
-  await create(client, 'DatabaseServer', ns.name, 'mysql', { engine: 'mysql', host: '127.0.0.1', port: mariadb.info.port, database: 'app', adminCredentialsSecretRef: { name: 'mysql-admin' }, tls: { mode: 'disable' } });
-  await create(client, 'DatabaseRole', ns.name, 'pg-readers', { serverRef: { name: 'pg' }, defaultTTL: '1h', maxTTL: '2h', memberOf: ['app_readers'], usernamePrefix: 'app' });
-  await create(client, 'DatabaseRole', ns.name, 'mysql-readers', { serverRef: { name: 'mysql' }, defaultTTL: '1h', maxTTL: '2h', memberOf: ['app_readers'], usernamePrefix: 'app' });
+  await create(client, 'DatabaseServer', ns.name, 'pg', {
+    engine: 'postgres',
+    host: '127.0.0.1',
+    port: postgres.info.port,
+    database: 'app',
+    adminCredentialsSecretRef: { name: 'pg-admin' },
+    tls: { mode: 'disable' },
+  });
+  await create(client, 'DatabaseServer', ns.name, 'mysql', {
+    engine: 'mysql',
+    host: '127.0.0.1',
+    port: mariadb.info.port,
+    database: 'app',
+    adminCredentialsSecretRef: { name: 'mysql-admin' },
+    tls: { mode: 'disable' },
+  });
+  await create(client, 'DatabaseRole', ns.name, 'pg-readers', {
+    serverRef: { name: 'pg' },
+    defaultTTL: '1h',
+    maxTTL: '2h',
+    memberOf: ['app_readers'],
+    usernamePrefix: 'app',
+  });
+  await create(client, 'DatabaseRole', ns.name, 'mysql-readers', {
+    serverRef: { name: 'mysql' },
+    defaultTTL: '1h',
+    maxTTL: '2h',
+    memberOf: ['app_readers'],
+    usernamePrefix: 'app',
+  });
   return {
-    ns, client, postgres, mariadb,
+    ns,
+    client,
+    postgres,
+    mariadb,
     cleanup: async () => {
       await ns.cleanup();
       await Promise.all([postgres.stop(), mariadb.stop()]);
@@ -58,7 +102,13 @@ export async function startLab(prefix: string): Promise<Lab> {
 
 /** sql runs statements as the PostgreSQL superuser. */
 export async function sql(db: StartedDatabase, statements: string[], database = 'app'): Promise<pg.QueryResultRow[]> {
-  const client = new pg.Client({ host: db.info.host, port: db.info.port, database, user: db.info.superuser.user, password: db.info.superuser.password });
+  const client = new pg.Client({
+    host: db.info.host,
+    port: db.info.port,
+    database,
+    user: db.info.superuser.user,
+    password: db.info.superuser.password,
+  });
   client.on('error', () => undefined); // a connection ended by the server also fails the awaited call
   await client.connect();
   let rows: pg.QueryResultRow[] = [];
@@ -72,7 +122,12 @@ export async function sql(db: StartedDatabase, statements: string[], database = 
 
 /** mysqlSql runs statements as the MariaDB superuser. */
 export async function mysqlSql(db: StartedDatabase, statements: string[]): Promise<unknown[]> {
-  const conn = await mysql.createConnection({ host: db.info.host, port: db.info.port, user: db.info.superuser.user, password: db.info.superuser.password });
+  const conn = await mysql.createConnection({
+    host: db.info.host,
+    port: db.info.port,
+    user: db.info.superuser.user,
+    password: db.info.superuser.password,
+  });
   conn.on('error', () => undefined); // as above
   let rows: unknown[] = [];
   try {
@@ -84,7 +139,13 @@ export async function mysqlSql(db: StartedDatabase, statements: string[]): Promi
 }
 
 /** create writes a dbcred object. */
-export async function create(client: KubeClient, kind: keyof typeof DbcredResources, namespace: string | undefined, name: string, spec: Record<string, unknown>): Promise<Obj> {
+export async function create(
+  client: KubeClient,
+  kind: keyof typeof DbcredResources,
+  namespace: string | undefined,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<Obj> {
   return client.create<Obj>(DbcredResources[kind], { metadata: { name, ...(namespace ? { namespace } : {}) }, spec });
 }
 
@@ -99,13 +160,26 @@ export function condition(obj: Obj, type: string): { status: string; reason: str
 }
 
 /** waitForCondition polls an object until its condition has the status (and reason, if given). */
-export async function waitForCondition(client: KubeClient, kind: keyof typeof DbcredResources, namespace: string, name: string, type: string, status: string, reason?: string, timeoutMs = 30_000): Promise<Obj> {
+export async function waitForCondition(
+  client: KubeClient,
+  kind: keyof typeof DbcredResources,
+  namespace: string,
+  name: string,
+  type: string,
+  status: string,
+  reason?: string,
+  timeoutMs = 30_000,
+): Promise<Obj> {
   let last: Obj | undefined;
-  await waitFor(`${kind} ${name} ${type}=${status}${reason ? ` (${reason})` : ''}`, async () => {
-    last = await get(client, kind, namespace, name);
-    const c = condition(last, type);
-    return c?.status === status && (reason === undefined || c.reason === reason);
-  }, { timeoutMs, intervalMs: 50, onTimeout: () => JSON.stringify(last?.status ?? {}) });
+  await waitFor(
+    `${kind} ${name} ${type}=${status}${reason ? ` (${reason})` : ''}`,
+    async () => {
+      last = await get(client, kind, namespace, name);
+      const c = condition(last, type);
+      return c?.status === status && (reason === undefined || c.reason === reason);
+    },
+    { timeoutMs, intervalMs: 50, onTimeout: () => JSON.stringify(last?.status ?? {}) },
+  );
   return last!;
 }
 
@@ -121,12 +195,16 @@ export async function secretData(client: KubeClient, namespace: string, name: st
 
 /** waitForCredentialGone polls until the DatabaseCredential no longer exists (its finalizer let go). */
 export async function waitForCredentialGone(client: KubeClient, namespace: string, name: string, timeoutMs = 20_000): Promise<void> {
-  await waitFor(`DatabaseCredential ${name} to be released`, async () => {
-    try {
-      await get(client, 'DatabaseCredential', namespace, name);
-      return false;
-    } catch {
-      return true;
-    }
-  }, { timeoutMs, intervalMs: 50 });
+  await waitFor(
+    `DatabaseCredential ${name} to be released`,
+    async () => {
+      try {
+        await get(client, 'DatabaseCredential', namespace, name);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }

@@ -9,8 +9,21 @@ import { createCgroup, remainingCgroups, removeCgroup } from './cgroups.ts';
 import { openCA } from './certs.ts';
 import { startContainerd, type Containerd } from './containerd.ts';
 import {
-  bridgePorts, captureHost, createBridge, changedSysctls, createdPaths, deleteBridge, iptablesRules, linkExists, mountsUnder,
-  processesMentioning, pruneCreatedPaths, restoreSysctls, symlinksInto, unmountUnder, type HostBaseline,
+  bridgePorts,
+  captureHost,
+  createBridge,
+  changedSysctls,
+  createdPaths,
+  deleteBridge,
+  iptablesRules,
+  linkExists,
+  mountsUnder,
+  processesMentioning,
+  pruneCreatedPaths,
+  restoreSysctls,
+  symlinksInto,
+  unmountUnder,
+  type HostBaseline,
 } from './host.ts';
 import { buildImages, type BuiltImage, type ImageName } from './images.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
@@ -100,8 +113,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const processes: ManagedProcess[] = [];
   const logs: Record<string, string> = {};
   const info: NodeInfo = {
-    name, dir, nodeIP, images: {}, cgroupRoot, bridge, containerdAddress: '', syncFrequencySeconds: SYNC_FREQUENCY_SECONDS,
-    pids: {}, logs, readyMs: 0, baseline,
+    name,
+    dir,
+    nodeIP,
+    images: {},
+    cgroupRoot,
+    bridge,
+    containerdAddress: '',
+    syncFrequencySeconds: SYNC_FREQUENCY_SECONDS,
+    pids: {},
+    logs,
+    readyMs: 0,
+    baseline,
   };
   let containerd: Containerd | undefined;
   const stop = async () => {
@@ -123,31 +146,73 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const pki = join(dir, 'pki');
     await mkdir(pki);
     const ca = openCA({ cert: cp.caFile, key: join(cp.dir, 'pki', 'ca.key') }, pki);
-    const kubeletClient = await ca.issue({ name: 'kubelet-client', commonName: `system:node:${name}`, organization: 'system:nodes', usage: 'client' });
-    const kubeletServing = await ca.issue({ name: 'kubelet-serving', commonName: name, usage: 'server', dnsNames: [name, 'localhost'], ips: ['127.0.0.1'] });
+    const kubeletClient = await ca.issue({
+      name: 'kubelet-client',
+      commonName: `system:node:${name}`,
+      organization: 'system:nodes',
+      usage: 'client',
+    });
+    const kubeletServing = await ca.issue({
+      name: 'kubelet-serving',
+      commonName: name,
+      usage: 'server',
+      dnsNames: [name, 'localhost'],
+      ips: ['127.0.0.1'],
+    });
     const kubeletKubeconfig = join(dir, 'kubelet.kubeconfig');
-    await writeKubeconfig(kubeletKubeconfig, { server: cp.server, caFile: cp.caFile, certFile: kubeletClient.cert, keyFile: kubeletClient.key, user: `system:node:${name}` });
+    await writeKubeconfig(kubeletKubeconfig, {
+      server: cp.server,
+      caFile: cp.caFile,
+      certFile: kubeletClient.cert,
+      keyFile: kubeletClient.key,
+      user: `system:node:${name}`,
+    });
 
     await createCgroup(cgroupRoot);
     const kubeletConfig = join(dir, 'kubelet.json');
-    await writeFile(kubeletConfig, JSON.stringify(kubeletConfiguration({
-      dir, port: await freePort(), caFile: cp.caFile, serving: kubeletServing, cgroupRoot,
-      runtimeEndpoint: `unix://${containerd.address}`, taints: options.taints,
-    }), null, 2));
+    await writeFile(
+      kubeletConfig,
+      JSON.stringify(
+        kubeletConfiguration({
+          dir,
+          port: await freePort(),
+          caFile: cp.caFile,
+          serving: kubeletServing,
+          cgroupRoot,
+          runtimeEndpoint: `unix://${containerd.address}`,
+          taints: options.taints,
+        }),
+        null,
+        2,
+      ),
+    );
     const kubeletStarted = Date.now();
     const kubelet = await startProcess({
-      name: 'kubelet', command: join(bins, 'kubelet'), logFile: join(dir, 'kubelet.log'),
+      name: 'kubelet',
+      command: join(bins, 'kubelet'),
+      logFile: join(dir, 'kubelet.log'),
       args: [
-        `--config=${kubeletConfig}`, `--kubeconfig=${kubeletKubeconfig}`,
-        `--root-dir=${join(dir, 'kubelet')}`, `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
-        `--hostname-override=${name}`, `--node-ip=${nodeIP}`, '--v=1',
+        `--config=${kubeletConfig}`,
+        `--kubeconfig=${kubeletKubeconfig}`,
+        `--root-dir=${join(dir, 'kubelet')}`,
+        `--cert-dir=${join(dir, 'kubelet', 'pki')}`,
+        `--hostname-override=${name}`,
+        `--node-ip=${nodeIP}`,
+        '--v=1',
       ],
     });
     processes.push(kubelet);
     logs['kubelet'] = kubelet.logFile;
-    await waitFor(`node ${name} Ready`, async () => (await kubectl(['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True', {
-      timeoutMs: 60_000, intervalMs: 100, onTimeout: () => tailLog(kubelet.logFile),
-    });
+    await waitFor(
+      `node ${name} Ready`,
+      async () =>
+        (await kubectl(['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True',
+      {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        onTimeout: () => tailLog(kubelet.logFile),
+      },
+    );
     info.readyMs = Date.now() - kubeletStarted;
     if (!(options.taints ?? []).some((t) => t.key === NOT_READY_TAINT)) {
       await kubectl(['taint', 'node', name, `${NOT_READY_TAINT}:NoSchedule-`]).catch((error: unknown) => {
@@ -159,9 +224,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (options.scheduler) {
       const scheduler = await ca.issue({ name: 'kube-scheduler', commonName: 'system:kube-scheduler', usage: 'client' });
       const schedulerKubeconfig = join(dir, 'kube-scheduler.kubeconfig');
-      await writeKubeconfig(schedulerKubeconfig, { server: cp.server, caFile: cp.caFile, certFile: scheduler.cert, keyFile: scheduler.key, user: 'system:kube-scheduler' });
+      await writeKubeconfig(schedulerKubeconfig, {
+        server: cp.server,
+        caFile: cp.caFile,
+        certFile: scheduler.cert,
+        keyFile: scheduler.key,
+        user: 'system:kube-scheduler',
+      });
       const proc = await startProcess({
-        name: 'kube-scheduler', command: join(bins, 'kube-scheduler'), logFile: join(dir, 'kube-scheduler.log'),
+        name: 'kube-scheduler',
+        command: join(bins, 'kube-scheduler'),
+        logFile: join(dir, 'kube-scheduler.log'),
         args: [`--kubeconfig=${schedulerKubeconfig}`, '--leader-elect=false', '--secure-port=0'],
       });
       processes.push(proc);
@@ -189,19 +262,30 @@ async function stopNode(info: NodeInfo, ctx: StopContext): Promise<void> {
   const kubeletRunning = ctx.processes.some((p) => p.name === 'kubelet');
   if (kubeletRunning) {
     await ctx.kubectl(['cordon', name]).catch(() => undefined);
-    await ctx.kubectl([
-      'delete', 'pods', '--all-namespaces', `--field-selector=spec.nodeName=${name}`, '--grace-period=1', '--wait=true', '--timeout=60s',
-    ]).catch((error: unknown) => console.error(`[node] draining ${name}: ${String(error)}`));
+    await ctx
+      .kubectl([
+        'delete',
+        'pods',
+        '--all-namespaces',
+        `--field-selector=spec.nodeName=${name}`,
+        '--grace-period=1',
+        '--wait=true',
+        '--timeout=60s',
+      ])
+      .catch((error: unknown) => console.error(`[node] draining ${name}: ${String(error)}`));
     if (ctx.containerd) {
       const ctr = ctx.containerd.ctr;
       await waitFor('containerd to have no running tasks', async () => (await ctr(['tasks', 'list', '-q'])).trim() === '', {
-        timeoutMs: 30_000, intervalMs: 200,
+        timeoutMs: 30_000,
+        intervalMs: 200,
       }).catch((error: unknown) => console.error(`[node] ${String(error)}`));
     }
   }
   for (const proc of [...ctx.processes].reverse()) await proc.stop(15_000);
   await sweep(info);
-  await ctx.kubectl(['delete', 'node', name, '--ignore-not-found', '--wait=true']).catch((error: unknown) => console.error(`[node] ${String(error)}`));
+  await ctx
+    .kubectl(['delete', 'node', name, '--ignore-not-found', '--wait=true'])
+    .catch((error: unknown) => console.error(`[node] ${String(error)}`));
   await restoreSysctls(info.baseline);
   if ((await mountsUnder(dir)).length === 0) await rm(dir, { recursive: true, force: true });
   await pruneCreatedPaths(info.baseline);
@@ -260,17 +344,28 @@ async function writeCniConfig(confDir: string, net: { name: string; bridge: stri
   const config = {
     cniVersion: '0.4.0',
     name: net.name,
-    plugins: [{
-      type: 'bridge', bridge: net.bridge, isGateway: false, ipMasq: false, hairpinMode: false,
-      ipam: { type: 'host-local', dataDir: join(net.dir, 'cni-ipam'), ranges: [[{ subnet: `10.88.${net.subnetOctet}.0/24` }]] },
-    }],
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: net.bridge,
+        isGateway: false,
+        ipMasq: false,
+        hairpinMode: false,
+        ipam: { type: 'host-local', dataDir: join(net.dir, 'cni-ipam'), ranges: [[{ subnet: `10.88.${net.subnetOctet}.0/24` }]] },
+      },
+    ],
   };
   await writeFile(join(confDir, '10-dbcred.conflist'), JSON.stringify(config, null, 2));
 }
 
 function kubeletConfiguration(c: {
-  dir: string; port: number; caFile: string; serving: { cert: string; key: string }; cgroupRoot: string;
-  runtimeEndpoint: string; taints: NodeOptions['taints'];
+  dir: string;
+  port: number;
+  caFile: string;
+  serving: { cert: string; key: string };
+  cgroupRoot: string;
+  runtimeEndpoint: string;
+  taints: NodeOptions['taints'];
 }): Record<string, unknown> {
   return {
     kind: 'KubeletConfiguration',
@@ -308,5 +403,8 @@ function kubeletConfiguration(c: {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

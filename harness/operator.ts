@@ -17,11 +17,19 @@ export interface InProcessOperator {
  * startOperator builds and starts the real operator in-process (no leader election), scoped to a
  * namespace; `clock` runs it at another time, `client` lets a test put faults between it and the apiserver.
  */
-export async function startOperator(namespace: string, overrides: Record<string, string> = {}, options: { env?: NodeJS.ProcessEnv; clock?: Clock; client?: KubeClient } = {}): Promise<InProcessOperator> {
+export async function startOperator(
+  namespace: string,
+  overrides: Record<string, string> = {},
+  options: { env?: NodeJS.ProcessEnv; clock?: Clock; client?: KubeClient } = {},
+): Promise<InProcessOperator> {
   const { env = {}, clock = systemClock, client } = options;
   const flags = Object.entries({
     // Each test operator is its own installation: its orphan sweep leaves other operators' users alone.
-    'watch-namespace': namespace, instance: namespace, 'leader-elect': 'false', 'health-addr': '127.0.0.1:0', 'sweep-schedule': '*/2 * * * * *',
+    'watch-namespace': namespace,
+    instance: namespace,
+    'leader-elect': 'false',
+    'health-addr': '127.0.0.1:0',
+    'sweep-schedule': '*/2 * * * * *',
     'log-level': process.env['DBCRED_TEST_LOG_LEVEL'] ?? 'silent',
     ...overrides,
   }).map(([k, v]) => `--${k}=${v}`);

@@ -37,13 +37,32 @@ export async function execIn(namespace: string, pod: string, command: string[]):
 }
 
 /** waitForPod polls a pod until accept(pod) holds; the error names its phase and container states. */
-export async function waitForPod(namespace: string, name: string, what: string, accept: (pod: V1Pod) => boolean, timeoutMs = 90_000): Promise<V1Pod> {
+export async function waitForPod(
+  namespace: string,
+  name: string,
+  what: string,
+  accept: (pod: V1Pod) => boolean,
+  timeoutMs = 90_000,
+): Promise<V1Pod> {
   const core = kubeConfig().makeApiClient(CoreV1Api);
   let last: V1Pod | undefined;
-  await waitFor(`pod ${namespace}/${name} ${what}`, async () => {
-    last = await core.readNamespacedPod({ namespace, name });
-    return accept(last);
-  }, { timeoutMs, intervalMs: 200, onTimeout: () => JSON.stringify({ phase: last?.status?.phase, conditions: last?.status?.conditions, containers: last?.status?.containerStatuses?.map((c) => c.state) }) });
+  await waitFor(
+    `pod ${namespace}/${name} ${what}`,
+    async () => {
+      last = await core.readNamespacedPod({ namespace, name });
+      return accept(last);
+    },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      onTimeout: () =>
+        JSON.stringify({
+          phase: last?.status?.phase,
+          conditions: last?.status?.conditions,
+          containers: last?.status?.containerStatuses?.map((c) => c.state),
+        }),
+    },
+  );
   return last!;
 }
 

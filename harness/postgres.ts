@@ -71,10 +71,20 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     await chown(dataDir, account.uid, account.gid);
     await chown(pwFile, account.uid, account.gid);
   }
-  const asAccount = (cmd: string, args: string[]) => (account ? run(account.prefix[0]!, [...account.prefix.slice(1), cmd, ...args]) : run(cmd, args));
+  const asAccount = (cmd: string, args: string[]) =>
+    account ? run(account.prefix[0]!, [...account.prefix.slice(1), cmd, ...args]) : run(cmd, args);
   await asAccount(join(bin, 'initdb'), [
-    '-D', dataDir, '-U', superuser.user, `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C.UTF-8',
-    '--auth-host=scram-sha-256', '--auth-local=scram-sha-256', '--no-instructions',
+    '-D',
+    dataDir,
+    '-U',
+    superuser.user,
+    `--pwfile=${pwFile}`,
+    '-E',
+    'UTF8',
+    '--locale=C.UTF-8',
+    '--auth-host=scram-sha-256',
+    '--auth-local=scram-sha-256',
+    '--no-instructions',
   ]);
   await rm(pwFile);
   const tlsSettings: Record<string, string> = {};
@@ -110,22 +120,28 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const command = account ? account.prefix[0]! : join(bin, 'postgres');
   const fullArgs = account ? [...account.prefix.slice(1), join(bin, 'postgres'), ...args] : args;
   // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
-  const launch = () => startProcess({ name: 'postgres', command, args: fullArgs, logFile, detached: options.detached, stopSignal: 'SIGINT' });
+  const launch = () =>
+    startProcess({ name: 'postgres', command, args: fullArgs, logFile, detached: options.detached, stopSignal: 'SIGINT' });
   let server = await launch();
   const stop = async () => {
     await server.stop(10_000);
     await rm(dir, { recursive: true, force: true });
   };
   const connect = { host: '127.0.0.1', port, database: 'postgres', ...superuser };
-  const acceptingLogins = () => waitFor('PostgreSQL to accept logins', async () => {
-    const client = new pg.Client(connect);
-    try {
-      await client.connect();
-      return true;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }, { timeoutMs: 30_000, onTimeout: () => tailLog(logFile) });
+  const acceptingLogins = () =>
+    waitFor(
+      'PostgreSQL to accept logins',
+      async () => {
+        const client = new pg.Client(connect);
+        try {
+          await client.connect();
+          return true;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      { timeoutMs: 30_000, onTimeout: () => tailLog(logFile) },
+    );
   try {
     await acceptingLogins();
 
@@ -137,7 +153,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       await client.query(`CREATE ROLE ${admin.user} LOGIN CREATEROLE PASSWORD '${admin.password}'`);
       await client.query(`GRANT pg_signal_backend TO ${admin.user} WITH ADMIN OPTION`);
       await client.query(`CREATE DATABASE app OWNER ${admin.user}`);
-      version = ((await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version) ?? 'unknown';
+      version = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? 'unknown';
     } finally {
       await client.end();
     }

@@ -4,14 +4,22 @@ import { parse } from 'yaml';
 import { REPO_ROOT } from './binaries.ts';
 
 /** A manifest as a plain object. */
-export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; spec: Record<string, unknown>; [k: string]: unknown };
+export type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  spec: Record<string, unknown>;
+  [k: string]: unknown;
+};
 
 const SAMPLES_DIR = join(REPO_ROOT, 'config', 'samples');
 
 /** sampleManifests returns each sample in config/samples by kind (one per kind). */
 export function sampleManifests(): Record<string, Manifest> {
   const out: Record<string, Manifest> = {};
-  for (const file of readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(SAMPLES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     const manifest = parse(readFileSync(join(SAMPLES_DIR, file), 'utf8')) as Manifest;
     out[manifest.kind] = manifest;
   }

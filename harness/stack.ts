@@ -55,10 +55,10 @@ export async function startStack(needs: StackNeeds, options: { detached?: boolea
     if (mariadb) env.mariadb = mariadb.info;
     const state: StackState = {
       env,
-      processes: [
-        ...(kube?.processes ?? []),
-        ...[postgres, mariadb].flatMap((d) => (d ? [d.process] : [])),
-      ].map((p) => ({ pid: p.pid, stopSignal: p.stopSignal })),
+      processes: [...(kube?.processes ?? []), ...[postgres, mariadb].flatMap((d) => (d ? [d.process] : []))].map((p) => ({
+        pid: p.pid,
+        stopSignal: p.stopSignal,
+      })),
       dirs: [...(runDir ? [runDir] : []), ...[postgres, mariadb].flatMap((d) => (d ? [d.info.dataDir.replace(/\/data$/, '')] : []))],
     };
     const stopAll = async () => {

@@ -25,9 +25,10 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     const upstream = connect(targetPort, targetHost);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
-    const forward = (from: Socket, to: Socket) => from.on('data', (chunk) => {
-      if (!frozen) to.write(chunk);
-    });
+    const forward = (from: Socket, to: Socket) =>
+      from.on('data', (chunk) => {
+        if (!frozen) to.write(chunk);
+      });
     forward(client, upstream);
     forward(upstream, client);
     const end = () => {
@@ -57,12 +58,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     freeze: () => {
       frozen = true;
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const [a, b] of pairs) {
-        a.destroy();
-        b.destroy();
-      }
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const [a, b] of pairs) {
+          a.destroy();
+          b.destroy();
+        }
+        server.close(() => resolve());
+      }),
   };
 }

@@ -20,7 +20,9 @@ async function writeEnvFile(env: TestEnvironment): Promise<void> {
   }
   if (env.mariadb) {
     const m = env.mariadb;
-    lines.push(`export MYSQL_HOST=${m.host} MYSQL_TCP_PORT=${m.port} MYSQL_DATABASE=${m.database} MYSQL_USER=${m.admin.user} MYSQL_PWD=${m.admin.password}`);
+    lines.push(
+      `export MYSQL_HOST=${m.host} MYSQL_TCP_PORT=${m.port} MYSQL_DATABASE=${m.database} MYSQL_USER=${m.admin.user} MYSQL_PWD=${m.admin.password}`,
+    );
   }
   await writeFile(ENV_FILE, lines.join('\n') + '\n', { mode: 0o600 });
 }
@@ -28,8 +30,14 @@ async function writeEnvFile(env: TestEnvironment): Promise<void> {
 function describe(env: TestEnvironment): string {
   const out: string[] = [];
   if (env.kube) out.push(`  Kubernetes  ${env.kube.local?.server ?? ''}  KUBECONFIG=${env.kube.kubeconfig}`);
-  if (env.postgres) out.push(`  PostgreSQL  ${env.postgres.version}  ${env.postgres.host}:${env.postgres.port}/${env.postgres.database} (admin ${env.postgres.admin.user})`);
-  if (env.mariadb) out.push(`  MariaDB     ${env.mariadb.version}  ${env.mariadb.host}:${env.mariadb.port}/${env.mariadb.database} (admin ${env.mariadb.admin.user})`);
+  if (env.postgres)
+    out.push(
+      `  PostgreSQL  ${env.postgres.version}  ${env.postgres.host}:${env.postgres.port}/${env.postgres.database} (admin ${env.postgres.admin.user})`,
+    );
+  if (env.mariadb)
+    out.push(
+      `  MariaDB     ${env.mariadb.version}  ${env.mariadb.host}:${env.mariadb.port}/${env.mariadb.database} (admin ${env.mariadb.admin.user})`,
+    );
   out.push(`  Shell:      source ${ENV_FILE}   (KUBECONFIG, kubectl on PATH, PG* and MYSQL_* variables)`);
   return out.join('\n');
 }

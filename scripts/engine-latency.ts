@@ -29,7 +29,14 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 function connection(info: DatabaseServerInfo): ServerConnection {
-  return { host: info.host, port: info.port, database: info.database, admin: { username: info.admin.user, password: info.admin.password }, tls: { mode: 'disable' }, maxConnections: 4 };
+  return {
+    host: info.host,
+    port: info.port,
+    database: info.database,
+    admin: { username: info.admin.user, password: info.admin.password },
+    tls: { mode: 'disable' },
+    maxConnections: 4,
+  };
 }
 
 async function lifecycle(label: string, engine: Engine): Promise<void> {
@@ -38,11 +45,17 @@ async function lifecycle(label: string, engine: Engine): Promise<void> {
   const revoke: number[] = [];
   await engine.ping();
   for (let i = 0; i < runs + 10; i++) {
-    const user = { username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, engine.maxUsernameLength), password: generatePassword(), expiresAt: new Date(Date.now() + 3_600_000), policy: {} };
+    const user = {
+      username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, engine.maxUsernameLength),
+      password: generatePassword(),
+      expiresAt: new Date(Date.now() + 3_600_000),
+      policy: {},
+    };
     const c = await timed(() => engine.createUser(user));
     const v = await timed(() => engine.verifyLogin(user));
     const r = await timed(() => engine.revokeUser(user.username, {}));
-    if (i >= 10) { // the first ten warm the pool and the JIT
+    if (i >= 10) {
+      // the first ten warm the pool and the JIT
       create.push(c);
       verify.push(v);
       revoke.push(r);
@@ -60,7 +73,12 @@ async function scramSplit(info: DatabaseServerInfo): Promise<void> {
     const create: number[] = [];
     const verify: number[] = [];
     for (let i = 0; i < n + 5; i++) {
-      const user = { username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, 63), password: generatePassword(), expiresAt: new Date(Date.now() + 3_600_000), policy: {} };
+      const user = {
+        username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, 63),
+        password: generatePassword(),
+        expiresAt: new Date(Date.now() + 3_600_000),
+        policy: {},
+      };
       const c = await timed(() => engine.createUser(user));
       const v = await timed(() => engine.verifyLogin(user));
       await engine.revokeUser(user.username, {});
@@ -72,7 +90,9 @@ async function scramSplit(info: DatabaseServerInfo): Promise<void> {
     await engine.close();
     const h = percentile(hashing, 0.5);
     const c = percentile(create, 0.5);
-    console.log(`SCRAM ${iterations} iterations (n=${n}): hash in Node ${h.toFixed(2)} ms | createUser ${c.toFixed(2)} ms (server side ≈ ${(c - h).toFixed(2)} ms) | verify (client PBKDF2 + login) ${percentile(verify, 0.5).toFixed(2)} ms`);
+    console.log(
+      `SCRAM ${iterations} iterations (n=${n}): hash in Node ${h.toFixed(2)} ms | createUser ${c.toFixed(2)} ms (server side ≈ ${(c - h).toFixed(2)} ms) | verify (client PBKDF2 + login) ${percentile(verify, 0.5).toFixed(2)} ms`,
+    );
   }
 }
 

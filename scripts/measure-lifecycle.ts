@@ -21,7 +21,11 @@ void (async () => {
   for (;;) {
     try {
       const { resourceVersion } = await lab.client.listAll(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
-      for await (const e of lab.client.watch<KubeObject & { status?: DatabaseCredentialStatus }>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name, resourceVersion }, watchAbort.signal)) {
+      for await (const e of lab.client.watch<KubeObject & { status?: DatabaseCredentialStatus }>(
+        DbcredResources.DatabaseCredential,
+        { namespace: lab.ns.name, resourceVersion },
+        watchAbort.signal,
+      )) {
         const ready = e.object.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
         if (ready && !readyAt.has(e.object.metadata.name)) {
           readyAt.set(e.object.metadata.name, performance.now());
@@ -36,7 +40,10 @@ void (async () => {
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 const results: Record<string, unknown> = {};
-for (const [engine, role] of [['postgres', 'pg-readers'], ['mysql', 'mysql-readers']] as const) {
+for (const [engine, role] of [
+  ['postgres', 'pg-readers'],
+  ['mysql', 'mysql-readers'],
+] as const) {
   const latencies: number[] = [];
   for (let i = 0; i < count; i++) {
     const name = `${engine}-${i}`;
@@ -50,11 +57,19 @@ for (const [engine, role] of [['postgres', 'pg-readers'], ['mysql', 'mysql-reade
   for (let i = 0; i < 50; i++) {
     const name = `${engine}-exp-${i}`;
     expiring.push(name);
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: role }, ttl: '3s', rotation: { enabled: false, overlap: '0s' } });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+      roleRef: { name: role },
+      ttl: '3s',
+      rotation: { enabled: false, overlap: '0s' },
+    });
   }
   await new Promise((r) => setTimeout(r, 6_000));
   const lags: number[] = [];
-  const records = op.audit.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; time: string; object: { name: string }; message: string });
+  const records = op.audit
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { action: string; time: string; object: { name: string }; message: string });
   for (const name of expiring) {
     // The issue record says "until <expiresAt>"; the revoke record's time is when the user was gone.
     const issued = records.find((r) => r.action === 'issue' && r.object.name === name);

@@ -11,6 +11,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 echo "[test] node $(node --version)"
 echo "[test] lint"
 eslint . --max-warnings=0
+prettier --check --log-level=warn "**/*.{ts,js}" || { echo "[test] not formatted: run npm run format"; exit 1; }
 echo "[test] type-check"
 tsc -p tsconfig.json --noEmit
 

@@ -31,7 +31,10 @@ async function run(args: string[]): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   await operator.start();
-  logger.info({ identity: settings.identity, health: operator.manager.healthPort, leaderElect: settings.leaderElect }, 'dbcred operator started');
+  logger.info(
+    { identity: settings.identity, health: operator.manager.healthPort, leaderElect: settings.leaderElect },
+    'dbcred operator started',
+  );
   const exit = await operator.manager.exited;
   if (exit === 'leadership-lost') {
     logger.error('leadership lost: exiting so a fresh process can campaign again');
@@ -60,7 +63,9 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'audit' && rest[0] === 'verify') return auditVerify(rest[1]);
   if (command === '--help' || command === 'help') {
-    process.stdout.write(`dbcred [run] [flags]\n${SETTING_NAMES.map((s) => `  ${s.flag}=…  (${s.env})`).join('\n')}\ndbcred audit verify FILE\n`);
+    process.stdout.write(
+      `dbcred [run] [flags]\n${SETTING_NAMES.map((s) => `  ${s.flag}=…  (${s.env})`).join('\n')}\ndbcred audit verify FILE\n`,
+    );
     return 0;
   }
   return run(command === 'run' ? rest : argv);

@@ -12,7 +12,10 @@ export default async function setup(): Promise<void> {
   const run = globalThis.__dbcredRun;
   if (!run || run.env.node) return;
   const kube = run.env.kube;
-  if (!kube?.local) throw new Error('the node project needs the harness-run control plane (its CA signs the node certificates), not an external KUBECONFIG');
+  if (!kube?.local)
+    throw new Error(
+      'the node project needs the harness-run control plane (its CA signs the node certificates), not an external KUBECONFIG',
+    );
   const started = Date.now();
   const node = await startNode({ controlPlane: { ...kube.local, kubeconfig: kube.kubeconfig }, scheduler: true, images: ['app'] });
   console.log(`[harness] node ${node.info.name} Ready ${node.info.readyMs} ms after kubelet start; started in ${Date.now() - started} ms`);

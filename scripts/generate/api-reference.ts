@@ -68,14 +68,35 @@ export function renderReference(kinds: readonly KindDefinition[]): string {
     '',
   ];
   for (const def of kinds) {
-    out.push(`## ${def.kind}`, '', `${def.description}`, '',
-      `Scope: ${def.scope}. Short name: \`${def.shortNames.join('`, `')}\`. Sample: [config/samples/${def.kind.toLowerCase()}.yaml](../config/samples/${def.kind.toLowerCase()}.yaml).`, '',
-      '| field | type | required | default | description |', '| --- | --- | --- | --- | --- |');
+    out.push(
+      `## ${def.kind}`,
+      '',
+      `${def.description}`,
+      '',
+      `Scope: ${def.scope}. Short name: \`${def.shortNames.join('`, `')}\`. Sample: [config/samples/${def.kind.toLowerCase()}.yaml](../config/samples/${def.kind.toLowerCase()}.yaml).`,
+      '',
+      '| field | type | required | default | description |',
+      '| --- | --- | --- | --- | --- |',
+    );
     rows(openApiSchema(def.spec, 'spec'), 'spec', true, out);
     rows(openApiSchema(def.status, 'status'), 'status', false, out);
     out.push('');
   }
-  out.push('## Conditions and reasons', '', 'Condition types: ' + Object.values(ConditionType).map((t) => `\`${t}\``).join(', ') + '.', '',
-    'Reasons (one closed list for conditions and Events): ' + Object.values(Reason).map((r) => `\`${r}\``).join(', ') + '.', '');
+  out.push(
+    '## Conditions and reasons',
+    '',
+    'Condition types: ' +
+      Object.values(ConditionType)
+        .map((t) => `\`${t}\``)
+        .join(', ') +
+      '.',
+    '',
+    'Reasons (one closed list for conditions and Events): ' +
+      Object.values(Reason)
+        .map((r) => `\`${r}\``)
+        .join(', ') +
+      '.',
+    '',
+  );
   return out.join('\n');
 }

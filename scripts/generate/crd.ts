@@ -53,31 +53,37 @@ export function crdFor(def: KindDefinition): JsonSchema {
     spec: {
       group: GROUP,
       names: {
-        kind: def.kind, listKind: `${def.kind}List`, plural: def.plural, singular: def.singular,
-        shortNames: def.shortNames, categories: ['dbcred'],
+        kind: def.kind,
+        listKind: `${def.kind}List`,
+        plural: def.plural,
+        singular: def.singular,
+        shortNames: def.shortNames,
+        categories: ['dbcred'],
       },
       scope: def.scope,
-      versions: [{
-        name: VERSION,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: def.printerColumns,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            description: def.description,
-            required: ['spec'],
-            properties: {
-              apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-              kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-              metadata: { type: 'object' },
-              spec: openApiSchema(def.spec, 'spec'),
-              status: openApiSchema(def.status, 'status'),
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: def.printerColumns,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: def.description,
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
+                kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+                metadata: { type: 'object' },
+                spec: openApiSchema(def.spec, 'spec'),
+                status: openApiSchema(def.status, 'status'),
+              },
             },
           },
         },
-      }],
+      ],
     },
   };
 }

@@ -17,21 +17,40 @@ interface Section {
 
 const SECTIONS: readonly Section[] = [
   { prefixes: ['CONFIG_'], title: 'Configuration', intro: 'Operator settings (flags and environment variables).' },
-  { prefixes: ['KUBE_'], title: 'Kubernetes API', intro: 'Calls and watches against the apiserver (`src/runtime/kube`); the HTTP status decides the code.' },
-  { prefixes: ['DB_'], title: 'Databases', intro: 'PostgreSQL and MySQL/MariaDB operations (`src/engines`); [engines.md](engines.md) says which server errors map to which code.' },
-  { prefixes: ['REFERENCE_', 'ACCESS_', 'LIMIT_'], title: 'References, tenancy and limits', intro: 'What the controllers check before they issue anything.' },
+  {
+    prefixes: ['KUBE_'],
+    title: 'Kubernetes API',
+    intro: 'Calls and watches against the apiserver (`src/runtime/kube`); the HTTP status decides the code.',
+  },
+  {
+    prefixes: ['DB_'],
+    title: 'Databases',
+    intro: 'PostgreSQL and MySQL/MariaDB operations (`src/engines`); [engines.md](engines.md) says which server errors map to which code.',
+  },
+  {
+    prefixes: ['REFERENCE_', 'ACCESS_', 'LIMIT_'],
+    title: 'References, tenancy and limits',
+    intro: 'What the controllers check before they issue anything.',
+  },
   { prefixes: ['RECONCILE_'], title: 'Reconciliation', intro: 'The outcome of a reconcile (`src/runtime/controller.ts`).' },
 ];
 
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-/** renderErrorReference returns docs/errors.md: every catalog code exactly once, grouped by prefix in a fixed section order; the same catalog always gives the same text. */
+/**
+ * renderErrorReference returns docs/errors.md: every catalog code exactly once, grouped by prefix in
+ * a fixed section order; the same catalog always gives the same text.
+ */
 export function renderErrorReference(): string {
   const codes = Object.keys(ERROR_CATALOG) as ErrorCode[];
   const inFamily = (code: string, prefixes: readonly string[]) => prefixes.some((p) => code.startsWith(p));
-  const groups: (Section & { codes: ErrorCode[] })[] = SECTIONS.map((s) => ({ ...s, codes: codes.filter((code) => inFamily(code, s.prefixes)) }));
+  const groups: (Section & { codes: ErrorCode[] })[] = SECTIONS.map((s) => ({
+    ...s,
+    codes: codes.filter((code) => inFamily(code, s.prefixes)),
+  }));
   const other = codes.filter((code) => !SECTIONS.some((s) => inFamily(code, s.prefixes)));
-  if (other.length > 0) groups.push({ prefixes: [], title: 'Other codes', intro: 'Codes of a family this reference has no section for yet.', codes: other });
+  if (other.length > 0)
+    groups.push({ prefixes: [], title: 'Other codes', intro: 'Codes of a family this reference has no section for yet.', codes: other });
   const out = [
     '<!-- Generated from src/util/errors.ts by `npm run generate:crds`. Do not edit by hand. -->',
     '# dbcred error codes',

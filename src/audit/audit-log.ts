@@ -77,9 +77,15 @@ export function verifyChain(lines: string[]): { ok: true; records: number; torn?
       pendingTorn = i + 1;
       continue;
     }
-    if (record.prev !== prev) return { ok: false, line: pendingTorn ?? i + 1, problem: pendingTorn ? 'not an audit record' : 'previous hash does not match (a record was removed or reordered)' };
+    if (record.prev !== prev)
+      return {
+        ok: false,
+        line: pendingTorn ?? i + 1,
+        problem: pendingTorn ? 'not an audit record' : 'previous hash does not match (a record was removed or reordered)',
+      };
     const { hash, ...body } = record;
-    if (hashOf(AuditBody.parse(body)) !== hash) return { ok: false, line: i + 1, problem: 'hash does not match the record (it was edited)' };
+    if (hashOf(AuditBody.parse(body)) !== hash)
+      return { ok: false, line: i + 1, problem: 'hash does not match the record (it was edited)' };
     if (pendingTorn !== undefined) torn++;
     pendingTorn = undefined;
     prev = hash;

@@ -9,35 +9,48 @@ import { DbcredError } from '../util/errors.ts';
 const duration = z.string().regex(new RegExp(DURATION_PATTERN), 'must be a duration such as 30s or 5m').transform(mustParseDuration);
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-export const Settings = z.object({
-  kubeconfig: z.string().optional(),
-  /** Watch one namespace only (namespaced kinds); empty: every namespace. */
-  watchNamespace: z.string().optional(),
-  /**
-   * This installation's name, written as the ownership marker on PostgreSQL users, so the orphan
-   * sweeps of two installations sharing a server never touch each other's users.
-   */
-  instance: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'must be lowercase letters, digits, . and -').default('dbcred'),
-  leaderElect: bool.default(true),
-  leaderElectionNamespace: z.string().min(1).default('dbcred-system'),
-  identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
-  leaseDuration: duration.default(15_000),
-  renewDeadline: duration.default(10_000),
-  retryPeriod: duration.default(2_000),
-  healthAddr: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d+$/, 'must be host:port or [ipv6]:port').default('0.0.0.0:8080'),
-  workers: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(256)).default(16),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  auditLog: z.string().min(1).default('-'),
-  sweepSchedule: z.string().min(1).default('*/30 * * * * *'),
-  // Every password the operator sets is crypto-random with at least 143 bits of entropy, so PBKDF2
-  // stretching protects nothing an attacker could brute-force; PostgreSQL re-runs it at CREATE ROLE
-  // (3.5 ms at 4096 iterations, ~0.6 ms at 16), so the operator keeps it low.
-  scramIterations: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(1_000_000)).default(16),
-  shutdownGrace: duration.default(20_000),
-}).refine((s) => s.leaseDuration > 0 && s.renewDeadline < s.leaseDuration && s.retryPeriod < s.renewDeadline, {
-  message: 'leader election needs 0 < retryPeriod < renewDeadline < leaseDuration',
-  path: ['renewDeadline'],
-});
+export const Settings = z
+  .object({
+    kubeconfig: z.string().optional(),
+    /** Watch one namespace only (namespaced kinds); empty: every namespace. */
+    watchNamespace: z.string().optional(),
+    /**
+     * This installation's name, written as the ownership marker on PostgreSQL users, so the orphan
+     * sweeps of two installations sharing a server never touch each other's users.
+     */
+    instance: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'must be lowercase letters, digits, . and -')
+      .default('dbcred'),
+    leaderElect: bool.default(true),
+    leaderElectionNamespace: z.string().min(1).default('dbcred-system'),
+    identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
+    leaseDuration: duration.default(15_000),
+    renewDeadline: duration.default(10_000),
+    retryPeriod: duration.default(2_000),
+    healthAddr: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d+$/, 'must be host:port or [ipv6]:port')
+      .default('0.0.0.0:8080'),
+    workers: z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(1).max(256)).default(16),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    auditLog: z.string().min(1).default('-'),
+    sweepSchedule: z.string().min(1).default('*/30 * * * * *'),
+    // Every password the operator sets is crypto-random with at least 143 bits of entropy, so PBKDF2
+    // stretching protects nothing an attacker could brute-force; PostgreSQL re-runs it at CREATE ROLE
+    // (3.5 ms at 4096 iterations, ~0.6 ms at 16), so the operator keeps it low.
+    scramIterations: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(1_000_000))
+      .default(16),
+    shutdownGrace: duration.default(20_000),
+  })
+  .refine((s) => s.leaseDuration > 0 && s.renewDeadline < s.leaseDuration && s.retryPeriod < s.renewDeadline, {
+    message: 'leader election needs 0 < retryPeriod < renewDeadline < leaseDuration',
+    path: ['renewDeadline'],
+  });
 export type Settings = z.output<typeof Settings>;
 
 /** The flag and variable names of each setting, for the README and --help. */
@@ -58,7 +71,11 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   for (const arg of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     const known = m && SETTING_NAMES.find((s) => s.flag === `--${m[1]}`);
-    if (!m || !known) throw new DbcredError('CONFIG_INVALID', `unknown argument ${arg.split('=')[0]} (known: ${SETTING_NAMES.map((s) => s.flag).join(', ')})`);
+    if (!m || !known)
+      throw new DbcredError(
+        'CONFIG_INVALID',
+        `unknown argument ${arg.split('=')[0]} (known: ${SETTING_NAMES.map((s) => s.flag).join(', ')})`,
+      );
     raw[known.key] = m[2] ?? 'true';
   }
   const parsed = Settings.safeParse(raw);

@@ -27,14 +27,22 @@ export function reasonFor(error: unknown, fallback: Reason): Reason {
   if (error instanceof ConditionError) return error.reason;
   if (error instanceof DbcredError) {
     switch (error.code) {
-      case 'DB_UNREACHABLE': return 'Unreachable';
-      case 'DB_AUTH_FAILED': return 'AuthenticationFailed';
-      case 'DB_TLS_FAILED': return 'TLSFailed';
-      case 'DB_MISSING_PRIVILEGES': return 'MissingPrivileges';
-      case 'DB_GROUP_ROLE_MISSING': return 'GroupRoleMissing';
-      case 'DB_TEMPLATE_INVALID': return 'TemplateInvalid';
-      case 'DB_VERIFY_FAILED': return 'VerificationFailed';
-      default: return fallback;
+      case 'DB_UNREACHABLE':
+        return 'Unreachable';
+      case 'DB_AUTH_FAILED':
+        return 'AuthenticationFailed';
+      case 'DB_TLS_FAILED':
+        return 'TLSFailed';
+      case 'DB_MISSING_PRIVILEGES':
+        return 'MissingPrivileges';
+      case 'DB_GROUP_ROLE_MISSING':
+        return 'GroupRoleMissing';
+      case 'DB_TEMPLATE_INVALID':
+        return 'TemplateInvalid';
+      case 'DB_VERIFY_FAILED':
+        return 'VerificationFailed';
+      default:
+        return fallback;
     }
   }
   return fallback;

@@ -38,7 +38,8 @@ type SecretObject = KubeObject & { data?: Record<string, string> };
 /** How long an admin or CA Secret read is reused by credential reconciles. */
 const SECRET_TTL_MS = 10_000;
 
-export const serverKey = (ref: ServerRef) => (ref.kind === 'DatabaseServer' ? `DatabaseServer/${ref.namespace}/${ref.name}` : `ClusterDatabaseServer/${ref.name}`);
+export const serverKey = (ref: ServerRef) =>
+  ref.kind === 'DatabaseServer' ? `DatabaseServer/${ref.namespace}/${ref.name}` : `ClusterDatabaseServer/${ref.name}`;
 
 export class EnginePool {
   private readonly engines = new Map<string, { fingerprint: string; engine: Engine }>();
@@ -59,9 +60,15 @@ export class EnginePool {
   /** serverObject returns the validated server object, or throws a ConditionError saying why not. */
   serverObject(ref: ServerRef): AnyServer {
     const raw = ref.kind === 'DatabaseServer' ? this.o.servers.get(`${ref.namespace}/${ref.name}`) : this.o.clusterServers.get(ref.name);
-    if (!raw) throw new ConditionError('REFERENCE_MISSING', 'ServerNotFound', `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} does not exist`);
+    if (!raw)
+      throw new ConditionError(
+        'REFERENCE_MISSING',
+        'ServerNotFound',
+        `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} does not exist`,
+      );
     const parsed = ref.kind === 'DatabaseServer' ? validate(DatabaseServer, raw) : validate(ClusterDatabaseServer, raw);
-    if (!parsed.ok) throw new ConditionError('REFERENCE_INVALID', 'ServerNotReady', `${ref.kind} ${ref.name} is invalid: ${parsed.message}`);
+    if (!parsed.ok)
+      throw new ConditionError('REFERENCE_INVALID', 'ServerNotReady', `${ref.kind} ${ref.name} is invalid: ${parsed.message}`);
     return parsed.value;
   }
 
@@ -109,9 +116,18 @@ export class EnginePool {
     if (entry?.fingerprint !== fingerprint) {
       // The old pool is closed when nothing can need it: a rebuilt engine replaces it as lastKnown.
       if (entry) void entry.engine.close().catch(() => undefined);
-      const engine = this.o.registry.create(spec.engine, {
-        host: spec.host, port, database, admin: { username, password }, tls: { mode: spec.tls.mode, caPem }, maxConnections: spec.maxConnections,
-      }, this.o.engineOptions);
+      const engine = this.o.registry.create(
+        spec.engine,
+        {
+          host: spec.host,
+          port,
+          database,
+          admin: { username, password },
+          tls: { mode: spec.tls.mode, caPem },
+          maxConnections: spec.maxConnections,
+        },
+        this.o.engineOptions,
+      );
       entry = { fingerprint, engine };
       this.engines.set(key, entry);
       this.lastKnown.set(key, engine);
@@ -145,7 +161,8 @@ export class EnginePool {
 
   private key(secret: SecretObject, key: string, name: string): string {
     const value = secret.data?.[key];
-    if (value === undefined) throw new ConditionError('REFERENCE_MISSING', 'SecretKeyMissing', `Secret ${secret.metadata.namespace}/${name} has no key "${key}"`);
+    if (value === undefined)
+      throw new ConditionError('REFERENCE_MISSING', 'SecretKeyMissing', `Secret ${secret.metadata.namespace}/${name} has no key "${key}"`);
     return Buffer.from(value, 'base64').toString('utf8');
   }
 }

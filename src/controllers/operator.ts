@@ -59,18 +59,41 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const host = settings.healthAddr.slice(0, split).replace(/^\[(.*)\]$/, '$1');
   const port = settings.healthAddr.slice(split + 1);
   const manager = new Manager({
-    client, clock, logger, metrics, health: { host, port: Number(port) }, shutdownGraceMs: settings.shutdownGrace,
-    ...(settings.leaderElect ? {
-      leaderElection: {
-        namespace: settings.leaderElectionNamespace, name: 'dbcred-operator', identity: settings.identity,
-        leaseDurationMs: settings.leaseDuration, renewDeadlineMs: settings.renewDeadline, retryPeriodMs: settings.retryPeriod,
-      },
-    } : {}),
+    client,
+    clock,
+    logger,
+    metrics,
+    health: { host, port: Number(port) },
+    shutdownGraceMs: settings.shutdownGrace,
+    ...(settings.leaderElect
+      ? {
+          leaderElection: {
+            namespace: settings.leaderElectionNamespace,
+            name: 'dbcred-operator',
+            identity: settings.identity,
+            leaseDurationMs: settings.leaseDuration,
+            renewDeadlineMs: settings.renewDeadline,
+            retryPeriodMs: settings.retryPeriod,
+          },
+        }
+      : {}),
   });
-  const informer = (resource: Parameters<typeof manager.addInformer>[0]['resource'], labelSelector?: string, transform = withoutUnreadFields) =>
-    manager.addInformer(new Informer<KubeObject>({
-      client, resource, labelSelector, clock, logger, namespace: resource.namespaced ? settings.watchNamespace : undefined, transform,
-    }));
+  const informer = (
+    resource: Parameters<typeof manager.addInformer>[0]['resource'],
+    labelSelector?: string,
+    transform = withoutUnreadFields,
+  ) =>
+    manager.addInformer(
+      new Informer<KubeObject>({
+        client,
+        resource,
+        labelSelector,
+        clock,
+        logger,
+        namespace: resource.namespaced ? settings.watchNamespace : undefined,
+        transform,
+      }),
+    );
   const servers = informer(DbcredResources.DatabaseServer);
   const clusterServers = informer(DbcredResources.ClusterDatabaseServer);
   const roles = informer(DbcredResources.DatabaseRole);
@@ -82,21 +105,51 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // They are cached as digests (whose user, whether intact): no password stays in memory.
   const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`, (obj) => digestSecret(withoutUnreadFields(obj)));
 
-  const engines = new EnginePool({ client, registry: builtinEngines(), servers, clusterServers, engineOptions: { scramIterations: settings.scramIterations, marker: settings.instance } });
-  const events = new EventRecorder<Reason>({ client, clock, logger, reportingController: 'dbcred.io/operator', reportingInstance: settings.identity });
+  const engines = new EnginePool({
+    client,
+    registry: builtinEngines(),
+    servers,
+    clusterServers,
+    engineOptions: { scramIterations: settings.scramIterations, marker: settings.instance },
+  });
+  const events = new EventRecorder<Reason>({
+    client,
+    clock,
+    logger,
+    reportingController: 'dbcred.io/operator',
+    reportingInstance: settings.identity,
+  });
   registerEventsDropped(metrics.registry, () => events.dropped);
   const ctx: OperatorContext = {
-    client, clock, logger, engines, events,
+    client,
+    clock,
+    logger,
+    engines,
+    events,
     audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
     status: new StatusWriter(client),
     failpoints: new Failpoints(deps.env ?? process.env),
-    metrics: createCredentialMetrics(metrics.registry, () => credentials.list().filter((c) => (c as { status?: { current?: unknown } }).status?.current).length),
+    metrics: createCredentialMetrics(
+      metrics.registry,
+      () => credentials.list().filter((c) => (c as { status?: { current?: unknown } }).status?.current).length,
+    ),
   };
   // Retries back off per key up to 1 min (not controller-runtime's 1000 s): a credential waiting on a
   // database that was down must not sleep for a quarter of an hour after it returns.
   const rateLimiter = () => new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 60_000), new BucketRateLimiter(100, 1000, clock));
   const controller = (name: string, reconciler: ConstructorParameters<typeof Controller>[0]['reconciler'], workers = 2) =>
-    manager.addController(new Controller({ name, reconciler, clock, logger, workers, rateLimiter: rateLimiter(), hooks: reconcileHooks(metrics), mayReconcile: manager.mayReconcile }));
+    manager.addController(
+      new Controller({
+        name,
+        reconciler,
+        clock,
+        logger,
+        workers,
+        rateLimiter: rateLimiter(),
+        hooks: reconcileHooks(metrics),
+        mayReconcile: manager.mayReconcile,
+      }),
+    );
   controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)).watch(servers);
   controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)).watch(clusterServers);
   const roleInformers = { roles, clusterRoles, namespaces };
@@ -109,7 +162,11 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // Users the sweeper found missing from their database: the credential reconciler issues anew.
   const missingUsers = new Set<string>();
   const credentialController = watchCredentialSources(
-    controller('databasecredentials', new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets }, missingUsers), settings.workers),
+    controller(
+      'databasecredentials',
+      new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets }, missingUsers),
+      settings.workers,
+    ),
     { credentials, secrets, roles, clusterRoles, namespaces, servers, clusterServers },
   );
   watchStaticCredentialSources(
@@ -117,22 +174,36 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     { staticCredentials, secrets, namespaces, servers, clusterServers },
   );
   // The status writer's own copies go as soon as the caches hold them.
-  for (const [res, inf] of [[DbcredResources.DatabaseServer, servers], [DbcredResources.ClusterDatabaseServer, clusterServers], [DbcredResources.DatabaseRole, roles],
-    [DbcredResources.ClusterDatabaseRole, clusterRoles], [DbcredResources.DatabaseCredential, credentials], [DbcredResources.DatabaseStaticCredential, staticCredentials]] as const) {
+  for (const [res, inf] of [
+    [DbcredResources.DatabaseServer, servers],
+    [DbcredResources.ClusterDatabaseServer, clusterServers],
+    [DbcredResources.DatabaseRole, roles],
+    [DbcredResources.ClusterDatabaseRole, clusterRoles],
+    [DbcredResources.DatabaseCredential, credentials],
+    [DbcredResources.DatabaseStaticCredential, staticCredentials],
+  ] as const) {
     ctx.status.follow(res, inf);
   }
 
   const sweeper = new Sweeper({
-    ctx, servers, clusterServers, missingUsers, namespace: settings.watchNamespace,
-    enqueue: (key) => credentialController.enqueue(key), mayRun: manager.mayReconcile,
+    ctx,
+    servers,
+    clusterServers,
+    missingUsers,
+    namespace: settings.watchNamespace,
+    enqueue: (key) => credentialController.enqueue(key),
+    mayRun: manager.mayReconcile,
   });
 
   return {
-    manager, sweeper, credentials: credentialController,
+    manager,
+    sweeper,
+    credentials: credentialController,
     async start() {
       await manager.start();
       sweeper.start(settings.sweepSchedule);
-      if (ctx.failpoints.active().length > 0) logger.warn({ failpoints: ctx.failpoints.active() }, 'FAILPOINTS ARMED: this process will crash on purpose');
+      if (ctx.failpoints.active().length > 0)
+        logger.warn({ failpoints: ctx.failpoints.active() }, 'FAILPOINTS ARMED: this process will crash on purpose');
     },
     async stop() {
       await sweeper.stop();

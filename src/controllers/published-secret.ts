@@ -11,7 +11,13 @@ import { ConditionError } from './condition-error.ts';
 import type { ResolvedServer } from './engine-pool.ts';
 import { renderSecretData, type CredentialValues } from '../secrets/secret-data.ts';
 import { dataHash, decodeData, layoutHash, secretIsIntact } from '../secrets/secret-digest.ts';
-import { CREDENTIAL_LABEL, DATA_HASH_ANNOTATION, LAYOUT_HASH_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
+import {
+  CREDENTIAL_LABEL,
+  DATA_HASH_ANNOTATION,
+  LAYOUT_HASH_ANNOTATION,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+} from '../secrets/secret-metadata.ts';
 
 export type SecretObject = KubeObject & { data?: Record<string, string>; stringData?: Record<string, string>; type?: string };
 
@@ -23,22 +29,49 @@ export const secretNameOf = (cred: SecretOwner) => cred.spec.secret.name ?? cred
 
 /** secretValues: what a Secret says of a user on a server, the password aside (expiresAt: when it stops working). */
 export function secretValues(server: ResolvedServer, username: string, expiresAt: number): Omit<CredentialValues, 'password'> {
-  return { engine: server.engineName, username, host: server.host, port: server.port, database: server.database, expiresAt: new Date(expiresAt), tlsMode: server.tlsMode };
+  return {
+    engine: server.engineName,
+    username,
+    host: server.host,
+    port: server.port,
+    database: server.database,
+    expiresAt: new Date(expiresAt),
+    tlsMode: server.tlsMode,
+  };
 }
 
 /**
  * writeSecret creates or replaces the credential's Secret with data; it refuses (SecretConflict)
  * to overwrite a Secret of that name that this credential does not own.
  */
-export async function writeSecret(client: KubeClient, cred: SecretOwner, data: Record<string, string>, layout?: string): Promise<SecretObject> {
+export async function writeSecret(
+  client: KubeClient,
+  cred: SecretOwner,
+  data: Record<string, string>,
+  layout?: string,
+): Promise<SecretObject> {
   const name = secretNameOf(cred);
   const namespace = cred.metadata.namespace!;
   const body: SecretObject = {
     metadata: {
-      name, namespace,
+      name,
+      namespace,
       labels: { ...cred.spec.secret.labels, [MANAGED_BY_LABEL]: MANAGED_BY, [CREDENTIAL_LABEL]: cred.metadata.name },
-      annotations: { ...cred.spec.secret.annotations, [DATA_HASH_ANNOTATION]: dataHash(data), ...(layout === undefined ? {} : { [LAYOUT_HASH_ANNOTATION]: layout }) },
-      ownerReferences: [{ apiVersion: API_VERSION, kind: cred.kind, name: cred.metadata.name, uid: cred.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      annotations: {
+        ...cred.spec.secret.annotations,
+        [DATA_HASH_ANNOTATION]: dataHash(data),
+        ...(layout === undefined ? {} : { [LAYOUT_HASH_ANNOTATION]: layout }),
+      },
+      ownerReferences: [
+        {
+          apiVersion: API_VERSION,
+          kind: cred.kind,
+          name: cred.metadata.name,
+          uid: cred.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     type: 'Opaque',
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
@@ -51,9 +84,16 @@ export async function writeSecret(client: KubeClient, cred: SecretOwner, data: R
   const existing = await client.get<SecretObject>(Resources.Secret, name, namespace);
   const owner = existing.metadata.ownerReferences?.find((r) => r.controller);
   if (owner?.uid !== cred.metadata.uid) {
-    throw new ConditionError('REFERENCE_INVALID', 'SecretConflict', `Secret ${namespace}/${name} exists and is not owned by this ${cred.kind}; choose another spec.secret.name or delete it`);
+    throw new ConditionError(
+      'REFERENCE_INVALID',
+      'SecretConflict',
+      `Secret ${namespace}/${name} exists and is not owned by this ${cred.kind}; choose another spec.secret.name or delete it`,
+    );
   }
-  return client.replace<SecretObject>(Resources.Secret, { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion } });
+  return client.replace<SecretObject>(Resources.Secret, {
+    ...body,
+    metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion },
+  });
 }
 
 /**
@@ -61,7 +101,11 @@ export async function writeSecret(client: KubeClient, cred: SecretOwner, data: R
  * the password it holds. It does so only if the Secret is still exactly what the operator wrote for
  * that user; otherwise (missing, edited) it returns undefined and the caller's repair path applies.
  */
-export async function rerenderSecret(client: KubeClient, cred: SecretOwner, values: Omit<CredentialValues, 'password'>): Promise<SecretObject | undefined> {
+export async function rerenderSecret(
+  client: KubeClient,
+  cred: SecretOwner,
+  values: Omit<CredentialValues, 'password'>,
+): Promise<SecretObject | undefined> {
   let live: SecretObject;
   try {
     live = await client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
@@ -71,7 +115,12 @@ export async function rerenderSecret(client: KubeClient, cred: SecretOwner, valu
   }
   const password = decodeData(live)['password'];
   if (!secretIsIntact(live, values.username) || !password) return undefined;
-  return writeSecret(client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred.spec.secret, values));
+  return writeSecret(
+    client,
+    cred,
+    renderSecretData({ ...values, password }, cred.spec.secret.template),
+    layoutHash(cred.spec.secret, values),
+  );
 }
 
 /**

@@ -35,13 +35,19 @@ export function policyOf(role: AnyRole): UserPolicy {
     creationStatements,
     revocationStatements,
     revocation: { terminateSessions: revocation.terminateSessions },
-    postgres: postgres === undefined ? undefined : {
-      ownedObjects: { action: postgres.ownedObjects.action, reassignTo: postgres.ownedObjects.reassignTo },
-    },
-    mysql: mysql === undefined ? undefined : {
-      userHost: mysql.userHost,
-      grants: mysql.grants?.map(({ privileges, database, table }) => ({ privileges, database, table })),
-    },
+    postgres:
+      postgres === undefined
+        ? undefined
+        : {
+            ownedObjects: { action: postgres.ownedObjects.action, reassignTo: postgres.ownedObjects.reassignTo },
+          },
+    mysql:
+      mysql === undefined
+        ? undefined
+        : {
+            userHost: mysql.userHost,
+            grants: mysql.grants?.map(({ privileges, database, table }) => ({ privileges, database, table })),
+          },
   };
 }
 
@@ -70,7 +76,11 @@ export function resolveRole(
   if (ref.kind === 'ClusterDatabaseRole') {
     const allowed = (role as ClusterDatabaseRole).spec.allowedNamespaces;
     if (!namespaceAllowed(allowed, namespace, namespaceLabels(informers, namespace))) {
-      throw new ConditionError('ACCESS_DENIED', 'NamespaceNotAllowed', `ClusterDatabaseRole ${ref.name} does not allow namespace ${namespace}`);
+      throw new ConditionError(
+        'ACCESS_DENIED',
+        'NamespaceNotAllowed',
+        `ClusterDatabaseRole ${ref.name} does not allow namespace ${namespace}`,
+      );
     }
   }
   return { kind: ref.kind, role, server: roleServer(informers, engines, role), policy: policyOf(role) };
@@ -88,14 +98,23 @@ export function roleServer(informers: RoleInformers, engines: EnginePool, role: 
  * serverFor resolves a serverRef made from `namespace` (undefined for cluster-scoped referrers): a
  * DatabaseServer in that namespace, or a ClusterDatabaseServer whose allowedNamespaces include it.
  */
-export function serverFor(informers: RoleInformers, engines: EnginePool, ref: { kind: string; name: string }, namespace: string | undefined): ServerRef {
+export function serverFor(
+  informers: RoleInformers,
+  engines: EnginePool,
+  ref: { kind: string; name: string },
+  namespace: string | undefined,
+): ServerRef {
   if (ref.kind === 'DatabaseServer') return { kind: 'DatabaseServer', name: ref.name, namespace };
   const server: ServerRef = { kind: 'ClusterDatabaseServer', name: ref.name };
   if (namespace !== undefined) {
     const serverObject = engines.serverObject(server);
     const allowed = 'allowedNamespaces' in serverObject.spec ? serverObject.spec.allowedNamespaces : undefined;
     if (!namespaceAllowed(allowed, namespace, namespaceLabels(informers, namespace))) {
-      throw new ConditionError('ACCESS_DENIED', 'NamespaceNotAllowed', `ClusterDatabaseServer ${server.name} does not allow namespace ${namespace}`);
+      throw new ConditionError(
+        'ACCESS_DENIED',
+        'NamespaceNotAllowed',
+        `ClusterDatabaseServer ${server.name} does not allow namespace ${namespace}`,
+      );
     }
   }
   return server;

@@ -100,10 +100,16 @@ export class StatusWriter {
    * the object as written. A conflict means someone changed the object: the reconcile retries.
    */
   async write<T extends KubeObject>(res: ResourceType, obj: T, status: Record<string, unknown>): Promise<T> {
-    const updated = await this.client.mergePatch<T>(res, obj.metadata.name, obj.metadata.namespace, {
-      metadata: { resourceVersion: obj.metadata.resourceVersion },
-      status: { ...status, observedGeneration: obj.metadata.generation },
-    }, { subresource: 'status' });
+    const updated = await this.client.mergePatch<T>(
+      res,
+      obj.metadata.name,
+      obj.metadata.namespace,
+      {
+        metadata: { resourceVersion: obj.metadata.resourceVersion },
+        status: { ...status, observedGeneration: obj.metadata.generation },
+      },
+      { subresource: 'status' },
+    );
     this.of(res).remember(updated);
     return updated;
   }

@@ -42,11 +42,15 @@ export class Sweeper {
 
   /** start runs sweep() on the cron schedule (6 fields: seconds first), skipping overlapping runs. */
   start(schedule: string): void {
-    this.task = cron.schedule(schedule, async () => {
-      if (!this.o.mayRun()) return;
-      const result = await this.sweep();
-      this.o.ctx.logger.info({ ...result }, 'sweep done');
-    }, { noOverlap: true, name: 'dbcred-sweep' });
+    this.task = cron.schedule(
+      schedule,
+      async () => {
+        if (!this.o.mayRun()) return;
+        const result = await this.sweep();
+        this.o.ctx.logger.info({ ...result }, 'sweep done');
+      },
+      { noOverlap: true, name: 'dbcred-sweep' },
+    );
   }
 
   async stop(): Promise<void> {
@@ -60,7 +64,9 @@ export class Sweeper {
     const refs: ServerRef[] = [
       ...this.o.servers.list().map((s) => ({ kind: 'DatabaseServer' as const, name: s.metadata.name, namespace: s.metadata.namespace })),
       // A namespace-scoped operator cannot see every credential using a cluster server: leave those alone.
-      ...(this.o.namespace ? [] : this.o.clusterServers.list().map((s) => ({ kind: 'ClusterDatabaseServer' as const, name: s.metadata.name }))),
+      ...(this.o.namespace
+        ? []
+        : this.o.clusterServers.list().map((s) => ({ kind: 'ClusterDatabaseServer' as const, name: s.metadata.name }))),
     ];
     const owned = new Map<string, Set<string>>();
     for (const ref of refs) {
@@ -96,7 +102,9 @@ export class Sweeper {
       if (st.current && st.server && users && !users.has(st.current.username) && !st.pending) {
         maybeMissing.push({ key, username: st.current.username, server: st.server });
       }
-      const deadlines = [st.current?.renewAt, st.current?.expiresAt, ...(st.retiring ?? []).map((r) => r.revokeAt)].filter((d): d is string => d !== undefined);
+      const deadlines = [st.current?.renewAt, st.current?.expiresAt, ...(st.retiring ?? []).map((r) => r.revokeAt)].filter(
+        (d): d is string => d !== undefined,
+      );
       if (deadlines.some((d) => Date.parse(d) <= now) || cred.metadata.deletionTimestamp) {
         result.overdue++;
         this.o.enqueue(key);
@@ -108,7 +116,8 @@ export class Sweeper {
     for (const m of maybeMissing) {
       const k = serverKey(m.server);
       try {
-        if (!relisted.has(k)) relisted.set(k, new Set((await (await ctx.engines.resolve(m.server)).engine.listOwnedUsers()).map((u) => u.username)));
+        if (!relisted.has(k))
+          relisted.set(k, new Set((await (await ctx.engines.resolve(m.server)).engine.listOwnedUsers()).map((u) => u.username)));
       } catch (error) {
         result.errors.push(`${k}: ${(error as Error).message}`);
         continue;
@@ -130,7 +139,14 @@ export class Sweeper {
           if (!existed) continue;
           result.orphansDropped.push(username);
           ctx.metrics.revoked.inc({ why: 'orphan' });
-          ctx.audit.record({ action: 'orphan-drop', outcome: 'success', object: { kind: ref.kind, namespace: ref.namespace, name: ref.name }, server: ref.name, username, message: `user ${username} carried the dbcred marker but no DatabaseCredential names it: dropped` });
+          ctx.audit.record({
+            action: 'orphan-drop',
+            outcome: 'success',
+            object: { kind: ref.kind, namespace: ref.namespace, name: ref.name },
+            server: ref.name,
+            username,
+            message: `user ${username} carried the dbcred marker but no DatabaseCredential names it: dropped`,
+          });
         } catch (error) {
           result.errors.push(`dropping orphan ${username}: ${(error as Error).message}`);
         }

@@ -77,14 +77,29 @@ export function engineError(
 
 /** Node.js socket and TLS error codes that mean "could not reach the server". */
 export const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
 ]);
 
 /** isTlsFailure tells whether a driver error is a TLS handshake or certificate problem. */
 export function isTlsFailure(code: string | undefined, message: string): boolean {
-  if (code !== undefined && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HANDSHAKE_NO_SSL/.test(code))) return true;
-  return /does not support SSL|not support secure connection|SSL|certificate|Hostname\/IP does not match/i.test(message) && !/password/i.test(message);
+  if (
+    code !== undefined &&
+    (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HANDSHAKE_NO_SSL/.test(code))
+  )
+    return true;
+  return (
+    /does not support SSL|not support secure connection|SSL|certificate|Hostname\/IP does not match/i.test(message) &&
+    !/password/i.test(message)
+  );
 }
 
 /** recode returns the same failure under another catalog code (with that code's retryable default). */

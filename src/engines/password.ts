@@ -33,7 +33,8 @@ function classes(alphabet: PasswordPolicy['alphabet']): string[] {
  * over the valid passwords.
  */
 export function generatePassword(policy: PasswordPolicy = { length: 32, alphabet: 'alphanumeric' }): string {
-  if (!Number.isInteger(policy.length) || policy.length < 8 || policy.length > 1024) throw new RangeError(`password length ${policy.length} is outside 8-1024`);
+  if (!Number.isInteger(policy.length) || policy.length < 8 || policy.length > 1024)
+    throw new RangeError(`password length ${policy.length} is outside 8-1024`);
   const alphabet = PASSWORD_ALPHABETS[policy.alphabet];
   const required = classes(policy.alphabet);
   for (;;) {

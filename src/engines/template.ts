@@ -47,9 +47,17 @@ function skipQuoted(sql: string, i: number, dialect: SqlDialect): Region | undef
     let depth = 1;
     let j = i + 2;
     while (j < sql.length && depth > 0) {
-      if (sql[j] === '*' && sql[j + 1] === '/') { depth--; j += 2; continue; }
+      if (sql[j] === '*' && sql[j + 1] === '/') {
+        depth--;
+        j += 2;
+        continue;
+      }
       // PostgreSQL block comments nest; MySQL's do not.
-      if (dialect === 'postgres' && sql[j] === '/' && sql[j + 1] === '*') { depth++; j += 2; continue; }
+      if (dialect === 'postgres' && sql[j] === '/' && sql[j + 1] === '*') {
+        depth++;
+        j += 2;
+        continue;
+      }
       j++;
     }
     return depth === 0 ? { end: j, closed: true } : { end: sql.length, closed: false };
@@ -63,16 +71,22 @@ function skipQuoted(sql: string, i: number, dialect: SqlDialect): Region | undef
     }
     return undefined;
   }
-  const quotes = dialect === 'postgres' ? ['\'', '"'] : ['\'', '"', '`'];
+  const quotes = dialect === 'postgres' ? ["'", '"'] : ["'", '"', '`'];
   if (!quotes.includes(c)) return undefined;
   // Backslash escapes: PostgreSQL only in E'...' strings; MySQL in '...' and "..." (unless NO_BACKSLASH_ESCAPES,
   // where treating \ as an escape only makes the scan stricter).
-  const backslash = dialect === 'mysql' ? c !== '`' : c === '\'' && /[Ee]/.test(prev) && (i < 2 || !identChar.test(sql[i - 2]!));
+  const backslash = dialect === 'mysql' ? c !== '`' : c === "'" && /[Ee]/.test(prev) && (i < 2 || !identChar.test(sql[i - 2]!));
   let j = i + 1;
   while (j < sql.length) {
-    if (backslash && sql[j] === '\\') { j += 2; continue; }
+    if (backslash && sql[j] === '\\') {
+      j += 2;
+      continue;
+    }
     if (sql[j] === c) {
-      if (sql[j + 1] === c) { j += 2; continue; }
+      if (sql[j + 1] === c) {
+        j += 2;
+        continue;
+      }
       return { end: j + 1, closed: true };
     }
     j++;
@@ -91,7 +105,8 @@ export function parseTemplate(template: string, dialect: SqlDialect, index = 0):
     if (quoted !== undefined) {
       const end = quoted.end;
       const region = template.slice(i, end);
-      if (region.includes('{{')) throw invalid(index, 'a {{variable}} inside a string, quoted name or comment; write it bare, the engine quotes it');
+      if (region.includes('{{'))
+        throw invalid(index, 'a {{variable}} inside a string, quoted name or comment; write it bare, the engine quotes it');
       if (!quoted.closed) throw invalid(index, 'an unterminated string, quoted name or comment');
       if (sawEnd && !isComment(region)) throw invalid(index, 'more than one statement');
       text += region;
@@ -102,7 +117,8 @@ export function parseTemplate(template: string, dialect: SqlDialect, index = 0):
     if (c === '{' && template[i + 1] === '{') {
       const close = template.indexOf('}}', i + 2);
       const name = close === -1 ? undefined : template.slice(i + 2, close);
-      if (name === undefined || !VARIABLES.includes(name)) throw invalid(index, `unknown variable; use ${VARIABLES.map((v) => `{{${v}}}`).join(', ')}`);
+      if (name === undefined || !VARIABLES.includes(name))
+        throw invalid(index, `unknown variable; use ${VARIABLES.map((v) => `{{${v}}}`).join(', ')}`);
       if (sawEnd) throw invalid(index, 'more than one statement');
       pieces.push({ text }, { variable: name as StatementVariable });
       text = '';
@@ -129,11 +145,13 @@ function isComment(region: string): boolean {
 
 /** renderTemplate substitutes the quoted values into one template; the result is exactly one statement. */
 export function renderTemplate(template: string, values: QuotedValues, dialect: SqlDialect, index = 0): string {
-  return parseTemplate(template, dialect, index)
-    // Spaces around each value keep it a separate token whatever the template writes next to it.
-    .map((p) => ('text' in p ? p.text : ` ${values[p.variable]} `))
-    .join('')
-    .trim();
+  return (
+    parseTemplate(template, dialect, index)
+      // Spaces around each value keep it a separate token whatever the template writes next to it.
+      .map((p) => ('text' in p ? p.text : ` ${values[p.variable]} `))
+      .join('')
+      .trim()
+  );
 }
 
 /** renderTemplates renders a role's statements, or returns [] when it has none. */

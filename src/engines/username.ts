@@ -46,13 +46,18 @@ function base32(bytes: Uint8Array, length: number): string {
  * shortened first, then dropped, to fit).
  */
 export function usernameFor(input: UsernameInput, maxLength: number): string {
-  if (!Number.isSafeInteger(input.serial) || input.serial < 0) throw new DbcredError('DB_INVALID_NAME', `serial must be a non-negative integer, got ${input.serial}`);
+  if (!Number.isSafeInteger(input.serial) || input.serial < 0)
+    throw new DbcredError('DB_INVALID_NAME', `serial must be a non-negative integer, got ${input.serial}`);
   if (input.credentialUid.length === 0) throw new DbcredError('DB_INVALID_NAME', 'credentialUid must not be empty');
   if (input.prefix !== undefined && !/^[a-z][a-z0-9]{0,7}$/.test(input.prefix)) {
     throw new DbcredError('DB_INVALID_NAME', 'usernamePrefix must be 1-8 lowercase letters and digits, starting with a letter');
   }
   const suffixRoom = maxLength - USERNAME_MARKER.length;
-  if (suffixRoom < SUFFIX_LENGTH) throw new DbcredError('DB_INVALID_NAME', `user names of at most ${maxLength} characters cannot hold a ${SUFFIX_LENGTH}-character suffix`);
+  if (suffixRoom < SUFFIX_LENGTH)
+    throw new DbcredError(
+      'DB_INVALID_NAME',
+      `user names of at most ${maxLength} characters cannot hold a ${SUFFIX_LENGTH}-character suffix`,
+    );
   const digest = createHash('sha256').update(`${input.credentialUid}\n${input.serial}`).digest();
   const suffix = base32(digest, SUFFIX_LENGTH);
   // Room for "<prefix>_" after the marker and before the suffix.
@@ -65,6 +70,9 @@ export function usernameFor(input: UsernameInput, maxLength: number): string {
 export function assertGeneratedUsername(name: string, maxLength: number): void {
   if (name.length > maxLength || !USERNAME_PATTERN.test(name)) {
     // The name is not a secret, but it may be hostile: show its length, not its text.
-    throw new DbcredError('DB_INVALID_NAME', `user name (${name.length} characters) is not a dbcred-generated name of at most ${maxLength} characters`);
+    throw new DbcredError(
+      'DB_INVALID_NAME',
+      `user name (${name.length} characters) is not a dbcred-generated name of at most ${maxLength} characters`,
+    );
   }
 }

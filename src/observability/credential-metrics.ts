@@ -16,17 +16,50 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
 /** createCredentialMetrics registers the product metrics; activeCount is read at each scrape. */
 export function createCredentialMetrics(registry: Registry, activeCount: () => number): CredentialMetrics {
   new Gauge({
-    name: 'dbcred_active_credentials', help: 'DatabaseCredentials with a current user.', registers: [registry],
+    name: 'dbcred_active_credentials',
+    help: 'DatabaseCredentials with a current user.',
+    registers: [registry],
     collect() {
       this.set(activeCount());
     },
   });
   return {
-    issued: new Counter({ name: 'dbcred_credentials_issued_total', help: 'Users issued, by engine and why (issue, rotate, repair).', labelNames: ['engine', 'why'], registers: [registry] }),
-    issuanceDuration: new Histogram({ name: 'dbcred_issuance_duration_seconds', help: 'Intent recorded → user created, verified and published.', labelNames: ['engine'], buckets: SECONDS, registers: [registry] }),
-    revoked: new Counter({ name: 'dbcred_credentials_revoked_total', help: 'Users revoked, by why (retired, expired, deleted, orphan).', labelNames: ['why'], registers: [registry] }),
-    revocationLag: new Histogram({ name: 'dbcred_revocation_lag_seconds', help: 'How late a user was revoked after it was due (overlap end or expiry).', labelNames: ['why'], buckets: SECONDS, registers: [registry] }),
-    revocationFailures: new Counter({ name: 'dbcred_revocation_failures_total', help: 'Revocation attempts that failed (retried until they succeed).', registers: [registry] }),
-    denials: new Counter({ name: 'dbcred_denials_total', help: 'Requests refused, by reason (TTLAboveMax, QuotaExceeded, NamespaceNotAllowed).', labelNames: ['reason'], registers: [registry] }),
+    issued: new Counter({
+      name: 'dbcred_credentials_issued_total',
+      help: 'Users issued, by engine and why (issue, rotate, repair).',
+      labelNames: ['engine', 'why'],
+      registers: [registry],
+    }),
+    issuanceDuration: new Histogram({
+      name: 'dbcred_issuance_duration_seconds',
+      help: 'Intent recorded → user created, verified and published.',
+      labelNames: ['engine'],
+      buckets: SECONDS,
+      registers: [registry],
+    }),
+    revoked: new Counter({
+      name: 'dbcred_credentials_revoked_total',
+      help: 'Users revoked, by why (retired, expired, deleted, orphan).',
+      labelNames: ['why'],
+      registers: [registry],
+    }),
+    revocationLag: new Histogram({
+      name: 'dbcred_revocation_lag_seconds',
+      help: 'How late a user was revoked after it was due (overlap end or expiry).',
+      labelNames: ['why'],
+      buckets: SECONDS,
+      registers: [registry],
+    }),
+    revocationFailures: new Counter({
+      name: 'dbcred_revocation_failures_total',
+      help: 'Revocation attempts that failed (retried until they succeed).',
+      registers: [registry],
+    }),
+    denials: new Counter({
+      name: 'dbcred_denials_total',
+      help: 'Requests refused, by reason (TTLAboveMax, QuotaExceeded, NamespaceNotAllowed).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }

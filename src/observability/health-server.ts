@@ -20,7 +20,9 @@ export async function startHealthServer(options: HealthServerOptions): Promise<{
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const reasons = options.notReadyReasons();
-      res.writeHead(reasons.length === 0 ? 200 : 503, { 'content-type': 'text/plain' }).end(reasons.length === 0 ? 'ok\n' : reasons.join('\n') + '\n');
+      res
+        .writeHead(reasons.length === 0 ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(reasons.length === 0 ? 'ok\n' : reasons.join('\n') + '\n');
     } else if (path === '/metrics') {
       options.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
@@ -37,9 +39,10 @@ export async function startHealthServer(options: HealthServerOptions): Promise<{
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -7,13 +7,27 @@ export type Logger = PinoLogger;
 
 /** Paths whose values are replaced by "[REDACTED]" in every log line. */
 export const REDACTED_PATHS = [
-  'password', '*.password', '*.*.password',
-  'newPassword', '*.newPassword',
-  'verifier', '*.verifier',
-  'token', '*.token',
-  'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization',
-  'stringData', '*.stringData', 'data', '*.data',
-  'connectionString', '*.connectionString', 'uri', '*.uri',
+  'password',
+  '*.password',
+  '*.*.password',
+  'newPassword',
+  '*.newPassword',
+  'verifier',
+  '*.verifier',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'stringData',
+  '*.stringData',
+  'data',
+  '*.data',
+  'connectionString',
+  '*.connectionString',
+  'uri',
+  '*.uri',
 ];
 
 export interface LoggerOptions {

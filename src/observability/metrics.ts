@@ -17,13 +17,31 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'dbcred_' });
   return {
     registry,
-    reconcileTotal: new Counter({ name: 'dbcred_reconcile_total', help: 'Reconciles by controller and outcome (success, requeue, error).', labelNames: ['controller', 'outcome'], registers: [registry] }),
+    reconcileTotal: new Counter({
+      name: 'dbcred_reconcile_total',
+      help: 'Reconciles by controller and outcome (success, requeue, error).',
+      labelNames: ['controller', 'outcome'],
+      registers: [registry],
+    }),
     reconcileDuration: new Histogram({
-      name: 'dbcred_reconcile_duration_seconds', help: 'Reconcile duration.', labelNames: ['controller'], registers: [registry],
+      name: 'dbcred_reconcile_duration_seconds',
+      help: 'Reconcile duration.',
+      labelNames: ['controller'],
+      registers: [registry],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     }),
-    workqueueDepth: new Gauge({ name: 'dbcred_workqueue_depth', help: 'Keys waiting in a controller\'s work queue.', labelNames: ['controller'], registers: [registry] }),
-    informerObjects: new Gauge({ name: 'dbcred_informer_objects', help: 'Objects in an informer cache.', labelNames: ['resource'], registers: [registry] }),
+    workqueueDepth: new Gauge({
+      name: 'dbcred_workqueue_depth',
+      help: "Keys waiting in a controller's work queue.",
+      labelNames: ['controller'],
+      registers: [registry],
+    }),
+    informerObjects: new Gauge({
+      name: 'dbcred_informer_objects',
+      help: 'Objects in an informer cache.',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
     leader: new Gauge({ name: 'dbcred_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
   };
 }
@@ -42,7 +60,9 @@ export function reconcileHooks(metrics: RuntimeMetrics) {
 /** registerEventsDropped exposes how many Events the recorder's spam filter and budget skipped. */
 export function registerEventsDropped(registry: Registry, dropped: () => number): void {
   new Counter({
-    name: 'dbcred_events_dropped_total', help: 'Events not written: beyond an object\'s burst or the shared budget of Normal Events (the status and audit trail still hold them).', registers: [registry],
+    name: 'dbcred_events_dropped_total',
+    help: "Events not written: beyond an object's burst or the shared budget of Normal Events (the status and audit trail still hold them).",
+    registers: [registry],
     collect() {
       this.reset();
       this.inc(dropped());

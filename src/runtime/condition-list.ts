@@ -26,4 +26,3 @@ export function setCondition(
   else list.push(condition);
   return list;
 }
-

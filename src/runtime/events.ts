@@ -69,14 +69,26 @@ export class EventRecorder<Reason extends string = string> {
   writes = 0;
 
   constructor(options: EventRecorderOptions) {
-    this.o = { windowMs: 600_000, flushMs: 10_000, burst: 25, refillMs: 30_000, normalPerSecond: 20, normalBurst: 100, maxEntries: 4096, ...options };
+    this.o = {
+      windowMs: 600_000,
+      flushMs: 10_000,
+      burst: 25,
+      refillMs: 30_000,
+      normalPerSecond: 20,
+      normalBurst: 100,
+      maxEntries: 4096,
+      ...options,
+    };
     this.normal = { tokens: this.o.normalBurst, at: this.o.clock.now() };
   }
 
   /** record emits an Event without waiting; API failures are logged, never thrown. */
   record(target: EventTarget, type: 'Normal' | 'Warning', reason: Reason, action: string, note: string): void {
     void this.recordAsync(target, type, reason, action, note).catch((error: unknown) => {
-      this.o.logger.warn({ err: error, reason, object: `${target.kind}/${target.namespace ?? ''}/${target.name}` }, 'could not write an Event');
+      this.o.logger.warn(
+        { err: error, reason, object: `${target.kind}/${target.namespace ?? ''}/${target.name}` },
+        'could not write an Event',
+      );
     });
   }
 
@@ -106,19 +118,21 @@ export class EventRecorder<Reason extends string = string> {
     const name = `${target.name}.${randomBytes(8).toString('hex')}`;
     const s: Series = { name, namespace, count: 1, written: 1, firstAt: now, lastAt: now, lastWriteAt: now };
     this.remember(key, s);
-    s.creating = this.o.client.create(Resources.Event, {
-      metadata: { name, namespace },
-      eventTime: microTime(now),
-      reportingController: this.o.reportingController,
-      reportingInstance: this.o.reportingInstance,
-      action,
-      reason,
-      type,
-      note: text,
-      regarding: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace: target.namespace, uid: target.uid },
-    }).then(() => {
-      this.writes++;
-    });
+    s.creating = this.o.client
+      .create(Resources.Event, {
+        metadata: { name, namespace },
+        eventTime: microTime(now),
+        reportingController: this.o.reportingController,
+        reportingInstance: this.o.reportingInstance,
+        action,
+        reason,
+        type,
+        note: text,
+        regarding: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace: target.namespace, uid: target.uid },
+      })
+      .then(() => {
+        this.writes++;
+      });
     await s.creating;
   }
 
@@ -142,12 +156,14 @@ export class EventRecorder<Reason extends string = string> {
 
   /** flushAll writes pending series counts now (graceful shutdown). */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.series.values()].map(async (s) => {
-      s.flush?.cancel();
-      s.flush = undefined;
-      await s.creating?.catch(() => undefined);
-      await this.flush(s).catch(() => undefined);
-    }));
+    await Promise.all(
+      [...this.series.values()].map(async (s) => {
+        s.flush?.cancel();
+        s.flush = undefined;
+        await s.creating?.catch(() => undefined);
+        await this.flush(s).catch(() => undefined);
+      }),
+    );
   }
 
   private takeNormal(now: number): boolean {

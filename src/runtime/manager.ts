@@ -21,7 +21,14 @@ export interface ManagerOptions {
   /** Health/metrics server; port 0 picks a free port; omit to run none. */
   health?: { host: string; port: number };
   /** Leader election; omit to reconcile without it (a single replica). */
-  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
   /** Bound on finishing in-flight reconciles at shutdown. Default 20 s. */
   shutdownGraceMs?: number;
 }
@@ -82,7 +89,10 @@ export class Manager {
       return;
     }
     this.elector = new LeaderElector({
-      client: this.o.client, clock: this.o.clock, logger, ...le,
+      client: this.o.client,
+      clock: this.o.clock,
+      logger,
+      ...le,
       onStartedLeading: () => {
         metrics.leader.set(1);
         this.startControllers();

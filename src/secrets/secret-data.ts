@@ -67,9 +67,12 @@ export function renderSecretData(v: CredentialValues, templates: Record<string, 
   for (const [key, template] of Object.entries(templates)) {
     if ((DEFAULT_KEYS as readonly string[]).includes(key)) continue;
     // A function replacement, so "$&" in a password is inserted literally.
-    entries.push([key, template.replace(/\{\{([a-zA-Z]+)\}\}/g, (whole, name: string) =>
-      Object.hasOwn(variables, name) ? variables[name as keyof typeof variables] : whole,
-    )]);
+    entries.push([
+      key,
+      template.replace(/\{\{([a-zA-Z]+)\}\}/g, (whole, name: string) =>
+        Object.hasOwn(variables, name) ? variables[name as keyof typeof variables] : whole,
+      ),
+    ]);
   }
   // fromEntries defines own properties, so even a key named "__proto__" is kept.
   return Object.fromEntries(entries);

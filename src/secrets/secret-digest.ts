@@ -27,7 +27,9 @@ export interface SecretLayoutSpec {
 
 /** dataHash hashes Secret data (key → plain value) independently of key order. */
 export function dataHash(data: Record<string, string>): string {
-  const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
+  const sorted = Object.keys(data)
+    .sort()
+    .map((k) => [k, data[k]]);
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
 }
 

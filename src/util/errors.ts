@@ -13,7 +13,7 @@ export const ERROR_CATALOG = {
   KUBE_CONFLICT: { retryable: true, summary: 'The object changed since it was read (resourceVersion mismatch) or already exists.' },
   KUBE_GONE: { retryable: true, summary: 'The watch resourceVersion is too old (410); relist.' },
   KUBE_FORBIDDEN: { retryable: false, summary: 'RBAC does not allow the operator to do this.' },
-  KUBE_UNAUTHORIZED: { retryable: true, summary: 'The operator\'s credentials were refused (expired token?).' },
+  KUBE_UNAUTHORIZED: { retryable: true, summary: "The operator's credentials were refused (expired token?)." },
   KUBE_INVALID: { retryable: false, summary: 'The apiserver refused the request as invalid (422, or another 4xx not listed here).' },
   KUBE_TOO_MANY_REQUESTS: { retryable: true, summary: 'The apiserver throttled the request (429).' },
   KUBE_UNAVAILABLE: { retryable: true, summary: 'The apiserver could not be reached or failed (network error, 5xx, timeout).' },
@@ -33,10 +33,19 @@ export const ERROR_CATALOG = {
   DB_USER_CONFLICT: { retryable: false, summary: 'A user with the generated name exists but does not carry the dbcred marker.' },
 
   // references, tenancy and limits (the controllers)
-  REFERENCE_MISSING: { retryable: true, summary: 'A referenced object, Secret or Secret key does not exist (yet); the object waits for it.' },
-  REFERENCE_INVALID: { retryable: false, summary: 'A referenced object exists but cannot be used (wrong engine, not ready, invalid spec).' },
+  REFERENCE_MISSING: {
+    retryable: true,
+    summary: 'A referenced object, Secret or Secret key does not exist (yet); the object waits for it.',
+  },
+  REFERENCE_INVALID: {
+    retryable: false,
+    summary: 'A referenced object exists but cannot be used (wrong engine, not ready, invalid spec).',
+  },
   ACCESS_DENIED: { retryable: false, summary: 'Tenancy: the namespace may not use this role or server.' },
-  LIMIT_EXCEEDED: { retryable: false, summary: 'A limit refused the request: ttl above the role\'s maxTTL, or the role\'s quota of live users.' },
+  LIMIT_EXCEEDED: {
+    retryable: false,
+    summary: "A limit refused the request: ttl above the role's maxTTL, or the role's quota of live users.",
+  },
 
   // reconciliation
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;

@@ -19,9 +19,13 @@ export class Failpoints {
   private readonly armed: ReadonlySet<string>;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
-    const names = (env['DBCRED_FAILPOINT'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const names = (env['DBCRED_FAILPOINT'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const enabled = env['DBCRED_ENABLE_FAILPOINTS'] === FAILPOINT_ENABLE_PHRASE;
-    for (const n of names) if (!(FAILPOINTS as readonly string[]).includes(n)) throw new Error(`unknown failpoint "${n}" (known: ${FAILPOINTS.join(', ')})`);
+    for (const n of names)
+      if (!(FAILPOINTS as readonly string[]).includes(n)) throw new Error(`unknown failpoint "${n}" (known: ${FAILPOINTS.join(', ')})`);
     this.armed = new Set(enabled ? names : []);
   }
 

@@ -17,7 +17,8 @@ function errorText(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
-    if (current instanceof Error) parts.push(current.message, current.stack ?? '', JSON.stringify(current), JSON.stringify(Object.entries(current)));
+    if (current instanceof Error)
+      parts.push(current.message, current.stack ?? '', JSON.stringify(current), JSON.stringify(Object.entries(current)));
     else parts.push(JSON.stringify(current));
     current = current instanceof Error ? current.cause : undefined;
   }
@@ -52,7 +53,9 @@ describe.each(targets)('the $label engine', (target) => {
     await target.superuser(`CREATE TABLE ${table} (id int)`);
     await target.superuser(`INSERT INTO ${table} VALUES (42)`);
     await target.superuser(`CREATE TABLE ${echoTable} (v text)${target.tableOptions}`);
-    await target.superuser(`GRANT INSERT, SELECT ON ${echoTable} TO ${target.info.engine === 'postgres' ? `"${target.info.admin.user}"` : `\`${target.info.admin.user}\`@'%'`}`);
+    await target.superuser(
+      `GRANT INSERT, SELECT ON ${echoTable} TO ${target.info.engine === 'postgres' ? `"${target.info.admin.user}"` : `\`${target.info.admin.user}\`@'%'`}`,
+    );
     await target.createGroup(group, table);
     engine = target.engine();
   });
@@ -172,10 +175,17 @@ describe.each(targets)('the $label engine', (target) => {
       const user = newUser({}, 2_500);
       await engine.createUser(user);
       await engine.verifyLogin(user);
-      await waitFor('the expired user to be refused', async () => {
-        const error = await engine.verifyLogin(user).then(() => undefined, (e: unknown) => e);
-        return isDbcredError(error, 'DB_VERIFY_FAILED');
-      }, { timeoutMs: 20_000, intervalMs: 200 });
+      await waitFor(
+        'the expired user to be refused',
+        async () => {
+          const error = await engine.verifyLogin(user).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          return isDbcredError(error, 'DB_VERIFY_FAILED');
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
     });
   });
 
@@ -228,21 +238,28 @@ describe.each(targets)('the $label engine', (target) => {
       expect(await target.superuser(`SELECT v FROM ${echoTable} WHERE v = '${marker}'`)).toEqual([{ v: marker }]);
     });
 
-    it('refuses a name that usernameFor cannot have made, so it never drops someone else\'s user', async () => {
+    it("refuses a name that usernameFor cannot have made, so it never drops someone else's user", async () => {
       expect((await failure(engine.revokeUser(target.info.admin.user, {}))).code).toBe('DB_INVALID_NAME');
     });
   });
 
   describe('statements built from hostile values', () => {
     it('store each value exactly, as one statement, whatever it contains', async () => {
-      const hostile = fc.string({ unit: fc.constantFrom('\'', '"', '`', '\\', ';', '-', '#', '/', '*', '$', '{', '}', ' ', '\n', 'a', 'é', '😀', '%', '_'), minLength: 1, maxLength: 40 });
-      await fc.assert(fc.asyncProperty(hostile, async (value) => {
-        const user = { ...newUser(), password: value };
-        await engine.createUser({ ...user, policy: { creationStatements: [`INSERT INTO ${echoTable} (v) VALUES ({{password}})`] } });
-        await engine.revokeUser(user.username, {});
-        const rows = await target.superuser(`SELECT v FROM ${echoTable}`);
-        return rows.some((r) => r['v'] === value);
-      }), { numRuns: 25 });
+      const hostile = fc.string({
+        unit: fc.constantFrom("'", '"', '`', '\\', ';', '-', '#', '/', '*', '$', '{', '}', ' ', '\n', 'a', 'é', '😀', '%', '_'),
+        minLength: 1,
+        maxLength: 40,
+      });
+      await fc.assert(
+        fc.asyncProperty(hostile, async (value) => {
+          const user = { ...newUser(), password: value };
+          await engine.createUser({ ...user, policy: { creationStatements: [`INSERT INTO ${echoTable} (v) VALUES ({{password}})`] } });
+          await engine.revokeUser(user.username, {});
+          const rows = await target.superuser(`SELECT v FROM ${echoTable}`);
+          return rows.some((r) => r['v'] === value);
+        }),
+        { numRuns: 25 },
+      );
     });
   });
 

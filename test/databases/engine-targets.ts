@@ -45,11 +45,21 @@ const fixturePassword = () => randomBytes(18).toString('base64url');
 /** postgresTarget wraps a PostgreSQL server the harness started. */
 export function postgresTarget(info: DatabaseServerInfo): Target {
   const connection = (admin: Login = info.admin): ServerConnection => ({
-    host: info.host, port: info.port, database: info.database,
-    admin: { username: admin.user, password: admin.password }, tls: { mode: 'disable' }, maxConnections: 4,
+    host: info.host,
+    port: info.port,
+    database: info.database,
+    admin: { username: admin.user, password: admin.password },
+    tls: { mode: 'disable' },
+    maxConnections: 4,
   });
   const superuser = async (sql: string) => {
-    const client = new pg.Client({ host: info.host, port: info.port, database: info.database, user: info.superuser.user, password: info.superuser.password });
+    const client = new pg.Client({
+      host: info.host,
+      port: info.port,
+      database: info.database,
+      user: info.superuser.user,
+      password: info.superuser.password,
+    });
     await client.connect();
     try {
       return (await client.query(sql)).rows as Record<string, unknown>[];
@@ -64,12 +74,22 @@ export function postgresTarget(info: DatabaseServerInfo): Target {
     engine: (admin, options) => new PostgresEngine(connection(admin), options),
     superuser,
     async session(login) {
-      const client = new pg.Client({ host: info.host, port: info.port, database: info.database, user: login.username, password: login.password });
+      const client = new pg.Client({
+        host: info.host,
+        port: info.port,
+        database: info.database,
+        user: login.username,
+        password: login.password,
+      });
       client.on('error', () => undefined); // a terminated backend reports here
       await client.connect();
       return {
         query: async (sql) => (await client.query(sql)).rows as Record<string, unknown>[],
-        alive: () => client.query('SELECT 1').then(() => true, () => false),
+        alive: () =>
+          client.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ),
         close: () => client.end().catch(() => undefined),
       };
     },
@@ -101,11 +121,21 @@ export function postgresTarget(info: DatabaseServerInfo): Target {
 /** mariadbTarget wraps a MariaDB server the harness started. */
 export function mariadbTarget(info: DatabaseServerInfo): Target {
   const connection = (admin: Login = info.admin): ServerConnection => ({
-    host: info.host, port: info.port, database: info.database,
-    admin: { username: admin.user, password: admin.password }, tls: { mode: 'disable' }, maxConnections: 4,
+    host: info.host,
+    port: info.port,
+    database: info.database,
+    admin: { username: admin.user, password: admin.password },
+    tls: { mode: 'disable' },
+    maxConnections: 4,
   });
   const superuser = async (sql: string) => {
-    const conn = await mysql.createConnection({ host: info.host, port: info.port, database: info.database, user: info.superuser.user, password: info.superuser.password });
+    const conn = await mysql.createConnection({
+      host: info.host,
+      port: info.port,
+      database: info.database,
+      user: info.superuser.user,
+      password: info.superuser.password,
+    });
     try {
       const [rows] = await conn.query(sql);
       return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
@@ -131,7 +161,11 @@ export function mariadbTarget(info: DatabaseServerInfo): Target {
           const [rows] = await conn.query(sql);
           return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
         },
-        alive: () => conn.query('SELECT 1').then(() => true, () => false),
+        alive: () =>
+          conn.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ),
         close: () => conn.end().catch(() => undefined),
       };
     },
@@ -152,7 +186,7 @@ export function mariadbTarget(info: DatabaseServerInfo): Target {
     async dropAdmin(name) {
       await superuser(`DROP USER IF EXISTS \`${name}\`@'%'`);
     },
-    echoingFailure: 'SIGNAL SQLSTATE \'45000\' SET MESSAGE_TEXT = {{password}}',
+    echoingFailure: "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {{password}}",
     tableOptions: ' DEFAULT CHARSET=utf8mb4',
     expiryEnforcement: 'EventScheduler',
   };

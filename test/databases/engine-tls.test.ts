@@ -42,7 +42,10 @@ afterAll(async () => {
 
 function engineFor(kind: 'postgres' | 'mysql', info: DatabaseServerInfo, host: string, mode: TlsMode, ca?: string): Engine {
   const connection: ServerConnection = {
-    host, port: info.port, database: info.database, maxConnections: 2,
+    host,
+    port: info.port,
+    database: info.database,
+    maxConnections: 2,
     admin: { username: info.admin.user, password: info.admin.password },
     tls: { mode, ...(ca === undefined ? {} : { caPem: ca }) },
   };
@@ -59,7 +62,10 @@ async function pingWith(kind: 'postgres' | 'mysql', host: string, mode: TlsMode,
 }
 
 async function tlsFailure(work: Promise<unknown>): Promise<boolean> {
-  return work.then(() => false, (error: unknown) => isDbcredError(error, 'DB_TLS_FAILED'));
+  return work.then(
+    () => false,
+    (error: unknown) => isDbcredError(error, 'DB_TLS_FAILED'),
+  );
 }
 
 describe.each(['postgres', 'mysql'] as const)('TLS to %s', (kind) => {
@@ -88,7 +94,12 @@ describe.each(['postgres', 'mysql'] as const)('TLS to %s', (kind) => {
   it('verifies an issued user over the same verified TLS', async () => {
     const engine = engineFor(kind, servers[kind]!.info, 'localhost', 'verify-full', caPem);
     try {
-      const user = { username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, engine.maxUsernameLength), password: generatePassword(), expiresAt: new Date(Date.now() + 60_000), policy: {} };
+      const user = {
+        username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, engine.maxUsernameLength),
+        password: generatePassword(),
+        expiresAt: new Date(Date.now() + 60_000),
+        policy: {},
+      };
       await engine.createUser(user);
       await engine.verifyLogin(user);
       await engine.revokeUser(user.username, {});
@@ -99,7 +110,10 @@ describe.each(['postgres', 'mysql'] as const)('TLS to %s', (kind) => {
 });
 
 describe('require against a server without TLS', () => {
-  it.each([['postgres', 'postgres'], ['mysql', 'mariadb']] as const)('fails with DB_TLS_FAILED (%s)', async (kind, name) => {
+  it.each([
+    ['postgres', 'postgres'],
+    ['mysql', 'mariadb'],
+  ] as const)('fails with DB_TLS_FAILED (%s)', async (kind, name) => {
     const engine = engineFor(kind, requireDatabase(name), '127.0.0.1', 'require');
     try {
       expect(await tlsFailure(engine.ping())).toBe(true);

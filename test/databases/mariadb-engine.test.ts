@@ -14,10 +14,15 @@ import { mariadbTarget } from './engine-targets.ts';
 
 const shared = mariadbTarget(requireDatabase('mariadb'));
 const user = (policy = {}, ttlMs = 600_000) => ({
-  username: usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'my' }, 32), password: generatePassword(), expiresAt: new Date(Date.now() + ttlMs), policy,
+  username: usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'my' }, 32),
+  password: generatePassword(),
+  expiresAt: new Date(Date.now() + ttlMs),
+  policy,
 });
 const eventAt = async (username: string) => {
-  const rows = await shared.superuser(`SELECT UNIX_TIMESTAMP(CONVERT_TZ(EXECUTE_AT, TIME_ZONE, '+00:00')) AS at FROM information_schema.EVENTS WHERE EVENT_NAME = '${expiryEventName(username)}'`);
+  const rows = await shared.superuser(
+    `SELECT UNIX_TIMESTAMP(CONVERT_TZ(EXECUTE_AT, TIME_ZONE, '+00:00')) AS at FROM information_schema.EVENTS WHERE EVENT_NAME = '${expiryEventName(username)}'`,
+  );
   return rows.length === 0 ? undefined : Number(rows[0]!['at']) * 1000;
 };
 const exists = async (username: string) => (await shared.superuser(`SELECT 1 FROM mysql.user WHERE User = '${username}'`)).length > 0;
@@ -45,15 +50,20 @@ describe('the MariaDB engine with the event scheduler on', () => {
     await once.createUser(issued);
     await once.close();
     expect(await exists(issued.username)).toBe(true);
-    await waitFor('the expiry event to drop the user', async () => !(await exists(issued.username)), { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor('the expiry event to drop the user', async () => !(await exists(issued.username)), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(Date.now()).toBeGreaterThanOrEqual(issued.expiresAt.getTime() - 1_000);
     expect(await eventAt(issued.username)).toBeUndefined();
   });
 
-  it('grants the role\'s per-user privileges', async () => {
+  it("grants the role's per-user privileges", async () => {
     const table = `dbc_grant_${randomBytes(3).toString('hex')}`;
     await shared.superuser(`CREATE TABLE ${table} (id int)`);
-    const issued = user({ mysql: { userHost: '%', grants: [{ privileges: ['SELECT', 'INSERT'], database: shared.info.database, table }] } });
+    const issued = user({
+      mysql: { userHost: '%', grants: [{ privileges: ['SELECT', 'INSERT'], database: shared.info.database, table }] },
+    });
     try {
       await engine.createUser(issued);
       const session = await shared.session(issued);
@@ -80,7 +90,10 @@ describe('the MariaDB engine with the event scheduler on', () => {
     await shared.superuser(`GRANT SHOW VIEW ON \`${shared.info.database}\`.* TO \`${weak.user}\`@'%'`); // enough to connect to it
     const weakEngine = shared.engine(weak);
     try {
-      const report = await weakEngine.checkPrivileges({ memberOf: ['some_role'], mysql: { userHost: '%', grants: [{ privileges: ['SELECT'], database: 'app', table: '*' }] } });
+      const report = await weakEngine.checkPrivileges({
+        memberOf: ['some_role'],
+        mysql: { userHost: '%', grants: [{ privileges: ['SELECT'], database: 'app', table: '*' }] },
+      });
       expect(report.missing).toEqual([
         expect.stringContaining('CREATE USER'),
         expect.stringContaining('SELECT on mysql.user'),

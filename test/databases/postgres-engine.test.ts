@@ -84,7 +84,9 @@ describe('the PostgreSQL engine', () => {
   it('gives the objects to reassignTo when ownedObjects.action is Reassign', async () => {
     const { issued, table } = await userWithTable({});
     await engine.revokeUser(issued.username, { postgres: { ownedObjects: { action: 'Reassign', reassignTo: heir } } });
-    expect(await shared.superuser(`SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = '${table}'`)).toEqual([{ owner: heir }]);
+    expect(await shared.superuser(`SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = '${table}'`)).toEqual([
+      { owner: heir },
+    ]);
   });
 
   it('leaves alone a dbc_ role without its marker: no convergence, no drop, not listed', async () => {

@@ -40,7 +40,13 @@ describe('the PostgreSQL test server', () => {
 describe('the MariaDB test server', () => {
   it('accepts the admin login over TCP and has no anonymous accounts', async () => {
     const db = requireDatabase('mariadb');
-    const conn = await mysql.createConnection({ host: db.host, port: db.port, database: db.database, user: db.admin.user, password: db.admin.password });
+    const conn = await mysql.createConnection({
+      host: db.host,
+      port: db.port,
+      database: db.database,
+      user: db.admin.user,
+      password: db.admin.password,
+    });
     try {
       const [who] = await conn.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u');
       expect(who[0]?.['u']).toBe(`${db.admin.user}@%`);
@@ -55,8 +61,9 @@ describe('the MariaDB test server', () => {
 
   it('refuses a wrong password', async () => {
     const db = requireDatabase('mariadb');
-    await expect(mysql.createConnection({ host: db.host, port: db.port, user: db.admin.user, password: 'wrong' }))
-      .rejects.toThrow(`Access denied for user '${db.admin.user}'`);
+    await expect(mysql.createConnection({ host: db.host, port: db.port, user: db.admin.user, password: 'wrong' })).rejects.toThrow(
+      `Access denied for user '${db.admin.user}'`,
+    );
   });
 
   it('is stopped and its folder removed by stop()', async () => {

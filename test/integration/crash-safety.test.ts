@@ -43,7 +43,11 @@ async function crashed(p: OperatorProcess): Promise<void> {
 
 async function invariantHolds(): Promise<void> {
   let last: string[] = [];
-  await waitFor('the invariant to hold', async () => (last = await violations(lab)).length === 0, { timeoutMs: 30_000, intervalMs: 200, onTimeout: () => last.join('\n') });
+  await waitFor('the invariant to hold', async () => (last = await violations(lab)).length === 0, {
+    timeoutMs: 30_000,
+    intervalMs: 200,
+    onTimeout: () => last.join('\n'),
+  });
 }
 
 const ISSUE_STEPS = ['after-intent-recorded', 'after-user-created', 'after-user-verified', 'after-secret-written'] as const;
@@ -60,33 +64,59 @@ describe('a crash while issuing', () => {
   });
 });
 
-describe('a crash while issuing, restarted only after the new user\'s expiry', () => {
+describe("a crash while issuing, restarted only after the new user's expiry", () => {
   it('after-secret-written: the delivered user is treated as expired: revoked, and rotated to a new one', async () => {
     const name = 'stale-intent';
     const first = await operator('stale-1', 'after-secret-written');
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '2s', rotation: { overlap: '1s' } });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+      roleRef: { name: 'pg-readers' },
+      ttl: '2s',
+      rotation: { overlap: '1s' },
+    });
     await crashed(first);
     const stale = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status!.pending!;
-    await waitFor('the intended user to expire', () => Promise.resolve(Date.now() > Date.parse(stale.expiresAt)), { timeoutMs: 5_000, intervalMs: 50 });
+    await waitFor('the intended user to expire', () => Promise.resolve(Date.now() > Date.parse(stale.expiresAt)), {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
     await operator('stale-2');
-    await waitFor('a new user to replace the expired one', async () => {
-      const current = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.current;
-      return current !== undefined && current.username !== stale.username;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'a new user to replace the expired one',
+      async () => {
+        const current = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.current;
+        return current !== undefined && current.username !== stale.username;
+      },
+      { timeoutMs: 15_000 },
+    );
     await invariantHolds(); // the stale user is gone; the Secret logs in with the new one
   });
 
   it('after-user-verified, rotation off: the undelivered user is dropped and the credential issued afresh', async () => {
     const name = 'stale-undelivered';
     const first = await operator('undelivered-1', 'after-user-verified');
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '2s', rotation: { enabled: false, overlap: '0s' } });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+      roleRef: { name: 'pg-readers' },
+      ttl: '2s',
+      rotation: { enabled: false, overlap: '0s' },
+    });
     await crashed(first);
     const stale = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status!.pending!;
-    await waitFor('the intended user to expire', () => Promise.resolve(Date.now() > Date.parse(stale.expiresAt)), { timeoutMs: 5_000, intervalMs: 50 });
+    await waitFor('the intended user to expire', () => Promise.resolve(Date.now() > Date.parse(stale.expiresAt)), {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
     await operator('undelivered-2');
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
-    const records = (await readFile(join(dir, 'audit.log'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; object?: { name?: string } });
-    expect(records.filter((r) => r.object?.name === name).map((r) => r.action).slice(0, 2)).toEqual(['revoke', 'issue']);
+    const records = (await readFile(join(dir, 'audit.log'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { action: string; object?: { name?: string } });
+    expect(
+      records
+        .filter((r) => r.object?.name === name)
+        .map((r) => r.action)
+        .slice(0, 2),
+    ).toEqual(['revoke', 'issue']);
     await invariantHolds();
   });
 });
@@ -95,14 +125,22 @@ describe('a crash while rotating', () => {
   it('after-old-user-revoked: the rotation completes and the old user stays gone', async () => {
     const name = 'rotate-crash';
     const setup = await operator('rotate-setup');
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '4s', rotation: { renewAtPercent: 50, overlap: '1s' } });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+      roleRef: { name: 'pg-readers' },
+      ttl: '4s',
+      rotation: { renewAtPercent: 50, overlap: '1s' },
+    });
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
     await setup.stop();
     running = running.filter((p) => p !== setup);
     const first = await operator('rotate-1', 'after-old-user-revoked');
     await crashed(first);
     await operator('rotate-2');
-    await waitFor('the retiring list to be empty', async () => ((await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.retiring ?? []).length === 0, { timeoutMs: 20_000 });
+    await waitFor(
+      'the retiring list to be empty',
+      async () => ((await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.retiring ?? []).length === 0,
+      { timeoutMs: 20_000 },
+    );
     await invariantHolds();
   });
 });

@@ -11,7 +11,18 @@ import { createTestNamespace } from '../../harness/kube-client.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
 import { startTcpProxy } from '../../harness/tcp-proxy.ts';
-import { condition, create, get, waitForCredentialGone, secretData, sql, startLab, waitForCondition, type Lab, type Obj } from '../../harness/lab.ts';
+import {
+  condition,
+  create,
+  get,
+  waitForCredentialGone,
+  secretData,
+  sql,
+  startLab,
+  waitForCondition,
+  type Lab,
+  type Obj,
+} from '../../harness/lab.ts';
 
 let lab: Lab;
 let op: InProcessOperator;
@@ -28,17 +39,52 @@ afterAll(async () => {
 /** credentialReconciles reads the operator's count of credential reconciles, all outcomes, from /metrics. */
 const credentialReconciles = async () => {
   const text = await (await fetch(`http://127.0.0.1:${op.operator.manager.healthPort}/metrics`)).text();
-  return [...text.matchAll(/^dbcred_reconcile_total\{controller="databasecredentials",outcome="\w+"\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return [...text.matchAll(/^dbcred_reconcile_total\{controller="databasecredentials",outcome="\w+"\} (\d+)/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
 };
-const pgUserExists = async (username: string) => (await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`])).length === 1;
+const pgUserExists = async (username: string) =>
+  (await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`])).length === 1;
 
 describe('servers and roles report why they are not ready', () => {
   it('a wrong admin password: AuthenticationFailed; a closed port: Unreachable; a missing Secret: SecretNotFound', async () => {
-    await lab.client.create(Resources.Secret, { metadata: { name: 'wrong-admin', namespace: lab.ns.name }, stringData: { username: lab.postgres.info.admin.user, password: 'not-the-password' } });
-    await create(lab.client, 'DatabaseServer', lab.ns.name, 'bad-password', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'wrong-admin' }, tls: { mode: 'disable' } });
-    await create(lab.client, 'DatabaseServer', lab.ns.name, 'closed-port', { engine: 'postgres', host: '127.0.0.1', port: 1, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
-    await create(lab.client, 'DatabaseServer', lab.ns.name, 'no-secret', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, adminCredentialsSecretRef: { name: 'absent' }, tls: { mode: 'disable' } });
-    const auth = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'bad-password', 'Ready', 'False', 'AuthenticationFailed');
+    await lab.client.create(Resources.Secret, {
+      metadata: { name: 'wrong-admin', namespace: lab.ns.name },
+      stringData: { username: lab.postgres.info.admin.user, password: 'not-the-password' },
+    });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'bad-password', {
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: lab.postgres.info.port,
+      database: 'app',
+      adminCredentialsSecretRef: { name: 'wrong-admin' },
+      tls: { mode: 'disable' },
+    });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'closed-port', {
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: 1,
+      database: 'app',
+      adminCredentialsSecretRef: { name: 'pg-admin' },
+      tls: { mode: 'disable' },
+    });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'no-secret', {
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: lab.postgres.info.port,
+      adminCredentialsSecretRef: { name: 'absent' },
+      tls: { mode: 'disable' },
+    });
+    const auth = await waitForCondition(
+      lab.client,
+      'DatabaseServer',
+      lab.ns.name,
+      'bad-password',
+      'Ready',
+      'False',
+      'AuthenticationFailed',
+    );
     expect(condition(auth, 'Ready')?.message).not.toContain('not-the-password');
     await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'closed-port', 'Ready', 'False', 'Unreachable');
     const missing = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'no-secret', 'Ready', 'False', 'SecretNotFound');
@@ -47,7 +93,7 @@ describe('servers and roles report why they are not ready', () => {
     expect(ok.status).toMatchObject({ expiryEnforcement: 'ValidUntil', serverVersion: expect.stringMatching(/^PostgreSQL 1\d/) });
   });
 
-  it('a role with the other engine\'s block: EngineMismatch; a role whose group role does not exist: not Ready', async () => {
+  it("a role with the other engine's block: EngineMismatch; a role whose group role does not exist: not Ready", async () => {
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'mismatch', { serverRef: { name: 'pg' }, mysql: { userHost: '%' } });
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'no-group', { serverRef: { name: 'pg' }, memberOf: ['no_such_group'] });
     const mismatch = await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'mismatch', 'Ready', 'False', 'EngineMismatch');
@@ -59,8 +105,12 @@ describe('servers and roles report why they are not ready', () => {
 });
 
 describe('limits', () => {
-  it('a role\'s quota of live users refuses the credential beyond it, and creates nothing for it', async () => {
-    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-one', { serverRef: { name: 'pg' }, memberOf: ['app_readers'], maxActiveCredentials: 1 });
+  it("a role's quota of live users refuses the credential beyond it, and creates nothing for it", async () => {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-one', {
+      serverRef: { name: 'pg' },
+      memberOf: ['app_readers'],
+      maxActiveCredentials: 1,
+    });
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-first', { roleRef: { name: 'quota-one' } });
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-first', 'Ready', 'True');
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-second', { roleRef: { name: 'quota-one' } });
@@ -68,41 +118,84 @@ describe('limits', () => {
     expect(condition(denied, 'Ready')?.message).toBe('role quota-one allows 1 live users and has 1');
     expect(await secretData(lab.client, lab.ns.name, 'quota-second')).toBeUndefined();
     // The role's count follows its credentials within seconds, not only at its minutely check.
-    await waitFor('the role to count its live user', async () => {
-      const role = await get(lab.client, 'DatabaseRole', lab.ns.name, 'quota-one');
-      return (role.status as { activeCredentials?: number } | undefined)?.activeCredentials === 1;
-    }, { timeoutMs: 15_000, intervalMs: 200 });
+    await waitFor(
+      'the role to count its live user',
+      async () => {
+        const role = await get(lab.client, 'DatabaseRole', lab.ns.name, 'quota-one');
+        return (role.status as { activeCredentials?: number } | undefined)?.activeCredentials === 1;
+      },
+      { timeoutMs: 15_000, intervalMs: 200 },
+    );
   });
 
   it('a credential waiting for a place in the quota gets its user as soon as another credential of the role is deleted', async () => {
-    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-waits', { serverRef: { name: 'pg' }, memberOf: ['app_readers'], maxActiveCredentials: 1 });
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-waits', {
+      serverRef: { name: 'pg' },
+      memberOf: ['app_readers'],
+      maxActiveCredentials: 1,
+    });
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-holder', { roleRef: { name: 'quota-waits' } });
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-holder', 'Ready', 'True');
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-waiter', { roleRef: { name: 'quota-waits' } });
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-waiter', 'Ready', 'False', 'QuotaExceeded');
     await lab.client.delete(DbcredResources.DatabaseCredential, 'quota-holder', lab.ns.name);
     // Well before the 30 s re-check: the holder's revocation frees the place.
-    const issued = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-waiter', 'Ready', 'True', undefined, 10_000);
+    const issued = await waitForCondition(
+      lab.client,
+      'DatabaseCredential',
+      lab.ns.name,
+      'quota-waiter',
+      'Ready',
+      'True',
+      undefined,
+      10_000,
+    );
     expect(await pgUserExists(issued.status!.current!.username)).toBe(true);
   });
 
   it('a rotation the quota refuses keeps the current user until its expiry, says why, waits without looping, then issues a user with a new name', async () => {
-    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-rotate', { serverRef: { name: 'pg' }, memberOf: ['app_readers'], maxActiveCredentials: 1 });
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', { roleRef: { name: 'quota-rotate' }, ttl: '6s', rotation: { renewAtPercent: 50, overlap: '1s' } });
-    const first = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', 'Ready', 'True')).status!.current!;
-    const refused = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', 'Rotating', 'False', 'QuotaExceeded');
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-rotate', {
+      serverRef: { name: 'pg' },
+      memberOf: ['app_readers'],
+      maxActiveCredentials: 1,
+    });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', {
+      roleRef: { name: 'quota-rotate' },
+      ttl: '6s',
+      rotation: { renewAtPercent: 50, overlap: '1s' },
+    });
+    const first = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating', 'Ready', 'True')).status!
+      .current!;
+    const refused = await waitForCondition(
+      lab.client,
+      'DatabaseCredential',
+      lab.ns.name,
+      'quota-rotating',
+      'Rotating',
+      'False',
+      'QuotaExceeded',
+    );
     expect(refused.status!.current!.username).toBe(first.username);
     expect(condition(refused, 'Ready')?.status).toBe('True');
     const before = await credentialReconciles();
     // At its expiry the user is revoked; with it gone the quota has room, so a new user follows.
     let next: Obj | undefined;
-    await waitFor('a new user after the expiry', async () => {
-      next = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating');
-      return next.status?.current !== undefined && next.status.current.username !== first.username;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor(
+      'a new user after the expiry',
+      async () => {
+        next = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'quota-rotating');
+        return next.status?.current !== undefined && next.status.current.username !== first.username;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     // Between the refusal and the expiry (~3 s) there was nothing to do: a handful of reconciles, not thousands.
-    expect(await credentialReconciles() - before).toBeLessThan(50);
-    expect(op.audit.map((l) => JSON.parse(l) as { action: string; username?: string }).filter((r) => r.username === first.username).map((r) => r.action)).toEqual(['issue', 'revoke', 'expire']);
+    expect((await credentialReconciles()) - before).toBeLessThan(50);
+    expect(
+      op.audit
+        .map((l) => JSON.parse(l) as { action: string; username?: string })
+        .filter((r) => r.username === first.username)
+        .map((r) => r.action),
+    ).toEqual(['issue', 'revoke', 'expire']);
     expect(await pgUserExists(first.username)).toBe(false);
     // Serials never repeat, so neither does a username, even after an expiry.
     expect(next!.status!.current!.serial).toBe(2);
@@ -114,17 +207,34 @@ describe('rollout restarts', () => {
   it('a rotation stamps the pod template of each target so its pods pick up the new Secret', async () => {
     await lab.client.create(Resources.Deployment, {
       metadata: { name: 'api', namespace: lab.ns.name },
-      spec: { replicas: 0, selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'app' }] } } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'api' } },
+        template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'api', image: 'app' }] } },
+      },
     });
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting', { roleRef: { name: 'pg-readers' }, ttl: '4s', rotation: { renewAtPercent: 50, overlap: '1s' }, rolloutRestartTargets: [{ kind: 'Deployment', name: 'api' }] });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting', {
+      roleRef: { name: 'pg-readers' },
+      ttl: '4s',
+      rotation: { renewAtPercent: 50, overlap: '1s' },
+      rolloutRestartTargets: [{ kind: 'Deployment', name: 'api' }],
+    });
     const first = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting', 'Ready', 'True');
     const firstUser = first.status!.current!.username;
     let stamp: string | undefined;
-    await waitFor('the Deployment to be stamped after the rotation', async () => {
-      const d = await lab.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(Resources.Deployment, 'api', lab.ns.name);
-      stamp = d.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
-      return stamp !== undefined;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'the Deployment to be stamped after the rotation',
+      async () => {
+        const d = await lab.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
+          Resources.Deployment,
+          'api',
+          lab.ns.name,
+        );
+        stamp = d.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+        return stamp !== undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     const now = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting');
     expect(now.status?.current?.username).not.toBe(firstUser);
     expect(Date.parse(stamp!)).toBeGreaterThanOrEqual(Date.parse(now.status!.current!.issuedAt) - 1);
@@ -140,7 +250,15 @@ describe('revocation during a database outage', () => {
     let resumed = false;
     try {
       await lab.client.delete(DbcredResources.DatabaseCredential, 'outage', lab.ns.name);
-      const failing = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'outage', 'RevocationFailing', 'True', 'RevocationFailed');
+      const failing = await waitForCondition(
+        lab.client,
+        'DatabaseCredential',
+        lab.ns.name,
+        'outage',
+        'RevocationFailing',
+        'True',
+        'RevocationFailed',
+      );
       expect(condition(failing, 'RevocationFailing')?.message).toContain(`could not revoke user ${username}`);
       await outage.resume();
       resumed = true;
@@ -164,29 +282,47 @@ describe('apiserver hiccups', () => {
     const realGet = client.get.bind(client);
     let failNext = 0;
     let injected = 0;
-    client.get = (async (res, name, namespace) => {
+    client.get = async (res, name, namespace) => {
       if (failNext > 0 && res === Resources.Secret && name === 'pg-admin' && new Error().stack?.includes('DatabaseCredentialReconciler')) {
         failNext--;
         injected++;
         throw new KubeError(503, 'ServiceUnavailable', 'injected: the apiserver is restarting');
       }
       return realGet(res, name, namespace);
-    });
+    };
     // No sweep: it reads the admin Secret too, and would refresh the operator's copy of it.
     const scoped = await startOperator(ns.name, { 'sweep-schedule': '0 0 0 1 1 *' }, { client });
     try {
-      await lab.client.create(Resources.Secret, { metadata: { name: 'pg-admin', namespace: ns.name }, stringData: { username: lab.postgres.info.admin.user, password: lab.postgres.info.admin.password } });
-      await create(lab.client, 'DatabaseServer', ns.name, 'pg', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
+      await lab.client.create(Resources.Secret, {
+        metadata: { name: 'pg-admin', namespace: ns.name },
+        stringData: { username: lab.postgres.info.admin.user, password: lab.postgres.info.admin.password },
+      });
+      await create(lab.client, 'DatabaseServer', ns.name, 'pg', {
+        engine: 'postgres',
+        host: '127.0.0.1',
+        port: lab.postgres.info.port,
+        database: 'app',
+        adminCredentialsSecretRef: { name: 'pg-admin' },
+        tls: { mode: 'disable' },
+      });
       await create(lab.client, 'DatabaseRole', ns.name, 'readers', { serverRef: { name: 'pg' }, memberOf: ['app_readers'] });
       // Renewal 12 s after issue: the operator's copy of the admin Secret (kept 10 s) is read again then.
-      await create(lab.client, 'DatabaseCredential', ns.name, 'renewing', { roleRef: { name: 'readers' }, ttl: '24s', rotation: { renewAtPercent: 50, overlap: '1s' } });
+      await create(lab.client, 'DatabaseCredential', ns.name, 'renewing', {
+        roleRef: { name: 'readers' },
+        ttl: '24s',
+        rotation: { renewAtPercent: 50, overlap: '1s' },
+      });
       const first = (await waitForCondition(lab.client, 'DatabaseCredential', ns.name, 'renewing', 'Ready', 'True')).status!.current!;
       failNext = 3;
       let rotated: Obj | undefined;
-      await waitFor('the rotation', async () => {
-        rotated = await get(lab.client, 'DatabaseCredential', ns.name, 'renewing');
-        return rotated.status?.current?.username !== first.username && rotated.status?.current !== undefined;
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor(
+        'the rotation',
+        async () => {
+          rotated = await get(lab.client, 'DatabaseCredential', ns.name, 'renewing');
+          return rotated.status?.current?.username !== first.username && rotated.status?.current !== undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       expect(injected).toBe(3);
       expect(Date.parse(rotated!.status!.current!.issuedAt) - Date.parse(first.renewAt!)).toBeLessThan(3_000);
       expect(condition(rotated!, 'Ready')).toMatchObject({ status: 'True', reason: 'Rotated' });
@@ -203,14 +339,31 @@ describe('the Secret follows its spec and its server', () => {
   it('a template or label change, or the server moving to another port, renders the Secret again for the same user and password', async () => {
     const proxy = await startTcpProxy('127.0.0.1', lab.postgres.info.port);
     try {
-      await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-moving', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
-      await create(lab.client, 'DatabaseRole', lab.ns.name, 'moving-readers', { serverRef: { name: 'pg-moving' }, memberOf: ['app_readers'] });
+      await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-moving', {
+        engine: 'postgres',
+        host: '127.0.0.1',
+        port: lab.postgres.info.port,
+        database: 'app',
+        adminCredentialsSecretRef: { name: 'pg-admin' },
+        tls: { mode: 'disable' },
+      });
+      await create(lab.client, 'DatabaseRole', lab.ns.name, 'moving-readers', {
+        serverRef: { name: 'pg-moving' },
+        memberOf: ['app_readers'],
+      });
       await create(lab.client, 'DatabaseCredential', lab.ns.name, 'follows', { roleRef: { name: 'moving-readers' } });
-      const username = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'follows', 'Ready', 'True')).status!.current!.username;
+      const username = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'follows', 'Ready', 'True')).status!.current!
+        .username;
       const before = (await secretData(lab.client, lab.ns.name, 'follows'))!;
 
-      await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'follows', lab.ns.name, { spec: { secret: { labels: { team: 'orders' }, template: { DATABASE_URL: '{{uri}}' } } } });
-      await waitFor('the new key in the Secret', async () => (await secretData(lab.client, lab.ns.name, 'follows'))?.['DATABASE_URL'] !== undefined, { timeoutMs: 10_000 });
+      await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'follows', lab.ns.name, {
+        spec: { secret: { labels: { team: 'orders' }, template: { DATABASE_URL: '{{uri}}' } } },
+      });
+      await waitFor(
+        'the new key in the Secret',
+        async () => (await secretData(lab.client, lab.ns.name, 'follows'))?.['DATABASE_URL'] !== undefined,
+        { timeoutMs: 10_000 },
+      );
       const rendered = await lab.client.get<KubeObject>(Resources.Secret, 'follows', lab.ns.name);
       expect(rendered.metadata.labels?.['team']).toBe('orders');
       const after = (await secretData(lab.client, lab.ns.name, 'follows'))!;
@@ -218,17 +371,32 @@ describe('the Secret follows its spec and its server', () => {
       expect([after['username'], after['password']]).toEqual([before['username'], before['password']]);
 
       await lab.client.mergePatch(DbcredResources.DatabaseServer, 'pg-moving', lab.ns.name, { spec: { port: proxy.port } });
-      await waitFor('the new port in the Secret', async () => (await secretData(lab.client, lab.ns.name, 'follows'))?.['port'] === String(proxy.port), { timeoutMs: 10_000 });
+      await waitFor(
+        'the new port in the Secret',
+        async () => (await secretData(lab.client, lab.ns.name, 'follows'))?.['port'] === String(proxy.port),
+        { timeoutMs: 10_000 },
+      );
       const moved = (await secretData(lab.client, lab.ns.name, 'follows'))!;
       expect([moved['username'], moved['password']]).toEqual([before['username'], before['password']]);
       expect(moved['DATABASE_URL']).toContain(`:${proxy.port}/`);
       // The same user, still working, through the new address.
-      const client = new pg.Client({ host: '127.0.0.1', port: proxy.port, database: 'app', user: moved['username'], password: moved['password'] });
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port: proxy.port,
+        database: 'app',
+        user: moved['username'],
+        password: moved['password'],
+      });
       await client.connect();
       await client.end();
       const now = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'follows');
       expect(now.status!.current!.username).toBe(username);
-      expect(op.audit.map((l) => JSON.parse(l) as { action: string; username?: string }).filter((r) => r.username === username).map((r) => r.action)).toEqual(['issue', 'republish', 'republish']);
+      expect(
+        op.audit
+          .map((l) => JSON.parse(l) as { action: string; username?: string })
+          .filter((r) => r.username === username)
+          .map((r) => r.action),
+      ).toEqual(['issue', 'republish', 'republish']);
     } finally {
       await lab.client.delete(DbcredResources.DatabaseCredential, 'follows', lab.ns.name).catch(() => undefined);
       await waitForCredentialGone(lab.client, lab.ns.name, 'follows');
@@ -242,8 +410,18 @@ describe('namespace deletion', () => {
     const ns = await createTestNamespace('doomed');
     const scoped = await startOperator(ns.name);
     try {
-      await lab.client.create(Resources.Secret, { metadata: { name: 'pg-admin', namespace: ns.name }, stringData: { username: lab.postgres.info.admin.user, password: lab.postgres.info.admin.password } });
-      await create(lab.client, 'DatabaseServer', ns.name, 'pg', { engine: 'postgres', host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', adminCredentialsSecretRef: { name: 'pg-admin' }, tls: { mode: 'disable' } });
+      await lab.client.create(Resources.Secret, {
+        metadata: { name: 'pg-admin', namespace: ns.name },
+        stringData: { username: lab.postgres.info.admin.user, password: lab.postgres.info.admin.password },
+      });
+      await create(lab.client, 'DatabaseServer', ns.name, 'pg', {
+        engine: 'postgres',
+        host: '127.0.0.1',
+        port: lab.postgres.info.port,
+        database: 'app',
+        adminCredentialsSecretRef: { name: 'pg-admin' },
+        tls: { mode: 'disable' },
+      });
       await create(lab.client, 'DatabaseRole', ns.name, 'readers', { serverRef: { name: 'pg' }, memberOf: ['app_readers'] });
       const users: string[] = [];
       for (const name of ['one', 'two', 'three']) {
@@ -252,14 +430,18 @@ describe('namespace deletion', () => {
       }
       for (const u of users) expect(await pgUserExists(u)).toBe(true);
       await ns.cleanup();
-      await waitFor('the namespace to be gone', async () => {
-        try {
-          await lab.client.get(Resources.Namespace, ns.name);
-          return false;
-        } catch {
-          return true;
-        }
-      }, { timeoutMs: 60_000, intervalMs: 200 });
+      await waitFor(
+        'the namespace to be gone',
+        async () => {
+          try {
+            await lab.client.get(Resources.Namespace, ns.name);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
       for (const u of users) expect(await pgUserExists(u)).toBe(false);
     } finally {
       await scoped.stop();
@@ -273,7 +455,12 @@ describe('the safety net', () => {
     expect(created.metadata.finalizers).toEqual([REVOKE_FINALIZER]); // the chart's admission policy, at create
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized', 'Ready', 'True');
     await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'unfinalized', lab.ns.name, { metadata: { finalizers: null } });
-    await waitFor('the operator to add the finalizer again', async () => (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized')).metadata.finalizers?.includes(REVOKE_FINALIZER) === true, { timeoutMs: 10_000 });
+    await waitFor(
+      'the operator to add the finalizer again',
+      async () =>
+        (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized')).metadata.finalizers?.includes(REVOKE_FINALIZER) === true,
+      { timeoutMs: 10_000 },
+    );
     const username = (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'unfinalized')).status!.current!.username;
     await lab.client.delete(DbcredResources.DatabaseCredential, 'unfinalized', lab.ns.name);
     await waitForCredentialGone(lab.client, lab.ns.name, 'unfinalized');
@@ -287,12 +474,16 @@ describe('the safety net', () => {
     await sql(lab.postgres, [`DROP ROLE ${username}`]);
     // The Secret is written before the status records the new user: wait for both to name it.
     let reissued = '';
-    await waitFor('a new user in the Secret and the status', async () => {
-      const data = await secretData(lab.client, lab.ns.name, 'dropped');
-      const current = (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped')).status?.current?.username;
-      reissued = current ?? '';
-      return data !== undefined && data['username'] !== username && data['username'] === current;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'a new user in the Secret and the status',
+      async () => {
+        const data = await secretData(lab.client, lab.ns.name, 'dropped');
+        const current = (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'dropped')).status?.current?.username;
+        reissued = current ?? '';
+        return data !== undefined && data['username'] !== username && data['username'] === current;
+      },
+      { timeoutMs: 15_000 },
+    );
     expect(await pgUserExists(reissued)).toBe(true);
   });
 

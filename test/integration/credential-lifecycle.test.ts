@@ -6,7 +6,18 @@ import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
-import { condition, create, get, waitForCredentialGone, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from '../../harness/lab.ts';
+import {
+  condition,
+  create,
+  get,
+  waitForCredentialGone,
+  mysqlSql,
+  secretData,
+  sql,
+  startLab,
+  waitForCondition,
+  type Lab,
+} from '../../harness/lab.ts';
 
 let lab: Lab;
 let op: InProcessOperator;
@@ -26,9 +37,19 @@ const engines = [
 ] as const;
 
 /** loginAndRead logs in with a Secret's data and reads `table`; it returns the rows or the error message. */
-async function loginAndRead(engine: 'postgres' | 'mysql', data: Record<string, string>, table: string): Promise<{ user: string; rows?: number; error?: string }> {
+async function loginAndRead(
+  engine: 'postgres' | 'mysql',
+  data: Record<string, string>,
+  table: string,
+): Promise<{ user: string; rows?: number; error?: string }> {
   if (engine === 'postgres') {
-    const c = new pg.Client({ host: data['host'], port: Number(data['port']), database: data['database'], user: data['username'], password: data['password'] });
+    const c = new pg.Client({
+      host: data['host'],
+      port: Number(data['port']),
+      database: data['database'],
+      user: data['username'],
+      password: data['password'],
+    });
     await c.connect();
     try {
       const who = (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
@@ -41,7 +62,13 @@ async function loginAndRead(engine: 'postgres' | 'mysql', data: Record<string, s
       await c.end();
     }
   }
-  const c = await mysql.createConnection({ host: data['host'], port: Number(data['port']), database: data['database'], user: data['username'], password: data['password'] });
+  const c = await mysql.createConnection({
+    host: data['host'],
+    port: Number(data['port']),
+    database: data['database'],
+    user: data['username'],
+    password: data['password'],
+  });
   try {
     const [who] = await c.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u');
     try {
@@ -63,7 +90,11 @@ async function userExists(engine: 'postgres' | 'mysql', username: string): Promi
 describe.each(engines)('a DatabaseCredential on $engine', ({ engine, role }) => {
   it('becomes a Secret whose user logs in and can read what its group role allows, and nothing more', async () => {
     const name = `app-${engine}`;
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: role }, ttl: '30m', secret: { template: { DATABASE_URL: '{{uri}}' } } });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+      roleRef: { name: role },
+      ttl: '30m',
+      secret: { template: { DATABASE_URL: '{{uri}}' } },
+    });
     const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True', 'Issued');
     const data = (await secretData(lab.client, lab.ns.name, name))!;
     expect(Object.keys(data).sort()).toEqual(['DATABASE_URL', 'database', 'host', 'jdbc-url', 'password', 'port', 'uri', 'username']);
@@ -88,12 +119,18 @@ describe.each(engines)('a DatabaseCredential on $engine', ({ engine, role }) => 
     await lab.client.delete(DbcredResources.DatabaseCredential, name, lab.ns.name);
     await waitForCredentialGone(lab.client, lab.ns.name, name, 20_000);
     expect(await userExists(engine, username)).toBe(false);
-    await waitFor('the Secret to be garbage-collected', async () => (await secretData(lab.client, lab.ns.name, name)) === undefined, { timeoutMs: 20_000 });
+    await waitFor('the Secret to be garbage-collected', async () => (await secretData(lab.client, lab.ns.name, name)) === undefined, {
+      timeoutMs: 20_000,
+    });
   });
 
   it('without rotation, is revoked at expiry: the user is gone within a second and the Secret deleted', async () => {
     const name = `expiring-${engine}`;
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: role }, ttl: '3s', rotation: { enabled: false, overlap: '0s' } });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+      roleRef: { name: role },
+      ttl: '3s',
+      rotation: { enabled: false, overlap: '0s' },
+    });
     const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
     const username = ready.status?.current?.username as string;
     const expiresAt = Date.parse(ready.status!.current!.expiresAt);
@@ -109,26 +146,46 @@ describe.each(engines)('a DatabaseCredential on $engine', ({ engine, role }) => 
 describe('rotation', () => {
   it('publishes a new verified user before expiry; the old one keeps working for the overlap, then is revoked and its session ended', async () => {
     const name = 'rotating';
-    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '6s', rotation: { renewAtPercent: 50, overlap: '2s' } });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
+      roleRef: { name: 'pg-readers' },
+      ttl: '6s',
+      rotation: { renewAtPercent: 50, overlap: '2s' },
+    });
     const first = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
     const oldUser = first.status!.current!.username;
     const oldData = (await secretData(lab.client, lab.ns.name, name))!;
-    const session = new pg.Client({ host: oldData['host'], port: Number(oldData['port']), database: oldData['database'], user: oldData['username'], password: oldData['password'] });
+    const session = new pg.Client({
+      host: oldData['host'],
+      port: Number(oldData['port']),
+      database: oldData['database'],
+      user: oldData['username'],
+      password: oldData['password'],
+    });
     await session.connect();
     const sessionEnded = new Promise<void>((resolve) => session.on('error', () => resolve()).on('end', () => resolve()));
     try {
-      await waitFor('a new user in the Secret', async () => (await secretData(lab.client, lab.ns.name, name))?.['username'] !== oldUser, { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor('a new user in the Secret', async () => (await secretData(lab.client, lab.ns.name, name))?.['username'] !== oldUser, {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      });
       const rotatedAt = Date.now();
       const newData = (await secretData(lab.client, lab.ns.name, name))!;
       expect(await loginAndRead('postgres', newData, 'orders')).toEqual({ user: newData['username'], rows: 2 });
       // During the overlap the old user still works.
       expect(await userExists('postgres', oldUser)).toBe(true);
       expect((await session.query('SELECT 1 AS one')).rows[0]).toEqual({ one: 1 });
-      await waitFor('the old user to be revoked', async () => !(await userExists('postgres', oldUser)), { timeoutMs: 10_000, intervalMs: 50 });
+      await waitFor('the old user to be revoked', async () => !(await userExists('postgres', oldUser)), {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      });
       expect(Date.now() - rotatedAt).toBeGreaterThanOrEqual(1_500);
       await sessionEnded;
       // The status forgets the old user one write after it was dropped.
-      await waitFor('the status to forget the old user', async () => ((await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.retiring ?? []).length === 0, { timeoutMs: 5_000, intervalMs: 50 });
+      await waitFor(
+        'the status to forget the old user',
+        async () => ((await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.retiring ?? []).length === 0,
+        { timeoutMs: 5_000, intervalMs: 50 },
+      );
       const after = await get(lab.client, 'DatabaseCredential', lab.ns.name, name);
       expect(after.status?.retiring ?? []).toEqual([]);
       expect(after.status?.current?.serial).toBeGreaterThanOrEqual(2);
@@ -145,15 +202,19 @@ describe('repairs and refusals', () => {
     const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
     const oldUser = ready.status?.current?.username as string;
     await lab.client.delete({ group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true }, name, lab.ns.name);
-    await waitFor('a new Secret with a new user', async () => {
-      const data = await secretData(lab.client, lab.ns.name, name);
-      return data !== undefined && data['username'] !== oldUser;
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'a new Secret with a new user',
+      async () => {
+        const data = await secretData(lab.client, lab.ns.name, name);
+        return data !== undefined && data['username'] !== oldUser;
+      },
+      { timeoutMs: 15_000 },
+    );
     const data = (await secretData(lab.client, lab.ns.name, name))!;
     expect(await loginAndRead('postgres', data, 'orders')).toEqual({ user: data['username'], rows: 2 });
   });
 
-  it('refuses a ttl above the role\'s maxTTL with a condition, an Event and an audit record, and creates nothing', async () => {
+  it("refuses a ttl above the role's maxTTL with a condition, an Event and an audit record, and creates nothing", async () => {
     const name = 'too-long';
     await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'pg-readers' }, ttl: '3h' });
     const denied = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'False', 'TTLAboveMax');
@@ -161,15 +222,30 @@ describe('repairs and refusals', () => {
     expect(denied.status?.current).toBeUndefined();
     expect(denied.status?.pending).toBeUndefined();
     expect(await secretData(lab.client, lab.ns.name, name)).toBeUndefined();
-    await waitFor('the audit record', () => Promise.resolve(op.audit.some((l) => l.includes('"action":"deny"') && l.includes(`"name":"${name}"`))), { timeoutMs: 5_000 });
+    await waitFor(
+      'the audit record',
+      () => Promise.resolve(op.audit.some((l) => l.includes('"action":"deny"') && l.includes(`"name":"${name}"`))),
+      { timeoutMs: 5_000 },
+    );
   });
 
   it('refuses a ClusterDatabaseRole that does not allow the namespace', async () => {
     const roleName = `other-team-${lab.ns.name}`;
-    await create(lab.client, 'ClusterDatabaseRole', undefined, roleName, { serverRef: { name: 'nowhere' }, allowedNamespaces: { names: ['someone-else'] } });
+    await create(lab.client, 'ClusterDatabaseRole', undefined, roleName, {
+      serverRef: { name: 'nowhere' },
+      allowedNamespaces: { names: ['someone-else'] },
+    });
     try {
       await create(lab.client, 'DatabaseCredential', lab.ns.name, 'trespass', { roleRef: { kind: 'ClusterDatabaseRole', name: roleName } });
-      const denied = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'trespass', 'Ready', 'False', 'NamespaceNotAllowed');
+      const denied = await waitForCondition(
+        lab.client,
+        'DatabaseCredential',
+        lab.ns.name,
+        'trespass',
+        'Ready',
+        'False',
+        'NamespaceNotAllowed',
+      );
       expect(condition(denied, 'Ready')?.message).toBe(`ClusterDatabaseRole ${roleName} does not allow namespace ${lab.ns.name}`);
       expect(await secretData(lab.client, lab.ns.name, 'trespass')).toBeUndefined();
     } finally {
@@ -180,13 +256,27 @@ describe('repairs and refusals', () => {
   it('takes a refused credential up again when its namespace gets the labels a ClusterDatabaseRole asks for', async () => {
     const roleName = `labelled-${lab.ns.name}`;
     const label = `allow-${lab.ns.name}`;
-    await create(lab.client, 'ClusterDatabaseRole', undefined, roleName, { serverRef: { name: 'nowhere' }, allowedNamespaces: { selector: { matchLabels: { [label]: 'yes' } } } });
+    await create(lab.client, 'ClusterDatabaseRole', undefined, roleName, {
+      serverRef: { name: 'nowhere' },
+      allowedNamespaces: { selector: { matchLabels: { [label]: 'yes' } } },
+    });
     try {
-      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'waits-for-label', { roleRef: { kind: 'ClusterDatabaseRole', name: roleName } });
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'waits-for-label', {
+        roleRef: { kind: 'ClusterDatabaseRole', name: roleName },
+      });
       await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'waits-for-label', 'Ready', 'False', 'NamespaceNotAllowed');
       await lab.client.mergePatch(Resources.Namespace, lab.ns.name, undefined, { metadata: { labels: { [label]: 'yes' } } });
       // Allowed now; what stops it is the next thing: the role's server does not exist.
-      const next = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'waits-for-label', 'Ready', 'False', 'ServerNotFound', 10_000);
+      const next = await waitForCondition(
+        lab.client,
+        'DatabaseCredential',
+        lab.ns.name,
+        'waits-for-label',
+        'Ready',
+        'False',
+        'ServerNotFound',
+        10_000,
+      );
       expect(condition(next, 'Ready')?.message).toContain('nowhere');
     } finally {
       await lab.client.mergePatch(Resources.Namespace, lab.ns.name, undefined, { metadata: { labels: { [label]: null } } });

@@ -23,7 +23,13 @@ afterAll(async () => {
 });
 
 async function pgLogin(data: Record<string, string>): Promise<string> {
-  const c = new pg.Client({ host: data['host'], port: Number(data['port']), database: data['database'], user: data['username'], password: data['password'] });
+  const c = new pg.Client({
+    host: data['host'],
+    port: Number(data['port']),
+    database: data['database'],
+    user: data['username'],
+    password: data['password'],
+  });
   await c.connect();
   try {
     return (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
@@ -33,8 +39,12 @@ async function pgLogin(data: Record<string, string>): Promise<string> {
 }
 
 describe('a DatabaseStaticCredential', () => {
-  it('rotates the existing user\'s password at once and publishes it; the old password stops working', async () => {
-    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch', { serverRef: { name: 'pg' }, username: 'legacy_batch', rotationSchedule: '0 3 * * *' });
+  it("rotates the existing user's password at once and publishes it; the old password stops working", async () => {
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch', {
+      serverRef: { name: 'pg' },
+      username: 'legacy_batch',
+      rotationSchedule: '0 3 * * *',
+    });
     const ready = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch', 'Ready', 'True', 'PasswordRotated');
     const data = (await secretData(lab.client, lab.ns.name, 'batch'))!;
     expect(data['username']).toBe('legacy_batch');
@@ -48,17 +58,29 @@ describe('a DatabaseStaticCredential', () => {
   it('repairs a Secret deleted by hand with a freshly rotated password', async () => {
     const before = (await secretData(lab.client, lab.ns.name, 'batch'))!;
     await lab.client.delete(Resources.Secret, 'batch', lab.ns.name);
-    await waitFor('a new Secret', async () => {
-      const data = await secretData(lab.client, lab.ns.name, 'batch');
-      return data !== undefined && data['password'] !== before['password'];
-    }, { timeoutMs: 15_000 });
+    await waitFor(
+      'a new Secret',
+      async () => {
+        const data = await secretData(lab.client, lab.ns.name, 'batch');
+        return data !== undefined && data['password'] !== before['password'];
+      },
+      { timeoutMs: 15_000 },
+    );
     expect(await pgLogin((await secretData(lab.client, lab.ns.name, 'batch'))!)).toBe('legacy_batch');
   });
 
   it('renders its Secret again, same password, when the template or labels change', async () => {
     const before = (await secretData(lab.client, lab.ns.name, 'batch'))!;
-    await lab.client.mergePatch(DbcredResources.DatabaseStaticCredential, 'batch', lab.ns.name, { spec: { secret: { labels: { team: 'batch' }, template: { PGPASSFILE_LINE: '{{host}}:{{port}}:{{database}}:{{username}}:{{password}}' } } } });
-    await waitFor('the new key in the Secret', async () => (await secretData(lab.client, lab.ns.name, 'batch'))?.['PGPASSFILE_LINE'] !== undefined, { timeoutMs: 10_000 });
+    await lab.client.mergePatch(DbcredResources.DatabaseStaticCredential, 'batch', lab.ns.name, {
+      spec: {
+        secret: { labels: { team: 'batch' }, template: { PGPASSFILE_LINE: '{{host}}:{{port}}:{{database}}:{{username}}:{{password}}' } },
+      },
+    });
+    await waitFor(
+      'the new key in the Secret',
+      async () => (await secretData(lab.client, lab.ns.name, 'batch'))?.['PGPASSFILE_LINE'] !== undefined,
+      { timeoutMs: 10_000 },
+    );
     const after = (await secretData(lab.client, lab.ns.name, 'batch'))!;
     expect(after['password']).toBe(before['password']);
     expect(after['PGPASSFILE_LINE']).toBe(`${before['host']}:${before['port']}:${before['database']}:legacy_batch:${before['password']}`);
@@ -67,17 +89,30 @@ describe('a DatabaseStaticCredential', () => {
   });
 
   it('works on MariaDB too', async () => {
-    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch-mysql', { serverRef: { name: 'mysql' }, username: 'legacy_batch', rotationSchedule: '@daily' });
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch-mysql', {
+      serverRef: { name: 'mysql' },
+      username: 'legacy_batch',
+      rotationSchedule: '@daily',
+    });
     await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'batch-mysql', 'Ready', 'True', 'PasswordRotated');
     const data = (await secretData(lab.client, lab.ns.name, 'batch-mysql'))!;
-    const c = await mysql.createConnection({ host: data['host'], port: Number(data['port']), user: data['username'], password: data['password'] });
+    const c = await mysql.createConnection({
+      host: data['host'],
+      port: Number(data['port']),
+      user: data['username'],
+      password: data['password'],
+    });
     const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u');
     await c.end();
     expect(rows[0]?.['u']).toBe('legacy_batch@%');
   });
 
   it('says why when the user does not exist', async () => {
-    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'ghost', { serverRef: { name: 'pg' }, username: 'no_such_user', rotationSchedule: '@daily' });
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'ghost', {
+      serverRef: { name: 'pg' },
+      username: 'no_such_user',
+      rotationSchedule: '@daily',
+    });
     const failed = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'ghost', 'Ready', 'False');
     expect(JSON.stringify(failed.status)).toContain('no_such_user does not exist');
     expect(await secretData(lab.client, lab.ns.name, 'ghost')).toBeUndefined();

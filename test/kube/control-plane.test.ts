@@ -51,12 +51,14 @@ describe('the local control plane', () => {
         metadata: { name },
         spec: {
           securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [{
-            name: 'app', image: 'busybox', command: ['sleep', '3600'],
-            securityContext: privileged
-              ? { privileged: true }
-              : { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          }],
+          containers: [
+            {
+              name: 'app',
+              image: 'busybox',
+              command: ['sleep', '3600'],
+              securityContext: privileged ? { privileged: true } : { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
         },
       });
       const refused = await apiError(() => core.createNamespacedPod({ namespace: restricted.name, body: pod('privileged', true) }));
@@ -87,7 +89,9 @@ describe('the local control plane', () => {
       },
     });
     const tokenRequest = await core.createNamespacedServiceAccountToken({
-      namespace: ns.name, name: 'reader', body: { spec: { audiences: [], expirationSeconds: 600 } },
+      namespace: ns.name,
+      name: 'reader',
+      body: { spec: { audiences: [], expirationSeconds: 600 } },
     });
     const token = tokenRequest.status!.token;
 

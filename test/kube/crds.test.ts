@@ -24,7 +24,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const kind of ['ClusterDatabaseServer', 'ClusterDatabaseRole']) {
-    await kubectl(requireKube().kubeconfig, ['delete', kind.toLowerCase() + '.dbcred.io', '-l', `dbcred.io/test-suffix=${suffix}`, '--ignore-not-found']);
+    await kubectl(requireKube().kubeconfig, [
+      'delete',
+      kind.toLowerCase() + '.dbcred.io',
+      '-l',
+      `dbcred.io/test-suffix=${suffix}`,
+      '--ignore-not-found',
+    ]);
   }
   await ns.cleanup();
 });
@@ -34,7 +40,11 @@ describe('the dbcred CRDs on a real apiserver', () => {
     const kubeconfig = requireKube().kubeconfig;
     await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=dbcred-tests', '-f', 'crds/']);
     const list = parse(await kubectl(kubeconfig, ['get', 'crd', '-l', 'app.kubernetes.io/part-of=dbcred', '-o', 'yaml'])) as {
-      items: { metadata: { name: string }; spec: { names: { shortNames: string[]; categories: string[] } }; status: { conditions: { type: string; status: string }[] } }[];
+      items: {
+        metadata: { name: string };
+        spec: { names: { shortNames: string[]; categories: string[] } };
+        status: { conditions: { type: string; status: string }[] };
+      }[];
     };
     expect(list.items.map((c) => c.metadata.name).sort()).toEqual(KINDS.map((k) => `${k.plural}.dbcred.io`).sort());
     for (const crd of list.items) {
@@ -90,74 +100,203 @@ type Case = [title: string, kind: string, mutate: (m: Manifest) => void, expecte
 const spec = (m: Manifest) => m.spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const INVALID_CREATES: Case[] = [
-  ['a server with an unknown engine', 'DatabaseServer', (m) => (spec(m).engine = 'oracle'),
-    ['spec.engine: Unsupported value: "oracle": supported values: "postgres", "mysql"']],
-  ['a server port above 65535', 'DatabaseServer', (m) => (spec(m).port = 70000),
-    ['spec.port: Invalid value: 70000: spec.port in body should be less than or equal to 65535']],
-  ['a server port of 0', 'DatabaseServer', (m) => (spec(m).port = 0),
-    ['spec.port: Invalid value: 0: spec.port in body should be greater than or equal to 1']],
-  ['a server without its admin Secret reference', 'DatabaseServer', (m) => delete spec(m).adminCredentialsSecretRef,
-    ['spec.adminCredentialsSecretRef: Required value']],
-  ['an admin Secret reference without a name', 'DatabaseServer', (m) => (spec(m).adminCredentialsSecretRef = { usernameKey: 'u' }),
-    ['spec.adminCredentialsSecretRef.name: Required value']],
-  ['a host name with a space', 'DatabaseServer', (m) => (spec(m).host = 'db host'),
-    ['spec.host: Invalid value: "db host"', 'should match']],
-  ['an unknown TLS mode', 'DatabaseServer', (m) => (spec(m).tls = { mode: 'strict' }),
-    ['spec.tls.mode: Unsupported value: "strict": supported values: "disable", "require", "verify-ca", "verify-full"']],
-  ['a CA with TLS mode require', 'DatabaseServer', (m) => (spec(m).tls = { mode: 'require', caSecretRef: { name: 'ca' } }),
-    ['spec.tls: Invalid value', 'tls.caSecretRef is only used with mode verify-ca or verify-full']],
-  ['an admin rotation schedule that is not cron', 'DatabaseServer', (m) => (spec(m).adminRotation = { schedule: 'every sunday' }),
-    ['spec.adminRotation.schedule: Invalid value', 'must be a cron schedule with five fields (e.g. "0 3 * * *")']],
-  ['a cluster server whose admin Secret has no namespace', 'ClusterDatabaseServer', (m) => delete spec(m).adminCredentialsSecretRef.namespace,
-    ['spec.adminCredentialsSecretRef.namespace: Required value']],
-  ['a cluster server with empty allowedNamespaces', 'ClusterDatabaseServer', (m) => (spec(m).allowedNamespaces = {}),
-    ['allowedNamespaces needs names or a selector (selector: {} allows every namespace)']],
-  ['a role whose defaultTTL exceeds its maxTTL', 'DatabaseRole', (m) => Object.assign(spec(m), { defaultTTL: '2h', maxTTL: '1h' }),
-    ['spec.defaultTTL: Invalid value', 'defaultTTL must not exceed maxTTL']],
-  ['a role with a duration in words', 'DatabaseRole', (m) => (spec(m).defaultTTL = '10 minutes'),
-    ['spec.defaultTTL: Invalid value: "10 minutes": must be a duration such as 90s, 15m, 24h or 1h30m']],
-  ['a role maxTTL above a year', 'DatabaseRole', (m) => (spec(m).maxTTL = '9000h'),
-    ['spec.maxTTL: Invalid value: "9000h": must be between 1s and 8760h']],
-  ['a role with both engine blocks', 'DatabaseRole', (m) => (spec(m).mysql = {}),
-    ["set at most one engine block: postgres or mysql, matching the server's engine"]],
-  ['a group role name with SQL in it', 'DatabaseRole', (m) => (spec(m).memberOf = ['readers; DROP TABLE x']),
-    ['spec.memberOf[0]: Invalid value: "readers; DROP TABLE x"']],
-  ['a creation statement with an unknown variable', 'DatabaseRole', (m) => (spec(m).creationStatements = ['GRANT {{role}} TO {{username}}']),
-    ['spec.creationStatements: Invalid value', 'statements may only use the variables {{username}}, {{password}}, {{expiresAt}}, {{database}}']],
-  ['owned objects reassigned to nobody', 'DatabaseRole', (m) => (spec(m).postgres = { ownedObjects: { action: 'Reassign' } }),
-    ['spec.postgres.ownedObjects: Invalid value', 'ownedObjects.reassignTo is required when action is Reassign']],
-  ['a password shorter than 24 characters', 'DatabaseRole', (m) => (spec(m).passwordPolicy = { length: 12 }),
-    ['spec.passwordPolicy.length: Invalid value: 12: spec.passwordPolicy.length in body should be greater than or equal to 24']],
-  ['a cluster role without allowedNamespaces', 'ClusterDatabaseRole', (m) => delete spec(m).allowedNamespaces,
-    ['spec.allowedNamespaces: Required value']],
-  ['a cluster role on a namespaced server', 'ClusterDatabaseRole', (m) => (spec(m).serverRef.kind = 'DatabaseServer'),
-    ['spec.serverRef.kind: Unsupported value: "DatabaseServer": supported values: "ClusterDatabaseServer"']],
-  ['a MySQL grant of ALL', 'ClusterDatabaseRole', (m) => (spec(m).mysql.grants = [{ privileges: ['ALL'], database: 'events' }]),
-    ['spec.mysql.grants[0].privileges[0]: Unsupported value: "ALL"']],
-  ['a credential without a role', 'DatabaseCredential', (m) => delete spec(m).roleRef,
-    ['spec.roleRef: Required value']],
-  ['a credential ttl that is not a duration', 'DatabaseCredential', (m) => (spec(m).ttl = 'forever'),
-    ['spec.ttl: Invalid value: "forever": must be a duration such as 90s, 15m, 24h or 1h30m']],
-  ['a credential ttl of zero', 'DatabaseCredential', (m) => (spec(m).ttl = '0s'),
-    ['spec.ttl: Invalid value: "0s": must be between 1s and 8760h']],
-  ['an overlap as long as the ttl', 'DatabaseCredential', (m) => Object.assign(spec(m), { ttl: '10m', rotation: { overlap: '10m' } }),
-    ['spec.rotation.overlap: Invalid value', 'rotation.overlap must be shorter than ttl']],
-  ['a rotation at 95% of the ttl', 'DatabaseCredential', (m) => (spec(m).rotation = { renewAtPercent: 95 }),
-    ['spec.rotation.renewAtPercent: Invalid value: 95: spec.rotation.renewAtPercent in body should be less than or equal to 90']],
-  ['a Secret key with a space', 'DatabaseCredential', (m) => (spec(m).secret = { template: { 'DATABASE URL': '{{uri}}' } }),
-    ['spec.secret.template: Invalid value', 'secret.template keys must be valid Secret keys: letters, digits, -, _ and .']],
-  ['a Secret template with an unknown variable', 'DatabaseCredential', (m) => (spec(m).secret = { template: { TOKEN: '{{token}}' } }),
-    ['spec.secret.template: Invalid value', 'secret.template values may only use the variables {{username}}, {{password}}, {{host}}']],
-  ['an unknown deletion policy', 'DatabaseCredential', (m) => (spec(m).deletionPolicy = 'Delete'),
-    ['spec.deletionPolicy: Unsupported value: "Delete": supported values: "Revoke", "Retain"']],
-  ['a rollout restart of a Pod', 'DatabaseCredential', (m) => (spec(m).rolloutRestartTargets = [{ kind: 'Pod', name: 'p' }]),
-    ['spec.rolloutRestartTargets[0].kind: Unsupported value: "Pod": supported values: "Deployment", "StatefulSet", "DaemonSet"']],
-  ['a misspelled field (strict field validation)', 'DatabaseCredential', (m) => (spec(m).tll = '5m'),
-    ['unknown field "spec.tll"']],
-  ['a static credential without a schedule', 'DatabaseStaticCredential', (m) => delete spec(m).rotationSchedule,
-    ['spec.rotationSchedule: Required value']],
-  ['a static credential with a six-field schedule', 'DatabaseStaticCredential', (m) => (spec(m).rotationSchedule = '0 0 3 * * * *'),
-    ['spec.rotationSchedule: Invalid value', 'must be a cron schedule with five fields']],
+  [
+    'a server with an unknown engine',
+    'DatabaseServer',
+    (m) => (spec(m).engine = 'oracle'),
+    ['spec.engine: Unsupported value: "oracle": supported values: "postgres", "mysql"'],
+  ],
+  [
+    'a server port above 65535',
+    'DatabaseServer',
+    (m) => (spec(m).port = 70000),
+    ['spec.port: Invalid value: 70000: spec.port in body should be less than or equal to 65535'],
+  ],
+  [
+    'a server port of 0',
+    'DatabaseServer',
+    (m) => (spec(m).port = 0),
+    ['spec.port: Invalid value: 0: spec.port in body should be greater than or equal to 1'],
+  ],
+  [
+    'a server without its admin Secret reference',
+    'DatabaseServer',
+    (m) => delete spec(m).adminCredentialsSecretRef,
+    ['spec.adminCredentialsSecretRef: Required value'],
+  ],
+  [
+    'an admin Secret reference without a name',
+    'DatabaseServer',
+    (m) => (spec(m).adminCredentialsSecretRef = { usernameKey: 'u' }),
+    ['spec.adminCredentialsSecretRef.name: Required value'],
+  ],
+  [
+    'a host name with a space',
+    'DatabaseServer',
+    (m) => (spec(m).host = 'db host'),
+    ['spec.host: Invalid value: "db host"', 'should match'],
+  ],
+  [
+    'an unknown TLS mode',
+    'DatabaseServer',
+    (m) => (spec(m).tls = { mode: 'strict' }),
+    ['spec.tls.mode: Unsupported value: "strict": supported values: "disable", "require", "verify-ca", "verify-full"'],
+  ],
+  [
+    'a CA with TLS mode require',
+    'DatabaseServer',
+    (m) => (spec(m).tls = { mode: 'require', caSecretRef: { name: 'ca' } }),
+    ['spec.tls: Invalid value', 'tls.caSecretRef is only used with mode verify-ca or verify-full'],
+  ],
+  [
+    'an admin rotation schedule that is not cron',
+    'DatabaseServer',
+    (m) => (spec(m).adminRotation = { schedule: 'every sunday' }),
+    ['spec.adminRotation.schedule: Invalid value', 'must be a cron schedule with five fields (e.g. "0 3 * * *")'],
+  ],
+  [
+    'a cluster server whose admin Secret has no namespace',
+    'ClusterDatabaseServer',
+    (m) => delete spec(m).adminCredentialsSecretRef.namespace,
+    ['spec.adminCredentialsSecretRef.namespace: Required value'],
+  ],
+  [
+    'a cluster server with empty allowedNamespaces',
+    'ClusterDatabaseServer',
+    (m) => (spec(m).allowedNamespaces = {}),
+    ['allowedNamespaces needs names or a selector (selector: {} allows every namespace)'],
+  ],
+  [
+    'a role whose defaultTTL exceeds its maxTTL',
+    'DatabaseRole',
+    (m) => Object.assign(spec(m), { defaultTTL: '2h', maxTTL: '1h' }),
+    ['spec.defaultTTL: Invalid value', 'defaultTTL must not exceed maxTTL'],
+  ],
+  [
+    'a role with a duration in words',
+    'DatabaseRole',
+    (m) => (spec(m).defaultTTL = '10 minutes'),
+    ['spec.defaultTTL: Invalid value: "10 minutes": must be a duration such as 90s, 15m, 24h or 1h30m'],
+  ],
+  [
+    'a role maxTTL above a year',
+    'DatabaseRole',
+    (m) => (spec(m).maxTTL = '9000h'),
+    ['spec.maxTTL: Invalid value: "9000h": must be between 1s and 8760h'],
+  ],
+  [
+    'a role with both engine blocks',
+    'DatabaseRole',
+    (m) => (spec(m).mysql = {}),
+    ["set at most one engine block: postgres or mysql, matching the server's engine"],
+  ],
+  [
+    'a group role name with SQL in it',
+    'DatabaseRole',
+    (m) => (spec(m).memberOf = ['readers; DROP TABLE x']),
+    ['spec.memberOf[0]: Invalid value: "readers; DROP TABLE x"'],
+  ],
+  [
+    'a creation statement with an unknown variable',
+    'DatabaseRole',
+    (m) => (spec(m).creationStatements = ['GRANT {{role}} TO {{username}}']),
+    [
+      'spec.creationStatements: Invalid value',
+      'statements may only use the variables {{username}}, {{password}}, {{expiresAt}}, {{database}}',
+    ],
+  ],
+  [
+    'owned objects reassigned to nobody',
+    'DatabaseRole',
+    (m) => (spec(m).postgres = { ownedObjects: { action: 'Reassign' } }),
+    ['spec.postgres.ownedObjects: Invalid value', 'ownedObjects.reassignTo is required when action is Reassign'],
+  ],
+  [
+    'a password shorter than 24 characters',
+    'DatabaseRole',
+    (m) => (spec(m).passwordPolicy = { length: 12 }),
+    ['spec.passwordPolicy.length: Invalid value: 12: spec.passwordPolicy.length in body should be greater than or equal to 24'],
+  ],
+  [
+    'a cluster role without allowedNamespaces',
+    'ClusterDatabaseRole',
+    (m) => delete spec(m).allowedNamespaces,
+    ['spec.allowedNamespaces: Required value'],
+  ],
+  [
+    'a cluster role on a namespaced server',
+    'ClusterDatabaseRole',
+    (m) => (spec(m).serverRef.kind = 'DatabaseServer'),
+    ['spec.serverRef.kind: Unsupported value: "DatabaseServer": supported values: "ClusterDatabaseServer"'],
+  ],
+  [
+    'a MySQL grant of ALL',
+    'ClusterDatabaseRole',
+    (m) => (spec(m).mysql.grants = [{ privileges: ['ALL'], database: 'events' }]),
+    ['spec.mysql.grants[0].privileges[0]: Unsupported value: "ALL"'],
+  ],
+  ['a credential without a role', 'DatabaseCredential', (m) => delete spec(m).roleRef, ['spec.roleRef: Required value']],
+  [
+    'a credential ttl that is not a duration',
+    'DatabaseCredential',
+    (m) => (spec(m).ttl = 'forever'),
+    ['spec.ttl: Invalid value: "forever": must be a duration such as 90s, 15m, 24h or 1h30m'],
+  ],
+  [
+    'a credential ttl of zero',
+    'DatabaseCredential',
+    (m) => (spec(m).ttl = '0s'),
+    ['spec.ttl: Invalid value: "0s": must be between 1s and 8760h'],
+  ],
+  [
+    'an overlap as long as the ttl',
+    'DatabaseCredential',
+    (m) => Object.assign(spec(m), { ttl: '10m', rotation: { overlap: '10m' } }),
+    ['spec.rotation.overlap: Invalid value', 'rotation.overlap must be shorter than ttl'],
+  ],
+  [
+    'a rotation at 95% of the ttl',
+    'DatabaseCredential',
+    (m) => (spec(m).rotation = { renewAtPercent: 95 }),
+    ['spec.rotation.renewAtPercent: Invalid value: 95: spec.rotation.renewAtPercent in body should be less than or equal to 90'],
+  ],
+  [
+    'a Secret key with a space',
+    'DatabaseCredential',
+    (m) => (spec(m).secret = { template: { 'DATABASE URL': '{{uri}}' } }),
+    ['spec.secret.template: Invalid value', 'secret.template keys must be valid Secret keys: letters, digits, -, _ and .'],
+  ],
+  [
+    'a Secret template with an unknown variable',
+    'DatabaseCredential',
+    (m) => (spec(m).secret = { template: { TOKEN: '{{token}}' } }),
+    ['spec.secret.template: Invalid value', 'secret.template values may only use the variables {{username}}, {{password}}, {{host}}'],
+  ],
+  [
+    'an unknown deletion policy',
+    'DatabaseCredential',
+    (m) => (spec(m).deletionPolicy = 'Delete'),
+    ['spec.deletionPolicy: Unsupported value: "Delete": supported values: "Revoke", "Retain"'],
+  ],
+  [
+    'a rollout restart of a Pod',
+    'DatabaseCredential',
+    (m) => (spec(m).rolloutRestartTargets = [{ kind: 'Pod', name: 'p' }]),
+    ['spec.rolloutRestartTargets[0].kind: Unsupported value: "Pod": supported values: "Deployment", "StatefulSet", "DaemonSet"'],
+  ],
+  ['a misspelled field (strict field validation)', 'DatabaseCredential', (m) => (spec(m).tll = '5m'), ['unknown field "spec.tll"']],
+  [
+    'a static credential without a schedule',
+    'DatabaseStaticCredential',
+    (m) => delete spec(m).rotationSchedule,
+    ['spec.rotationSchedule: Required value'],
+  ],
+  [
+    'a static credential with a six-field schedule',
+    'DatabaseStaticCredential',
+    (m) => (spec(m).rotationSchedule = '0 0 3 * * * *'),
+    ['spec.rotationSchedule: Invalid value', 'must be a cron schedule with five fields'],
+  ],
 ];
 
 describe('invalid manifests are refused with a message that says what is wrong', () => {
@@ -172,10 +311,19 @@ describe('invalid manifests are refused with a message that says what is wrong',
 
 const IMMUTABLE_UPDATES: Case[] = [
   ['the engine of a server', 'DatabaseServer', (m) => (spec(m).engine = 'mysql'), ['spec.engine: Invalid value', 'engine is immutable']],
-  ['the server of a role', 'DatabaseRole', (m) => (spec(m).serverRef = { name: 'other-db' }), ['spec.serverRef: Invalid value', 'serverRef is immutable']],
+  [
+    'the server of a role',
+    'DatabaseRole',
+    (m) => (spec(m).serverRef = { name: 'other-db' }),
+    ['spec.serverRef: Invalid value', 'serverRef is immutable'],
+  ],
   ['the server of a cluster role', 'ClusterDatabaseRole', (m) => (spec(m).serverRef.name = 'other-db'), ['serverRef is immutable']],
-  ['the role of a credential', 'DatabaseCredential', (m) => (spec(m).roleRef = { name: 'other-role' }),
-    ['spec.roleRef: Invalid value', 'roleRef is immutable: create a new DatabaseCredential to use another role or server']],
+  [
+    'the role of a credential',
+    'DatabaseCredential',
+    (m) => (spec(m).roleRef = { name: 'other-role' }),
+    ['spec.roleRef: Invalid value', 'roleRef is immutable: create a new DatabaseCredential to use another role or server'],
+  ],
   ['the role kind of a credential', 'DatabaseCredential', (m) => (spec(m).roleRef.kind = 'ClusterDatabaseRole'), ['roleRef is immutable']],
   ['the Secret name of a credential', 'DatabaseCredential', (m) => (spec(m).secret.name = 'another-secret'), ['secret.name is immutable']],
   ['the user of a static credential', 'DatabaseStaticCredential', (m) => (spec(m).username = 'someone_else'), ['username is immutable']],

@@ -28,13 +28,20 @@ async function subject(name: string) {
 
 async function eventsAbout(uid: string): Promise<Event[]> {
   const list = await client.list<Event>(Resources.Event, { namespace: ns.name });
-  return (list).items.filter((e) => e.regarding.uid === uid);
+  return list.items.filter((e) => e.regarding.uid === uid);
 }
 
 describe('events', () => {
   it('aggregate a hot loop of the same event into one Event whose series counts every occurrence', async () => {
     const target = await subject('hot-loop');
-    const recorder = new EventRecorder({ client, clock: systemClock, logger: silentLogger, reportingController: 'dbcred.io/test', reportingInstance: 'test-1', flushMs: 100 });
+    const recorder = new EventRecorder({
+      client,
+      clock: systemClock,
+      logger: silentLogger,
+      reportingController: 'dbcred.io/test',
+      reportingInstance: 'test-1',
+      flushMs: 100,
+    });
     for (let i = 0; i < 100; i++) await recorder.recordAsync(target, 'Warning', 'Unreachable', 'Reconcile', 'connection refused');
     await recorder.flushAll();
     const events = await eventsAbout(target.uid!);
@@ -45,7 +52,14 @@ describe('events', () => {
 
   it('drop new events about one object beyond its burst, and count the drops', async () => {
     const target = await subject('flood');
-    const recorder = new EventRecorder({ client, clock: systemClock, logger: silentLogger, reportingController: 'dbcred.io/test', reportingInstance: 'test-1', burst: 5 });
+    const recorder = new EventRecorder({
+      client,
+      clock: systemClock,
+      logger: silentLogger,
+      reportingController: 'dbcred.io/test',
+      reportingInstance: 'test-1',
+      burst: 5,
+    });
     for (let i = 0; i < 20; i++) await recorder.recordAsync(target, 'Normal', 'Issued', 'Issue', `user ${i} issued`);
     expect(await eventsAbout(target.uid!)).toHaveLength(5);
     expect(recorder.dropped).toBe(15);
@@ -53,7 +67,15 @@ describe('events', () => {
 
   it('share one budget of Normal events across objects, which never holds back a Warning', async () => {
     const targets = await Promise.all(Array.from({ length: 6 }, (_, i) => subject(`busy-${i}`)));
-    const recorder = new EventRecorder({ client, clock: new FakeClock(), logger: silentLogger, reportingController: 'dbcred.io/test', reportingInstance: 'test-1', normalBurst: 4, normalPerSecond: 1 });
+    const recorder = new EventRecorder({
+      client,
+      clock: new FakeClock(),
+      logger: silentLogger,
+      reportingController: 'dbcred.io/test',
+      reportingInstance: 'test-1',
+      normalBurst: 4,
+      normalPerSecond: 1,
+    });
     for (const t of targets) await recorder.recordAsync(t, 'Normal', 'Issued', 'Issue', 'user issued');
     for (const t of targets) await recorder.recordAsync(t, 'Warning', 'IssueFailed', 'Issue', 'could not issue');
     const events = (await Promise.all(targets.map((t) => eventsAbout(t.uid!)))).flat();
@@ -64,7 +86,13 @@ describe('events', () => {
 
   it('keep events about different objects apart', async () => {
     const [a, b] = [await subject('a'), await subject('b')];
-    const recorder = new EventRecorder({ client, clock: systemClock, logger: silentLogger, reportingController: 'dbcred.io/test', reportingInstance: 'test-1' });
+    const recorder = new EventRecorder({
+      client,
+      clock: systemClock,
+      logger: silentLogger,
+      reportingController: 'dbcred.io/test',
+      reportingInstance: 'test-1',
+    });
     await recorder.recordAsync(a, 'Normal', 'Ready', 'Check', 'ok');
     await recorder.recordAsync(b, 'Normal', 'Ready', 'Check', 'ok');
     expect(await eventsAbout(a.uid!)).toHaveLength(1);

@@ -33,7 +33,14 @@ afterAll(async () => {
 const sa = () => `system:serviceaccount:${ns.name}:${release}`;
 async function can(verb: string, resource: string, namespace?: string): Promise<boolean> {
   try {
-    const out = await kubectl(requireKube().kubeconfig, ['auth', 'can-i', verb, resource, `--as=${sa()}`, ...(namespace ? ['-n', namespace] : ['--all-namespaces'])]);
+    const out = await kubectl(requireKube().kubeconfig, [
+      'auth',
+      'can-i',
+      verb,
+      resource,
+      `--as=${sa()}`,
+      ...(namespace ? ['-n', namespace] : ['--all-namespaces']),
+    ]);
     return out.trim() === 'yes';
   } catch (error) {
     // can-i exits 1 when the answer is no
@@ -49,16 +56,38 @@ describe('the Helm chart', () => {
   });
 
   it('installs a Deployment whose pods the restricted Pod Security Standard admits', async () => {
-    await waitFor('the ReplicaSet to create the operator pods', async () => {
-      const pods = JSON.parse(await kubectl(requireKube().kubeconfig, ['get', 'pods', '-n', ns.name, '-l', `app.kubernetes.io/instance=${release}`, '-o', 'json'])) as { items: unknown[] };
-      return pods.items.length === 2;
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(
+      'the ReplicaSet to create the operator pods',
+      async () => {
+        const pods = JSON.parse(
+          await kubectl(requireKube().kubeconfig, [
+            'get',
+            'pods',
+            '-n',
+            ns.name,
+            '-l',
+            `app.kubernetes.io/instance=${release}`,
+            '-o',
+            'json',
+          ]),
+        ) as { items: unknown[] };
+        return pods.items.length === 2;
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
     const events = await kubectl(requireKube().kubeconfig, ['get', 'events', '-n', ns.name, '-o', 'json']);
     expect(events).not.toContain('violates PodSecurity');
   });
 
   it('installs the admission policy that adds the revoke finalizer, unless disabled', async () => {
-    const policies = await kubectl(requireKube().kubeconfig, ['get', 'mutatingadmissionpolicies,mutatingadmissionpolicybindings', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'name']);
+    const policies = await kubectl(requireKube().kubeconfig, [
+      'get',
+      'mutatingadmissionpolicies,mutatingadmissionpolicybindings',
+      '-l',
+      `app.kubernetes.io/instance=${release}`,
+      '-o',
+      'name',
+    ]);
     expect(policies.trim().split('\n').sort()).toEqual([
       `mutatingadmissionpolicy.admissionregistration.k8s.io/${release}-revoke-finalizer`,
       `mutatingadmissionpolicybinding.admissionregistration.k8s.io/${release}-revoke-finalizer`,
@@ -69,18 +98,32 @@ describe('the Helm chart', () => {
 
   it('grants the operator what it needs and nothing more', async () => {
     const yes: [string, string, string?][] = [
-      ['list', 'databasecredentials.dbcred.io'], ['watch', 'clusterdatabaseservers.dbcred.io'],
-      ['patch', 'databasecredentials.dbcred.io/status'], ['patch', 'databasecredentials.dbcred.io'],
-      ['create', 'secrets', 'any-team'], ['delete', 'secrets', 'any-team'], ['get', 'secrets', 'any-team'],
-      ['create', 'events.events.k8s.io', 'any-team'], ['patch', 'deployments.apps', 'any-team'],
-      ['list', 'namespaces'], ['update', 'leases.coordination.k8s.io', ns.name],
+      ['list', 'databasecredentials.dbcred.io'],
+      ['watch', 'clusterdatabaseservers.dbcred.io'],
+      ['patch', 'databasecredentials.dbcred.io/status'],
+      ['patch', 'databasecredentials.dbcred.io'],
+      ['create', 'secrets', 'any-team'],
+      ['delete', 'secrets', 'any-team'],
+      ['get', 'secrets', 'any-team'],
+      ['create', 'events.events.k8s.io', 'any-team'],
+      ['patch', 'deployments.apps', 'any-team'],
+      ['list', 'namespaces'],
+      ['update', 'leases.coordination.k8s.io', ns.name],
     ];
     const no: [string, string, string?][] = [
-      ['delete', 'databasecredentials.dbcred.io'], ['create', 'databaseroles.dbcred.io'], ['update', 'databaseservers.dbcred.io'],
-      ['create', 'pods', 'any-team'], ['delete', 'deployments.apps', 'any-team'], ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
-      ['update', 'leases.coordination.k8s.io', 'kube-system'], ['delete', 'namespaces'], ['create', 'serviceaccounts/token', 'any-team'],
+      ['delete', 'databasecredentials.dbcred.io'],
+      ['create', 'databaseroles.dbcred.io'],
+      ['update', 'databaseservers.dbcred.io'],
+      ['create', 'pods', 'any-team'],
+      ['delete', 'deployments.apps', 'any-team'],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['update', 'leases.coordination.k8s.io', 'kube-system'],
+      ['delete', 'namespaces'],
+      ['create', 'serviceaccounts/token', 'any-team'],
     ];
-    for (const [verb, resource, namespace] of yes) expect({ verb, resource, allowed: await can(verb, resource, namespace) }).toEqual({ verb, resource, allowed: true });
-    for (const [verb, resource, namespace] of no) expect({ verb, resource, allowed: await can(verb, resource, namespace) }).toEqual({ verb, resource, allowed: false });
+    for (const [verb, resource, namespace] of yes)
+      expect({ verb, resource, allowed: await can(verb, resource, namespace) }).toEqual({ verb, resource, allowed: true });
+    for (const [verb, resource, namespace] of no)
+      expect({ verb, resource, allowed: await can(verb, resource, namespace) }).toEqual({ verb, resource, allowed: false });
   });
 });

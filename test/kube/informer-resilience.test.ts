@@ -47,8 +47,13 @@ async function namespace(name: string): Promise<string> {
 
 function configMapInformer(client: KubeClient, ns: string) {
   const informer = new Informer<ConfigMap>({
-    client, resource: Resources.ConfigMap, namespace: ns, clock: systemClock, logger: silentLogger,
-    watchdogMs: 30_000, backoff: { initialMs: 50, maxMs: 500 },
+    client,
+    resource: Resources.ConfigMap,
+    namespace: ns,
+    clock: systemClock,
+    logger: silentLogger,
+    watchdogMs: 30_000,
+    backoff: { initialMs: 50, maxMs: 500 },
   });
   const syncedKeys: string[] = [];
   informer.on((e) => {
@@ -61,12 +66,16 @@ function configMapInformer(client: KubeClient, ns: string) {
 async function cacheMatchesApi(informer: Informer<ConfigMap>, ns: string): Promise<boolean> {
   const { items } = await direct.listAll<ConfigMap>(Resources.ConfigMap, { namespace: ns });
   const api = items.map((i) => `${i.metadata.name}@${i.metadata.resourceVersion}`).sort();
-  const cache = informer.list().map((i) => `${i.metadata.name}@${i.metadata.resourceVersion}`).sort();
+  const cache = informer
+    .list()
+    .map((i) => `${i.metadata.name}@${i.metadata.resourceVersion}`)
+    .sort();
   return JSON.stringify(api) === JSON.stringify(cache);
 }
 
 async function churn(ns: string, prefix: string): Promise<void> {
-  for (let i = 0; i < 5; i++) await direct.create(Resources.ConfigMap, { metadata: { name: `${prefix}-${i}`, namespace: ns }, data: { v: '1' } });
+  for (let i = 0; i < 5; i++)
+    await direct.create(Resources.ConfigMap, { metadata: { name: `${prefix}-${i}`, namespace: ns }, data: { v: '1' } });
   for (let i = 0; i < 3; i++) await direct.mergePatch(Resources.ConfigMap, `seed-${i}`, ns, { data: { v: prefix } });
   for (let i = 3; i < 5; i++) await direct.delete(Resources.ConfigMap, `seed-${i}`, ns);
 }
@@ -74,7 +83,8 @@ async function churn(ns: string, prefix: string): Promise<void> {
 describe('the informer', () => {
   it('keeps its cache complete across a kube-apiserver restart, and re-delivers every key after reconnecting', async () => {
     const ns = await namespace('restart');
-    for (let i = 0; i < 10; i++) await direct.create(Resources.ConfigMap, { metadata: { name: `seed-${i}`, namespace: ns }, data: { v: '0' } });
+    for (let i = 0; i < 10; i++)
+      await direct.create(Resources.ConfigMap, { metadata: { name: `seed-${i}`, namespace: ns }, data: { v: '0' } });
     const { informer, syncedKeys } = configMapInformer(direct, ns);
     informer.start();
     try {
@@ -85,7 +95,10 @@ describe('the informer', () => {
       await cp.restartApiserver();
       await churn(ns, 'after-restart');
 
-      await waitFor('the cache to match the API after the restart', () => cacheMatchesApi(informer, ns), { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor('the cache to match the API after the restart', () => cacheMatchesApi(informer, ns), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       expect(informer.stats.failures).toBeGreaterThanOrEqual(1);
       // Every key that existed when the watch came back was delivered again (level-based), not only the changed ones.
       expect(informer.stats.resyncs + informer.stats.gone).toBeGreaterThanOrEqual(1);
@@ -97,7 +110,8 @@ describe('the informer', () => {
 
   it('relists after 410 Gone (its resourceVersion compacted away) and misses no change made while it was cut off', async () => {
     const ns = await namespace('gone');
-    for (let i = 0; i < 10; i++) await direct.create(Resources.ConfigMap, { metadata: { name: `seed-${i}`, namespace: ns }, data: { v: '0' } });
+    for (let i = 0; i < 10; i++)
+      await direct.create(Resources.ConfigMap, { metadata: { name: `seed-${i}`, namespace: ns }, data: { v: '0' } });
     const { informer } = configMapInformer(viaProxy, ns);
     informer.start();
     try {
@@ -109,7 +123,10 @@ describe('the informer', () => {
       await compactEtcd(cp.etcdEndpoint);
       proxy.restore();
 
-      await waitFor('the cache to match the API after the 410', () => cacheMatchesApi(informer, ns), { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor('the cache to match the API after the 410', () => cacheMatchesApi(informer, ns), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       expect(informer.stats.gone).toBeGreaterThanOrEqual(1);
       expect(informer.stats.lists).toBeGreaterThan(listsBefore);
       expect(informer.get(`${ns}/seed-0`)?.data).toEqual({ v: 'while-cut' });
@@ -122,8 +139,13 @@ describe('the informer', () => {
   it('restarts a watch that went silent (the watchdog)', async () => {
     const ns = await namespace('silent');
     const informer = new Informer<ConfigMap>({
-      client: viaProxy, resource: Resources.ConfigMap, namespace: ns, clock: systemClock, logger: silentLogger,
-      watchdogMs: 1_000, backoff: { initialMs: 50, maxMs: 200 },
+      client: viaProxy,
+      resource: Resources.ConfigMap,
+      namespace: ns,
+      clock: systemClock,
+      logger: silentLogger,
+      watchdogMs: 1_000,
+      backoff: { initialMs: 50, maxMs: 200 },
     });
     informer.start();
     try {
@@ -132,7 +154,9 @@ describe('the informer', () => {
       await direct.create(Resources.ConfigMap, { metadata: { name: 'during-silence', namespace: ns } });
       await waitFor('the watchdog to fire', () => Promise.resolve(informer.stats.watchdogRestarts >= 1), { timeoutMs: 10_000 });
       proxy.restore();
-      await waitFor('the missed object to arrive', () => Promise.resolve(informer.get(`${ns}/during-silence`) !== undefined), { timeoutMs: 10_000 });
+      await waitFor('the missed object to arrive', () => Promise.resolve(informer.get(`${ns}/during-silence`) !== undefined), {
+        timeoutMs: 10_000,
+      });
     } finally {
       proxy.restore();
       await informer.stop();

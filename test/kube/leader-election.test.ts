@@ -47,7 +47,15 @@ function startOperator(identity: string): ChildProcess {
   const out = openSync(join(logs, `${identity}.log`), 'a');
   const child = spawn(process.execPath, [join(REPO_ROOT, 'test', 'fixtures', 'configmap-operator.ts')], {
     stdio: ['ignore', out, out],
-    env: { ...process.env, KUBECONFIG: requireKube().kubeconfig, NAMESPACE: ns.name, IDENTITY: identity, LEASE_MS: String(LEASE_MS), RENEW_MS: String(RENEW_MS), RETRY_MS: String(RETRY_MS) },
+    env: {
+      ...process.env,
+      KUBECONFIG: requireKube().kubeconfig,
+      NAMESPACE: ns.name,
+      IDENTITY: identity,
+      LEASE_MS: String(LEASE_MS),
+      RENEW_MS: String(RENEW_MS),
+      RETRY_MS: String(RETRY_MS),
+    },
   });
   closeSync(out);
   running.set(identity, child);
@@ -66,15 +74,20 @@ async function holder(): Promise<string | undefined> {
 async function reconciledBy(name: string): Promise<string> {
   await client.create(Resources.ConfigMap, { metadata: { name, namespace: ns.name, labels: { 'dbcred.io/test': 'leader' } } });
   let by = '';
-  await waitFor(`ConfigMap ${name} to be reconciled`, async () => {
-    const cm = await client.get(Resources.ConfigMap, name, ns.name);
-    by = cm.metadata.annotations?.['reconciled-by'] ?? '';
-    return by !== '';
-  }, { timeoutMs: 20_000 });
+  await waitFor(
+    `ConfigMap ${name} to be reconciled`,
+    async () => {
+      const cm = await client.get(Resources.ConfigMap, name, ns.name);
+      by = cm.metadata.annotations?.['reconciled-by'] ?? '';
+      return by !== '';
+    },
+    { timeoutMs: 20_000 },
+  );
   return by;
 }
 
-const reconcileLines = async (identity: string) => (await readFile(join(logs, `${identity}.log`), 'utf8')).split('\n').filter((l) => l.includes('"msg":"reconciling"')).length;
+const reconcileLines = async (identity: string) =>
+  (await readFile(join(logs, `${identity}.log`), 'utf8')).split('\n').filter((l) => l.includes('"msg":"reconciling"')).length;
 
 async function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;

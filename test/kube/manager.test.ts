@@ -26,12 +26,20 @@ describe('the manager', () => {
   it('serves /healthz, reports ready only once caches are synced, exposes dbcred_ metrics, and stops cleanly', async () => {
     const metrics = createRuntimeMetrics();
     const manager = new Manager({ client, clock: systemClock, logger: silentLogger, metrics, health: { host: '127.0.0.1', port: 0 } });
-    const informer = manager.addInformer(new Informer<KubeObject>({ client, resource: Resources.ConfigMap, namespace: ns.name, clock: systemClock, logger: silentLogger }));
+    const informer = manager.addInformer(
+      new Informer<KubeObject>({ client, resource: Resources.ConfigMap, namespace: ns.name, clock: systemClock, logger: silentLogger }),
+    );
     const seen: string[] = [];
-    manager.addController(new Controller({
-      name: 'configmaps', clock: systemClock, logger: silentLogger, hooks: reconcileHooks(metrics), mayReconcile: manager.mayReconcile,
-      reconciler: { reconcile: (key) => Promise.resolve(void seen.push(key)) },
-    }).watch(informer));
+    manager.addController(
+      new Controller({
+        name: 'configmaps',
+        clock: systemClock,
+        logger: silentLogger,
+        hooks: reconcileHooks(metrics),
+        mayReconcile: manager.mayReconcile,
+        reconciler: { reconcile: (key) => Promise.resolve(void seen.push(key)) },
+      }).watch(informer),
+    );
     await manager.start();
     const base = `http://127.0.0.1:${manager.healthPort}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

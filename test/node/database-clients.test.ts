@@ -26,7 +26,12 @@ describe('a pod logging in to the test databases with credentials from a mounted
     } finally {
       await pgAdmin.end();
     }
-    const myAdmin = await mysql.createConnection({ host: mariadb.host, port: mariadb.port, user: mariadb.superuser.user, password: mariadb.superuser.password });
+    const myAdmin = await mysql.createConnection({
+      host: mariadb.host,
+      port: mariadb.port,
+      user: mariadb.superuser.user,
+      password: mariadb.superuser.password,
+    });
     try {
       await myAdmin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
     } finally {
@@ -39,17 +44,26 @@ describe('a pod logging in to the test databases with credentials from a mounted
     const pgAdmin = new pg.Client({ host: postgres.host, port: postgres.port, database: postgres.database, ...postgres.superuser });
     await pgAdmin.connect();
     await pgAdmin.query(`DROP ROLE IF EXISTS ${user}`).finally(() => pgAdmin.end());
-    const myAdmin = await mysql.createConnection({ host: mariadb.host, port: mariadb.port, user: mariadb.superuser.user, password: mariadb.superuser.password });
+    const myAdmin = await mysql.createConnection({
+      host: mariadb.host,
+      port: mariadb.port,
+      user: mariadb.superuser.user,
+      password: mariadb.superuser.password,
+    });
     await myAdmin.query(`DROP USER IF EXISTS '${user}'@'%'`).finally(() => myAdmin.end());
   });
 
-  it('runs psql and mariadb in the pod and the servers see the Secret\'s user', async () => {
+  it("runs psql and mariadb in the pod and the servers see the Secret's user", async () => {
     await core.createNamespacedSecret({
       namespace: ns.name,
       body: {
         metadata: { name: 'db' },
         stringData: {
-          'pg-port': String(postgres.port), 'mysql-port': String(mariadb.port), database: postgres.database, username: user, password,
+          'pg-port': String(postgres.port),
+          'mysql-port': String(mariadb.port),
+          database: postgres.database,
+          username: user,
+          password,
         },
       },
     });
@@ -66,10 +80,15 @@ describe('a pod logging in to the test databases with credentials from a mounted
         spec: {
           hostNetwork: true,
           restartPolicy: 'Never',
-          containers: [{
-            name: 'client', image: imageOf('app'), imagePullPolicy: 'Never', command: ['sh', '-c', script],
-            volumeMounts: [{ name: 'db', mountPath: '/etc/db', readOnly: true }],
-          }],
+          containers: [
+            {
+              name: 'client',
+              image: imageOf('app'),
+              imagePullPolicy: 'Never',
+              command: ['sh', '-c', script],
+              volumeMounts: [{ name: 'db', mountPath: '/etc/db', readOnly: true }],
+            },
+          ],
           volumes: [{ name: 'db', secret: { secretName: 'db' } }],
         },
       },

@@ -34,10 +34,15 @@ describe('the operator image', () => {
         spec: {
           restartPolicy: 'Never',
           securityContext: RESTRICTED_POD,
-          containers: [{
-            name: 'operator', image: image.ref, imagePullPolicy: 'Never', securityContext: RESTRICTED_CONTAINER,
-            command: ['node', '--input-type=module', '-e', script],
-          }],
+          containers: [
+            {
+              name: 'operator',
+              image: image.ref,
+              imagePullPolicy: 'Never',
+              securityContext: RESTRICTED_CONTAINER,
+              command: ['node', '--input-type=module', '-e', script],
+            },
+          ],
         },
       },
     });

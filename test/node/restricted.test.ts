@@ -33,16 +33,22 @@ describe('a Deployment in a namespace enforcing the restricted Pod Security Stan
             spec: {
               terminationGracePeriodSeconds: 1,
               securityContext: RESTRICTED_POD,
-              containers: [{ name: 'app', image: imageOf('app'), imagePullPolicy: 'Never', command: IDLE, securityContext: RESTRICTED_CONTAINER }],
+              containers: [
+                { name: 'app', image: imageOf('app'), imagePullPolicy: 'Never', command: IDLE, securityContext: RESTRICTED_CONTAINER },
+              ],
             },
           },
         },
       },
     });
-    await waitFor('the Deployment to be available', async () => {
-      const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'restricted-app' });
-      return deployment.status?.availableReplicas === 1;
-    }, { timeoutMs: 90_000, intervalMs: 200 });
+    await waitFor(
+      'the Deployment to be available',
+      async () => {
+        const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'restricted-app' });
+        return deployment.status?.availableReplicas === 1;
+      },
+      { timeoutMs: 90_000, intervalMs: 200 },
+    );
     const pods = await core.listNamespacedPod({ namespace: ns.name, labelSelector: 'app=restricted-app' });
     expect(pods.items).toHaveLength(1);
     const pod = pods.items[0]!;

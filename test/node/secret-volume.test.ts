@@ -25,11 +25,16 @@ describe('a pod consuming a Secret on the real node', () => {
         metadata: { name: 'consumer' },
         spec: {
           terminationGracePeriodSeconds: 1,
-          containers: [{
-            name: 'app', image: imageOf('app'), imagePullPolicy: 'Never', command: IDLE,
-            env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }],
-            volumeMounts: [{ name: 'creds', mountPath: '/etc/creds', readOnly: true }],
-          }],
+          containers: [
+            {
+              name: 'app',
+              image: imageOf('app'),
+              imagePullPolicy: 'Never',
+              command: IDLE,
+              env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }],
+              volumeMounts: [{ name: 'creds', mountPath: '/etc/creds', readOnly: true }],
+            },
+          ],
           volumes: [{ name: 'creds', secret: { secretName: 'creds' } }],
         },
       },
@@ -51,11 +56,18 @@ describe('a pod consuming a Secret on the real node', () => {
   it('sees an updated Secret in the mounted file within the bound, while the env var keeps the old value', async () => {
     const updated = Date.now();
     await core.patchNamespacedSecret({
-      namespace: ns.name, name: 'creds', body: [{ op: 'replace', path: '/data/password', value: Buffer.from('second-password').toString('base64') }],
+      namespace: ns.name,
+      name: 'creds',
+      body: [{ op: 'replace', path: '/data/password', value: Buffer.from('second-password').toString('base64') }],
     });
-    await waitFor('the mounted password to change', async () => (await execIn(ns.name, 'consumer', ['cat', '/etc/creds/password'])) === 'second-password', {
-      timeoutMs: REFRESH_BOUND_MS, intervalMs: 250,
-    });
+    await waitFor(
+      'the mounted password to change',
+      async () => (await execIn(ns.name, 'consumer', ['cat', '/etc/creds/password'])) === 'second-password',
+      {
+        timeoutMs: REFRESH_BOUND_MS,
+        intervalMs: 250,
+      },
+    );
     const latencyMs = Date.now() - updated;
     console.log(`[node] Secret update reached the mounted file in ${latencyMs} ms (bound ${REFRESH_BOUND_MS} ms)`);
     expect(latencyMs).toBeLessThan(REFRESH_BOUND_MS);

@@ -19,7 +19,9 @@ describe('stopping a node', () => {
     const taint = { key: 'dbcred.io/teardown-check', effect: 'NoSchedule' as const };
     const node = await startNode({
       controlPlane: { ...requireLocalKube(), kubeconfig: kube.kubeconfig },
-      name: `${hostname()}-teardown-check`, nodeIP: '198.51.100.11', taints: [taint],
+      name: `${hostname()}-teardown-check`,
+      nodeIP: '198.51.100.11',
+      taints: [taint],
     });
     const { info } = node;
     const ns = await createTestNamespace('teardown');
@@ -34,7 +36,15 @@ describe('stopping a node', () => {
             nodeName: info.name,
             tolerations: [{ operator: 'Exists' }],
             terminationGracePeriodSeconds: 1,
-            containers: [{ name: 'app', image: info.images.pause!, imagePullPolicy: 'Never', command: IDLE, volumeMounts: [{ name: 's', mountPath: '/s' }] }],
+            containers: [
+              {
+                name: 'app',
+                image: info.images.pause!,
+                imagePullPolicy: 'Never',
+                command: IDLE,
+                volumeMounts: [{ name: 's', mountPath: '/s' }],
+              },
+            ],
             volumes: [{ name: 's', secret: { secretName: 's' } }],
           },
         },

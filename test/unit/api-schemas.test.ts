@@ -2,8 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ClusterDatabaseRole, ClusterDatabaseServer, DatabaseCredential, DatabaseRole, DatabaseServer, DatabaseStaticCredential,
-  KINDS, Reason, validate,
+  ClusterDatabaseRole,
+  ClusterDatabaseServer,
+  DatabaseCredential,
+  DatabaseRole,
+  DatabaseServer,
+  DatabaseStaticCredential,
+  KINDS,
+  Reason,
+  validate,
 } from '../../src/api/v1alpha1/index.ts';
 import { renderCrds, renderDocs } from '../../scripts/generate/render.ts';
 import { REPO_ROOT } from '../../harness/binaries.ts';
@@ -33,13 +40,19 @@ describe('the v1alpha1 schemas (as the operator reads objects)', () => {
     const role = validate(DatabaseRole, { ...sample('DatabaseRole'), spec: { serverRef: { name: 's' } } });
     if (!role.ok) throw new Error(role.message);
     expect(role.value.spec).toMatchObject({
-      serverRef: { kind: 'DatabaseServer', name: 's' }, defaultTTL: '1h', maxTTL: '24h',
-      passwordPolicy: { length: 32, alphabet: 'alphanumeric' }, revocation: { terminateSessions: true },
+      serverRef: { kind: 'DatabaseServer', name: 's' },
+      defaultTTL: '1h',
+      maxTTL: '24h',
+      passwordPolicy: { length: 32, alphabet: 'alphanumeric' },
+      revocation: { terminateSessions: true },
     });
   });
 
   it('turn a malformed object into one readable message instead of an exception', () => {
-    const broken = { ...sample('DatabaseRole'), spec: { serverRef: { name: 's' }, defaultTTL: '2d', maxTTL: 'forever', postgres: {}, mysql: {} } };
+    const broken = {
+      ...sample('DatabaseRole'),
+      spec: { serverRef: { name: 's' }, defaultTTL: '2d', maxTTL: 'forever', postgres: {}, mysql: {} },
+    };
     const result = validate(DatabaseRole, broken);
     expect(result).toEqual({
       ok: false,
@@ -53,13 +66,16 @@ describe('the v1alpha1 schemas (as the operator reads objects)', () => {
     const role = (spec: object) => validate(DatabaseRole, { ...sample('DatabaseRole'), spec: { serverRef: { name: 's' }, ...spec } });
     expect(role({ defaultTTL: '2h', maxTTL: '1h' })).toEqual({ ok: false, message: 'spec.defaultTTL: defaultTTL must not exceed maxTTL' });
     expect(role({ defaultTTL: '1h', maxTTL: '1h' }).ok).toBe(true);
-    const credential = (spec: object) => validate(DatabaseCredential, { ...sample('DatabaseCredential'), spec: { roleRef: { name: 'r' }, ...spec } });
+    const credential = (spec: object) =>
+      validate(DatabaseCredential, { ...sample('DatabaseCredential'), spec: { roleRef: { name: 'r' }, ...spec } });
     expect(credential({ ttl: '5m', rotation: { overlap: '5m' } })).toEqual({
-      ok: false, message: 'spec.rotation.overlap: rotation.overlap must be shorter than ttl',
+      ok: false,
+      message: 'spec.rotation.overlap: rotation.overlap must be shorter than ttl',
     });
     expect(credential({ secret: { template: { URL: '{{username}}@{{hostname}}' } } })).toEqual({
       ok: false,
-      message: 'spec.secret.template: secret.template values may only use the variables {{username}}, {{password}}, {{host}}, {{port}}, {{database}}, {{uri}}, {{jdbcUrl}}, {{expiresAt}}',
+      message:
+        'spec.secret.template: secret.template values may only use the variables {{username}}, {{password}}, {{host}}, {{port}}, {{database}}, {{uri}}, {{jdbcUrl}}, {{expiresAt}}',
     });
   });
 

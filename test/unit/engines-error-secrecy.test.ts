@@ -14,7 +14,14 @@ import { isDbcredError } from '../../src/util/errors.ts';
 const ADMIN_PASSWORD = 'AdminPassw0rdAdminPassw0rd';
 const USER_PASSWORD = 'UserPassw0rdUserPassw0rdUser';
 const NEW_PASSWORD = 'NewPassw0rdNewPassw0rdNewPa';
-const connection: ServerConnection = { host: 'db.invalid', port: 1, database: 'app', admin: { username: 'admin', password: ADMIN_PASSWORD }, tls: { mode: 'disable' }, maxConnections: 2 };
+const connection: ServerConnection = {
+  host: 'db.invalid',
+  port: 1,
+  database: 'app',
+  admin: { username: 'admin', password: ADMIN_PASSWORD },
+  tls: { mode: 'disable' },
+  maxConnections: 2,
+};
 
 /** A driver call log and a switch that fails the Nth call. */
 class Script {
@@ -84,7 +91,7 @@ function mysqlFake(script: Script, rows: (sql: string) => MysqlRow[]): MysqlDriv
 const pgRows = (sql: string): Record<string, unknown>[] => {
   if (sql.includes('server_version')) return [{ version: '15.0', version_num: 150000, tls: false }];
   if (sql.includes('rolcreaterole')) return [{ superuser: false, createrole: true, signal_backend: true }];
-  if (sql.includes('shobj_description(oid, \'pg_authid\') AS marker')) return [{ marker: 'dbcred' }];
+  if (sql.includes("shobj_description(oid, 'pg_authid') AS marker")) return [{ marker: 'dbcred' }];
   if (sql.includes('pg_shdepend')) return [{ has: true }];
   if (sql.includes('pg_terminate_backend')) return [{ pid: 1, ended: true }];
   if (sql.startsWith('SELECT 1')) return [{ probe: 1 }];
@@ -103,7 +110,11 @@ const user = {
   username: 'dbc_app_abcdefghijklmnop',
   password: USER_PASSWORD,
   expiresAt: new Date(Date.now() + 60_000),
-  policy: { memberOf: ['readers'], creationStatements: ['SELECT {{password}}', 'GRANT x TO {{username}}'], revocationStatements: ['SELECT 1'] },
+  policy: {
+    memberOf: ['readers'],
+    creationStatements: ['SELECT {{password}}', 'GRANT x TO {{username}}'],
+    revocationStatements: ['SELECT 1'],
+  },
 };
 
 const operations: Record<string, (engine: Engine) => Promise<unknown>> = {
@@ -133,8 +144,16 @@ function errorText(error: unknown): string {
 }
 
 const engines = [
-  { name: 'postgres', make: (s: Script) => new PostgresEngine(connection, { scramIterations: 1 }, pgFake(s, pgRows)), codes: { code: '42601' } },
-  { name: 'mysql', make: (s: Script) => new MysqlEngine(connection, {}, mysqlFake(s, mysqlRows)), codes: { code: 'ER_PARSE_ERROR', errno: 1064 } },
+  {
+    name: 'postgres',
+    make: (s: Script) => new PostgresEngine(connection, { scramIterations: 1 }, pgFake(s, pgRows)),
+    codes: { code: '42601' },
+  },
+  {
+    name: 'mysql',
+    make: (s: Script) => new MysqlEngine(connection, {}, mysqlFake(s, mysqlRows)),
+    codes: { code: 'ER_PARSE_ERROR', errno: 1064 },
+  },
 ];
 
 describe.each(engines)('$name engine errors', ({ make, codes }) => {
@@ -164,8 +183,10 @@ describe.each(engines)('$name engine errors', ({ make, codes }) => {
 
 describe('redactServerMessage', () => {
   it('replaces whole secrets and withholds a message that still holds a fragment of one', () => {
-    expect(redactServerMessage('invalid input syntax for type integer: "s3cretValue"', ['s3cretValue'])).toBe('invalid input syntax for type integer: "[REDACTED]"');
-    expect(redactServerMessage('... near \'*2470C0C06DEE42FD16\' at line 1', ['*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'])).toBe(WITHHELD);
+    expect(redactServerMessage('invalid input syntax for type integer: "s3cretValue"', ['s3cretValue'])).toBe(
+      'invalid input syntax for type integer: "[REDACTED]"',
+    );
+    expect(redactServerMessage("... near '*2470C0C06DEE42FD16' at line 1", ['*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19'])).toBe(WITHHELD);
     expect(redactServerMessage('syntax error at or near "foo"', [])).toBe('syntax error (near ...)');
     expect(redactServerMessage('role "x" does not exist', ['pw'])).toBe('role "x" does not exist');
   });

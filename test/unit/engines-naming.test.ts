@@ -10,23 +10,32 @@ const limits = [MYSQL_MAX_USERNAME_LENGTH, POSTGRES_MAX_USERNAME_LENGTH];
 describe('usernameFor', () => {
   it('gives the same name for the same credential and serial, and a new one for the next serial', () => {
     const uid = '7b0e5a4e-0f4e-4c35-9d0b-1f2a3b4c5d6e';
-    expect(usernameFor({ credentialUid: uid, serial: 1, prefix: 'app' }, 32)).toBe(usernameFor({ credentialUid: uid, serial: 1, prefix: 'app' }, 32));
-    expect(usernameFor({ credentialUid: uid, serial: 2, prefix: 'app' }, 32)).not.toBe(usernameFor({ credentialUid: uid, serial: 1, prefix: 'app' }, 32));
+    expect(usernameFor({ credentialUid: uid, serial: 1, prefix: 'app' }, 32)).toBe(
+      usernameFor({ credentialUid: uid, serial: 1, prefix: 'app' }, 32),
+    );
+    expect(usernameFor({ credentialUid: uid, serial: 2, prefix: 'app' }, 32)).not.toBe(
+      usernameFor({ credentialUid: uid, serial: 1, prefix: 'app' }, 32),
+    );
     expect(usernameFor({ credentialUid: uid, serial: 1, prefix: 'app' }, 32)).toMatch(/^dbc_app_[a-z2-7]{16}$/);
     expect(usernameFor({ credentialUid: uid, serial: 1 }, 63)).toMatch(/^dbc_[a-z2-7]{16}$/);
   });
 
   it('always starts with the dbc_ marker, fits the engine limit and needs no quoting', () => {
-    fc.assert(fc.property(
-      fc.string({ minLength: 1 }), fc.nat(), fc.option(fc.stringMatching(/^[a-z][a-z0-9]{0,7}$/), { nil: undefined }), fc.constantFrom(...limits, 20, 21),
-      (credentialUid, serial, prefix, max) => {
-        const name = usernameFor({ credentialUid, serial, ...(prefix === undefined ? {} : { prefix }) }, max);
-        expect(name.length).toBeLessThanOrEqual(max);
-        expect(name).toMatch(USERNAME_PATTERN);
-        expect(name).toMatch(/^dbc_[a-z0-9_]+$/);
-        expect(() => assertGeneratedUsername(name, max)).not.toThrow();
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.nat(),
+        fc.option(fc.stringMatching(/^[a-z][a-z0-9]{0,7}$/), { nil: undefined }),
+        fc.constantFrom(...limits, 20, 21),
+        (credentialUid, serial, prefix, max) => {
+          const name = usernameFor({ credentialUid, serial, ...(prefix === undefined ? {} : { prefix }) }, max);
+          expect(name.length).toBeLessThanOrEqual(max);
+          expect(name).toMatch(USERNAME_PATTERN);
+          expect(name).toMatch(/^dbc_[a-z0-9_]+$/);
+          expect(() => assertGeneratedUsername(name, max)).not.toThrow();
+        },
+      ),
+    );
   });
 
   it('shortens the prefix before it would exceed the limit, and keeps the whole suffix', () => {
@@ -40,7 +49,8 @@ describe('usernameFor', () => {
       () => usernameFor({ credentialUid: 'u', serial: 1, prefix: 'Bad' }, 32),
       () => usernameFor({ credentialUid: 'u', serial: -1 }, 32),
       () => usernameFor({ credentialUid: '', serial: 1 }, 32),
-    ]) expect(() => bad()).toThrow(expect.objectContaining({ code: 'DB_INVALID_NAME' }));
+    ])
+      expect(() => bad()).toThrow(expect.objectContaining({ code: 'DB_INVALID_NAME' }));
   });
 });
 

@@ -6,15 +6,22 @@ import { postgresPasswordHash } from '../../src/engines/postgres/postgres-passwo
 
 describe('generatePassword', () => {
   it('has the policy length, only the policy alphabet, and every character class', () => {
-    fc.assert(fc.property(fc.integer({ min: 24, max: 128 }), fc.constantFrom('alphanumeric' as const, 'alphanumeric-symbols' as const), (length, alphabet) => {
-      const password = generatePassword({ length, alphabet });
-      expect(password).toHaveLength(length);
-      expect([...password].every((c) => PASSWORD_ALPHABETS[alphabet].includes(c))).toBe(true);
-      expect(password).toMatch(/[A-Z]/);
-      expect(password).toMatch(/[a-z]/);
-      expect(password).toMatch(/[0-9]/);
-      if (alphabet === 'alphanumeric-symbols') expect(password).toMatch(/[-_.~]/);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 24, max: 128 }),
+        fc.constantFrom('alphanumeric' as const, 'alphanumeric-symbols' as const),
+        (length, alphabet) => {
+          const password = generatePassword({ length, alphabet });
+          expect(password).toHaveLength(length);
+          expect([...password].every((c) => PASSWORD_ALPHABETS[alphabet].includes(c))).toBe(true);
+          expect(password).toMatch(/[A-Z]/);
+          expect(password).toMatch(/[a-z]/);
+          expect(password).toMatch(/[0-9]/);
+          if (alphabet === 'alphanumeric-symbols') expect(password).toMatch(/[-_.~]/);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('never needs escaping in SQL, URLs or shells', () => {
@@ -30,7 +37,8 @@ describe('generatePassword', () => {
 
   it('uses each character of the alphabet about equally often', () => {
     const counts = new Map<string, number>();
-    for (let i = 0; i < 2000; i++) for (const c of generatePassword({ length: 32, alphabet: 'alphanumeric' })) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (let i = 0; i < 2000; i++)
+      for (const c of generatePassword({ length: 32, alphabet: 'alphanumeric' })) counts.set(c, (counts.get(c) ?? 0) + 1);
     const expected = (2000 * 32) / 62;
     expect(counts.size).toBe(62);
     for (const n of counts.values()) expect(Math.abs(n - expected) / expected).toBeLessThan(0.2);
@@ -55,7 +63,7 @@ describe('postgresPasswordHash', () => {
 });
 
 describe('mysqlPasswordHash', () => {
-  it('equals what PASSWORD(\'password\') returns on MySQL and MariaDB', () => {
+  it("equals what PASSWORD('password') returns on MySQL and MariaDB", () => {
     expect(mysqlPasswordHash('password')).toBe('*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19');
   });
 });

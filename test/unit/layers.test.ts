@@ -21,7 +21,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 const SRC = join(REPO_ROOT, 'src');
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every import of one layer from another, as "from → to (file)". */
@@ -45,7 +47,11 @@ describe('the layers of src/', () => {
   });
 
   it('are all known to this test (a new folder gets its place in the list)', () => {
-    const layers = new Set(sourceFiles(SRC).map((f) => relative(SRC, f).split('/')[0]!).filter((l) => !l.endsWith('.ts')));
+    const layers = new Set(
+      sourceFiles(SRC)
+        .map((f) => relative(SRC, f).split('/')[0]!)
+        .filter((l) => !l.endsWith('.ts')),
+    );
     expect([...layers].sort()).toEqual(Object.keys(MAY_IMPORT).sort());
   });
 });

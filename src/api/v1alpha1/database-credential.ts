@@ -1,63 +1,131 @@
 import { z } from 'zod';
 import { TTL_BOUNDS } from './database-role.ts';
 import { ageColumn, readyColumns, type KindDefinition } from './kind.ts';
-import { celIsDuration, conditions, described, duration, durationsCompare, immutable, objectMeta, objectName, observedGeneration } from './schema.ts';
+import {
+  celIsDuration,
+  conditions,
+  described,
+  duration,
+  durationsCompare,
+  immutable,
+  objectMeta,
+  objectName,
+  observedGeneration,
+} from './schema.ts';
 import { rolloutRestartTargets, secretSpec } from './secret-spec.ts';
 
-export const DatabaseCredentialSpec = described(z.object({
-  roleRef: described(z.object({
-    kind: described(z.enum(['DatabaseRole', 'ClusterDatabaseRole']), 'DatabaseRole (same namespace) or ClusterDatabaseRole.').default('DatabaseRole'),
-    name: objectName('Name of the role.'),
-  }), 'The role (and through it, the server) to issue users from. Immutable.', [
-    immutable('roleRef', 'create a new DatabaseCredential to use another role or server'),
-  ]),
-  ttl: duration('Lifetime of each issued user; must not exceed the role\'s maxTTL. Default: the role\'s defaultTTL.', TTL_BOUNDS).optional(),
-  rotation: described(z.object({
-    enabled: described(z.boolean(), 'Issue a replacement user before the current one expires. When false, the credential is revoked at expiry and its Secret deleted.').default(true),
-    renewAtPercent: described(z.number().int().min(10).max(90), 'When to issue the replacement, as a percentage of the ttl.').default(67),
-    overlap: duration('How long the previous user keeps working after the replacement is published (give pods time to pick up the new Secret).', { min: '0s', max: '24h' }).default('5m'),
-  }), 'Rotation before expiry.').default({ enabled: true, renewAtPercent: 67, overlap: '5m' }),
-  secret: secretSpec,
-  rolloutRestartTargets,
-  deletionPolicy: described(z.enum(['Revoke', 'Retain']), 'Revoke: deleting this object drops every user it issued. Retain: users and Secret are left in place (and no longer managed).').default('Revoke'),
-}), 'A request for short-lived database credentials, published in a Secret.', [{
-  rule: `!has(self.ttl) || !${celIsDuration('self.ttl')} || !${celIsDuration('self.rotation.overlap')} || duration(self.rotation.overlap) < duration(self.ttl)`,
-  message: 'rotation.overlap must be shorter than ttl',
-  fieldPath: '.rotation.overlap',
-  check: (v) => v.ttl === undefined || durationsCompare(v.rotation.overlap, v.ttl, (o, t) => o < t),
-}]);
+export const DatabaseCredentialSpec = described(
+  z.object({
+    roleRef: described(
+      z.object({
+        kind: described(z.enum(['DatabaseRole', 'ClusterDatabaseRole']), 'DatabaseRole (same namespace) or ClusterDatabaseRole.').default(
+          'DatabaseRole',
+        ),
+        name: objectName('Name of the role.'),
+      }),
+      'The role (and through it, the server) to issue users from. Immutable.',
+      [immutable('roleRef', 'create a new DatabaseCredential to use another role or server')],
+    ),
+    ttl: duration(
+      "Lifetime of each issued user; must not exceed the role's maxTTL. Default: the role's defaultTTL.",
+      TTL_BOUNDS,
+    ).optional(),
+    rotation: described(
+      z.object({
+        enabled: described(
+          z.boolean(),
+          'Issue a replacement user before the current one expires. When false, the credential is revoked at expiry and its Secret deleted.',
+        ).default(true),
+        renewAtPercent: described(z.number().int().min(10).max(90), 'When to issue the replacement, as a percentage of the ttl.').default(
+          67,
+        ),
+        overlap: duration(
+          'How long the previous user keeps working after the replacement is published (give pods time to pick up the new Secret).',
+          { min: '0s', max: '24h' },
+        ).default('5m'),
+      }),
+      'Rotation before expiry.',
+    ).default({ enabled: true, renewAtPercent: 67, overlap: '5m' }),
+    secret: secretSpec,
+    rolloutRestartTargets,
+    deletionPolicy: described(
+      z.enum(['Revoke', 'Retain']),
+      'Revoke: deleting this object drops every user it issued. Retain: users and Secret are left in place (and no longer managed).',
+    ).default('Revoke'),
+  }),
+  'A request for short-lived database credentials, published in a Secret.',
+  [
+    {
+      rule: `!has(self.ttl) || !${celIsDuration('self.ttl')} || !${celIsDuration('self.rotation.overlap')} || duration(self.rotation.overlap) < duration(self.ttl)`,
+      message: 'rotation.overlap must be shorter than ttl',
+      fieldPath: '.rotation.overlap',
+      check: (v) => v.ttl === undefined || durationsCompare(v.rotation.overlap, v.ttl, (o, t) => o < t),
+    },
+  ],
+);
 
 const username = described(z.string().min(1).max(80), 'Database user name.');
 const serial = described(z.number().int().min(0), 'Sequence number of the issued user (1 for the first).');
 const time = (d: string) => described(z.string(), `${d} (RFC 3339).`);
 
-export const DatabaseCredentialStatus = described(z.object({
-  observedGeneration,
-  conditions,
-  secretName: described(z.string(), 'The Secret holding the current user.').optional(),
-  server: described(z.object({
-    kind: described(z.enum(['DatabaseServer', 'ClusterDatabaseServer']), 'Kind of the server.'),
-    name: described(z.string(), 'Name of the server.'),
-    namespace: described(z.string(), 'Namespace of a DatabaseServer.').optional(),
-  }), 'The server the users live on, recorded before the first user is created, so they can be revoked even after the role is gone.').optional(),
-  lastSerial: described(z.number().int().min(0), 'Serial of the last user this credential issued (recorded with the intent). Serials never repeat, so neither do usernames, even after an expiry.').optional(),
-  current: described(z.object({
-    username, serial,
-    issuedAt: time('When the user was created'),
-    expiresAt: time('When the user expires (the database enforces it where it can)'),
-    renewAt: time('When the replacement will be issued').optional(),
-  }), 'The verified user the Secret names.').optional(),
-  pending: described(z.object({
-    username, serial,
-    expiresAt: time('Expiry the user is created with'),
-    startedAt: time('When the intent was recorded'),
-  }), 'A user about to be created or being verified (recorded before it exists, so a crash never leaks it).').optional(),
-  retiring: described(z.array(described(z.object({
-    username, serial,
-    revokeAt: time('When the user will be dropped'),
-    reason: described(z.string().max(256), 'Why the user is retiring: Rotated (replaced on schedule) or Repaired (replaced because its Secret or user was damaged).').optional(),
-  }), 'A replaced user in its overlap window, or one that could not be dropped yet.')).max(64), 'Users to drop; each is dropped at revokeAt and retried until it is gone.').optional(),
-}), 'Observed state of the credential.');
+export const DatabaseCredentialStatus = described(
+  z.object({
+    observedGeneration,
+    conditions,
+    secretName: described(z.string(), 'The Secret holding the current user.').optional(),
+    server: described(
+      z.object({
+        kind: described(z.enum(['DatabaseServer', 'ClusterDatabaseServer']), 'Kind of the server.'),
+        name: described(z.string(), 'Name of the server.'),
+        namespace: described(z.string(), 'Namespace of a DatabaseServer.').optional(),
+      }),
+      'The server the users live on, recorded before the first user is created, so they can be revoked even after the role is gone.',
+    ).optional(),
+    lastSerial: described(
+      z.number().int().min(0),
+      'Serial of the last user this credential issued (recorded with the intent). Serials never repeat, so neither do usernames, even after an expiry.',
+    ).optional(),
+    current: described(
+      z.object({
+        username,
+        serial,
+        issuedAt: time('When the user was created'),
+        expiresAt: time('When the user expires (the database enforces it where it can)'),
+        renewAt: time('When the replacement will be issued').optional(),
+      }),
+      'The verified user the Secret names.',
+    ).optional(),
+    pending: described(
+      z.object({
+        username,
+        serial,
+        expiresAt: time('Expiry the user is created with'),
+        startedAt: time('When the intent was recorded'),
+      }),
+      'A user about to be created or being verified (recorded before it exists, so a crash never leaks it).',
+    ).optional(),
+    retiring: described(
+      z
+        .array(
+          described(
+            z.object({
+              username,
+              serial,
+              revokeAt: time('When the user will be dropped'),
+              reason: described(
+                z.string().max(256),
+                'Why the user is retiring: Rotated (replaced on schedule) or Repaired (replaced because its Secret or user was damaged).',
+              ).optional(),
+            }),
+            'A replaced user in its overlap window, or one that could not be dropped yet.',
+          ),
+        )
+        .max(64),
+      'Users to drop; each is dropped at revokeAt and retried until it is gone.',
+    ).optional(),
+  }),
+  'Observed state of the credential.',
+);
 
 export const DatabaseCredential = z.object({
   apiVersion: z.string(),
@@ -71,9 +139,14 @@ export type DatabaseCredentialSpec = z.output<typeof DatabaseCredentialSpec>;
 export type DatabaseCredentialStatus = z.output<typeof DatabaseCredentialStatus>;
 
 export const databaseCredentialKind: KindDefinition = {
-  kind: 'DatabaseCredential', plural: 'databasecredentials', singular: 'databasecredential', shortNames: ['dbc'], scope: 'Namespaced',
+  kind: 'DatabaseCredential',
+  plural: 'databasecredentials',
+  singular: 'databasecredential',
+  shortNames: ['dbc'],
+  scope: 'Namespaced',
   description: 'A request for a short-lived database user, published in a Secret, rotated before it expires and revoked when it ends.',
-  spec: DatabaseCredentialSpec, status: DatabaseCredentialStatus,
+  spec: DatabaseCredentialSpec,
+  status: DatabaseCredentialStatus,
   printerColumns: [
     { name: 'Role', type: 'string', jsonPath: '.spec.roleRef.name', description: 'Role the user is issued from.' },
     ...readyColumns,

@@ -19,47 +19,74 @@ export function serverSpecFields(cluster: boolean) {
       immutable('engine', 'create a new server object for another engine'),
     ]),
     host: described(
-      z.string().min(1).max(253).regex(/^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$/, { message: 'must be a host name or an IP address' }),
+      z
+        .string()
+        .min(1)
+        .max(253)
+        .regex(/^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$/, { message: 'must be a host name or an IP address' }),
       'Host name or IP address the operator connects to, and that goes into issued Secrets.',
     ),
     port: described(z.number().int().min(1).max(65535), 'TCP port. Default: 5432 for postgres, 3306 for mysql.').optional(),
-    database: described(z.string().min(1).max(64), 'Database to connect to and to name in issued Secrets. Default: postgres for postgres; none for mysql.').optional(),
-    adminCredentialsSecretRef: described(z.object({
-      ...secretRefFields(cluster),
-      usernameKey: described(z.string().min(1).max(253), 'Key holding the admin user name.').default('username'),
-      passwordKey: described(z.string().min(1).max(253), 'Key holding the admin password.').default('password'),
-    }), `Secret in ${where} with the administrator login the operator uses to create and drop users.`),
-    tls: described(z.object({
-      mode: described(z.enum(['disable', 'require', 'verify-ca', 'verify-full']),
-        'disable: plain TCP; require: TLS without certificate checks; verify-ca: TLS with the certificate checked against the CA; verify-full: verify-ca plus the host name.',
-      ).default('require'),
-      caSecretRef: described(z.object({
+    database: described(
+      z.string().min(1).max(64),
+      'Database to connect to and to name in issued Secrets. Default: postgres for postgres; none for mysql.',
+    ).optional(),
+    adminCredentialsSecretRef: described(
+      z.object({
         ...secretRefFields(cluster),
-        key: described(z.string().min(1).max(253), 'Key holding the PEM CA bundle.').default('ca.crt'),
-      }), `Secret in ${where} with the CA certificate(s) for verify-ca and verify-full. Default: the system CAs.`).optional(),
-    }), 'Transport security between the operator (and issued clients) and the database.', [{
-      rule: "self.mode in ['verify-ca', 'verify-full'] || !has(self.caSecretRef)",
-      message: 'tls.caSecretRef is only used with mode verify-ca or verify-full',
-      check: (v) => v.mode === 'verify-ca' || v.mode === 'verify-full' || v.caSecretRef === undefined,
-    }]).default({ mode: 'require' }),
-    maxConnections: described(z.number().int().min(1).max(100), 'Size of the operator\'s admin connection pool for this server.').default(5),
-    adminRotation: described(z.object({
-      schedule: cronSchedule('When to rotate the admin password (the new one is written back to the admin Secret).'),
-    }), 'Rotate the admin password on a schedule. Off when omitted.').optional(),
+        usernameKey: described(z.string().min(1).max(253), 'Key holding the admin user name.').default('username'),
+        passwordKey: described(z.string().min(1).max(253), 'Key holding the admin password.').default('password'),
+      }),
+      `Secret in ${where} with the administrator login the operator uses to create and drop users.`,
+    ),
+    tls: described(
+      z.object({
+        mode: described(
+          z.enum(['disable', 'require', 'verify-ca', 'verify-full']),
+          'disable: plain TCP; require: TLS without certificate checks; verify-ca: TLS with the certificate checked against the CA; verify-full: verify-ca plus the host name.',
+        ).default('require'),
+        caSecretRef: described(
+          z.object({
+            ...secretRefFields(cluster),
+            key: described(z.string().min(1).max(253), 'Key holding the PEM CA bundle.').default('ca.crt'),
+          }),
+          `Secret in ${where} with the CA certificate(s) for verify-ca and verify-full. Default: the system CAs.`,
+        ).optional(),
+      }),
+      'Transport security between the operator (and issued clients) and the database.',
+      [
+        {
+          rule: "self.mode in ['verify-ca', 'verify-full'] || !has(self.caSecretRef)",
+          message: 'tls.caSecretRef is only used with mode verify-ca or verify-full',
+          check: (v) => v.mode === 'verify-ca' || v.mode === 'verify-full' || v.caSecretRef === undefined,
+        },
+      ],
+    ).default({ mode: 'require' }),
+    maxConnections: described(z.number().int().min(1).max(100), "Size of the operator's admin connection pool for this server.").default(5),
+    adminRotation: described(
+      z.object({
+        schedule: cronSchedule('When to rotate the admin password (the new one is written back to the admin Secret).'),
+      }),
+      'Rotate the admin password on a schedule. Off when omitted.',
+    ).optional(),
   };
 }
 
 export const DatabaseServerSpec = described(z.object(serverSpecFields(false)), 'How to reach a database as an administrator.');
 
-export const DatabaseServerStatus = described(z.object({
-  observedGeneration,
-  conditions,
-  serverVersion: described(z.string().max(256), 'Version the server reported at the last check.').optional(),
-  expiryEnforcement: described(z.enum(['ValidUntil', 'EventScheduler', 'OperatorOnly']),
-    'How expiry is enforced by the database itself: ValidUntil (PostgreSQL), EventScheduler (MySQL/MariaDB with event_scheduler=ON), or OperatorOnly (the operator must be running to revoke on time).',
-  ).optional(),
-  lastAdminRotationTime: described(z.string(), 'When the admin password was last rotated (RFC 3339).').optional(),
-}), 'Observed state of the server.');
+export const DatabaseServerStatus = described(
+  z.object({
+    observedGeneration,
+    conditions,
+    serverVersion: described(z.string().max(256), 'Version the server reported at the last check.').optional(),
+    expiryEnforcement: described(
+      z.enum(['ValidUntil', 'EventScheduler', 'OperatorOnly']),
+      'How expiry is enforced by the database itself: ValidUntil (PostgreSQL), EventScheduler (MySQL/MariaDB with event_scheduler=ON), or OperatorOnly (the operator must be running to revoke on time).',
+    ).optional(),
+    lastAdminRotationTime: described(z.string(), 'When the admin password was last rotated (RFC 3339).').optional(),
+  }),
+  'Observed state of the server.',
+);
 
 export const DatabaseServer = z.object({
   apiVersion: z.string(),
@@ -82,7 +109,13 @@ export const serverColumns = [
 ] satisfies KindDefinition['printerColumns'];
 
 export const databaseServerKind: KindDefinition = {
-  kind: 'DatabaseServer', plural: 'databaseservers', singular: 'databaseserver', shortNames: ['dbs'], scope: 'Namespaced',
+  kind: 'DatabaseServer',
+  plural: 'databaseservers',
+  singular: 'databaseserver',
+  shortNames: ['dbs'],
+  scope: 'Namespaced',
   description: 'A database server that DatabaseRoles in the same namespace issue users on, and the admin login to do it with.',
-  spec: DatabaseServerSpec, status: DatabaseServerStatus, printerColumns: serverColumns,
+  spec: DatabaseServerSpec,
+  status: DatabaseServerStatus,
+  printerColumns: serverColumns,
 };

@@ -20,10 +20,14 @@ export function described<S extends z.ZodType>(schema: S, description: string, r
   let out: z.ZodType = schema;
   for (const r of rules) {
     const check = r.check;
-    if (check) out = out.refine((v) => check(v as z.output<S>), { message: r.message, path: r.fieldPath ? r.fieldPath.slice(1).split('.') : [] });
+    if (check)
+      out = out.refine((v) => check(v as z.output<S>), { message: r.message, path: r.fieldPath ? r.fieldPath.slice(1).split('.') : [] });
   }
   const validations = rules.map(({ rule, message, fieldPath, reason }) => ({
-    rule, message, ...(fieldPath ? { fieldPath } : {}), ...(reason ? { reason } : {}),
+    rule,
+    message,
+    ...(fieldPath ? { fieldPath } : {}),
+    ...(reason ? { reason } : {}),
   }));
   return out.meta({ description, ...(validations.length > 0 ? { 'x-kubernetes-validations': validations } : {}) }) as S;
 }
@@ -35,15 +39,28 @@ export function immutable<T>(what: string, hint = ''): CelRule<T> {
 
 /** Kubernetes object name (DNS-1123 subdomain). */
 export const objectName = (description: string) =>
-  described(z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/), description);
+  described(
+    z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/),
+    description,
+  );
 
 /** A Kubernetes label or annotation map (keys checked by the apiserver when the Secret is written). */
-export const stringMap = (description: string) =>
-  described(z.record(z.string(), z.string().max(4096)), description).optional();
+export const stringMap = (description: string) => described(z.record(z.string(), z.string().max(4096)), description).optional();
 
 /** A database identifier (role, group or user name). The engines quote it; this pattern keeps it readable. */
 export const identifier = (description: string, max = 63) =>
-  described(z.string().min(1).max(max).regex(/^[A-Za-z_][A-Za-z0-9_$.-]*$/), `${description} Letters, digits, _, $, . and -, starting with a letter or _; at most ${max} characters.`);
+  described(
+    z
+      .string()
+      .min(1)
+      .max(max)
+      .regex(/^[A-Za-z_][A-Za-z0-9_$.-]*$/),
+    `${description} Letters, digits, _, $, . and -, starting with a letter or _; at most ${max} characters.`,
+  );
 
 const celString = (text: string) => `'${text.replaceAll('\\', '\\\\')}'`;
 /** celIsDuration is the CEL test that expr is a valid duration; cross-field rules guard duration() with it. */
@@ -90,11 +107,13 @@ export const cronSchedule = (description: string) =>
   described(
     z.string().min(1).max(100),
     `${description} Standard cron syntax with five fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *", or @hourly, @daily, @weekly, @monthly, @yearly. Times are UTC.`,
-    [{
-      rule: `self.matches(${celString(CRON_PATTERN)})`,
-      message: 'must be a cron schedule with five fields (e.g. "0 3 * * *") or @hourly, @daily, @weekly, @monthly, @yearly',
-      check: (v) => CRON_RE.test(v),
-    }],
+    [
+      {
+        rule: `self.matches(${celString(CRON_PATTERN)})`,
+        message: 'must be a cron schedule with five fields (e.g. "0 3 * * *") or @hourly, @daily, @weekly, @monthly, @yearly',
+        check: (v) => CRON_RE.test(v),
+      },
+    ],
   );
 
 /** A label selector (matchLabels and matchExpressions), as in every Kubernetes API. */
@@ -103,11 +122,21 @@ export const labelSelector = (description: string) =>
     z.object({
       matchLabels: stringMap('Labels that must all match.'),
       matchExpressions: described(
-        z.array(described(z.object({
-          key: described(z.string().min(1).max(317), 'The label key.'),
-          operator: described(z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), 'How the key relates to the values.'),
-          values: described(z.array(z.string().max(63)).max(64), 'Values for In and NotIn; empty for Exists and DoesNotExist.').optional(),
-        }), 'One label requirement.')).max(16),
+        z
+          .array(
+            described(
+              z.object({
+                key: described(z.string().min(1).max(317), 'The label key.'),
+                operator: described(z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), 'How the key relates to the values.'),
+                values: described(
+                  z.array(z.string().max(63)).max(64),
+                  'Values for In and NotIn; empty for Exists and DoesNotExist.',
+                ).optional(),
+              }),
+              'One label requirement.',
+            ),
+          )
+          .max(16),
         'Label requirements that must all hold.',
       ).optional(),
     }),
@@ -116,15 +145,30 @@ export const labelSelector = (description: string) =>
 
 /** metav1.Condition, as every status carries them. */
 export const conditions = described(
-  z.array(described(z.object({
-    type: described(z.string().min(1).max(316), 'Type of the condition (Ready, Issued, Rotating, RevocationFailing).'),
-    status: described(z.enum(['True', 'False', 'Unknown']), 'Status of the condition.'),
-    reason: described(z.string().min(1).max(1024).regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/), 'Machine-readable reason from the closed list in docs/crd-reference.md.'),
-    message: described(z.string().max(32768), 'Human-readable detail. Never contains a password.'),
-    lastTransitionTime: described(z.string(), 'When the status last changed (RFC 3339).'),
-    observedGeneration: described(z.number().int().min(0), 'The .metadata.generation the condition was computed from.').optional(),
-  }), 'One observation of the object\'s state.')).max(16).meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
-  'Observations of the object\'s state; Ready summarises them.',
+  z
+    .array(
+      described(
+        z.object({
+          type: described(z.string().min(1).max(316), 'Type of the condition (Ready, Issued, Rotating, RevocationFailing).'),
+          status: described(z.enum(['True', 'False', 'Unknown']), 'Status of the condition.'),
+          reason: described(
+            z
+              .string()
+              .min(1)
+              .max(1024)
+              .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+            'Machine-readable reason from the closed list in docs/crd-reference.md.',
+          ),
+          message: described(z.string().max(32768), 'Human-readable detail. Never contains a password.'),
+          lastTransitionTime: described(z.string(), 'When the status last changed (RFC 3339).'),
+          observedGeneration: described(z.number().int().min(0), 'The .metadata.generation the condition was computed from.').optional(),
+        }),
+        "One observation of the object's state.",
+      ),
+    )
+    .max(16)
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  "Observations of the object's state; Ready summarises them.",
 ).optional();
 
 export const observedGeneration = described(z.number().int().min(0), 'The .metadata.generation this status reflects.').optional();

@@ -41,7 +41,9 @@ export class CredentialContext {
   async writeStatus(cred: DatabaseCredential, patch: Record<string, unknown>): Promise<DatabaseCredential> {
     const updated = await this.ctx.status.write<KubeObject>(RES, cred, patch);
     const parsed = validate(DatabaseCredential, updated);
-    return parsed.ok ? parsed.value : { ...cred, metadata: { ...cred.metadata, ...updated.metadata }, status: (updated as { status?: Status }).status };
+    return parsed.ok
+      ? parsed.value
+      : { ...cred, metadata: { ...cred.metadata, ...updated.metadata }, status: (updated as { status?: Status }).status };
   }
 
   /** writeStatusIfChanged writes only when a user would see a difference (no write, no event loop). */
@@ -51,8 +53,22 @@ export class CredentialContext {
   }
 
   /** setCondition sets one condition (Ready by default), writing only if it changed. */
-  async setCondition(cred: DatabaseCredential, status: 'True' | 'False', reason: Reason, message: string, type: 'Ready' | 'Rotating' = 'Ready'): Promise<DatabaseCredential> {
-    const conditions = withCondition(cred.status?.conditions, type, status, reason, message, this.ctx.clock.now(), cred.metadata.generation);
+  async setCondition(
+    cred: DatabaseCredential,
+    status: 'True' | 'False',
+    reason: Reason,
+    message: string,
+    type: 'Ready' | 'Rotating' = 'Ready',
+  ): Promise<DatabaseCredential> {
+    const conditions = withCondition(
+      cred.status?.conditions,
+      type,
+      status,
+      reason,
+      message,
+      this.ctx.clock.now(),
+      cred.metadata.generation,
+    );
     return this.writeStatusIfChanged(cred, { conditions });
   }
 
@@ -63,7 +79,10 @@ export class CredentialContext {
 
   /** audit appends a record about this credential to the audit stream. */
   audit(cred: DatabaseCredential, entry: Omit<AuditEntry, 'object'>): void {
-    this.ctx.audit.record({ ...entry, object: { kind: 'DatabaseCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid } });
+    this.ctx.audit.record({
+      ...entry,
+      object: { kind: 'DatabaseCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid },
+    });
   }
 
   /** cachedSecret is the credential's Secret as last seen (the cache, or this process's newer write). */

@@ -85,14 +85,23 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const st = cred.status ?? {};
     const { server } = resolved;
     const action = nextAction({
-      generation: cred.metadata.generation, rotationEnabled: cred.spec.rotation.enabled, status: st, now,
+      generation: cred.metadata.generation,
+      rotationEnabled: cred.spec.rotation.enabled,
+      status: st,
+      now,
       secret: c.cachedSecret(cred),
       layout: st.current && layoutHash(cred.spec.secret, secretValues(server, st.current.username, Date.parse(st.current.expiresAt))),
       currentUserMissing: st.current !== undefined && c.missingUsers.has(st.current.username),
     });
     switch (action) {
       case 'expire':
-        return expireCurrent(c, cred, now, `user ${st.current!.username} reached its expiry and was revoked; rotation is disabled, so the Secret is deleted`, 'Normal');
+        return expireCurrent(
+          c,
+          cred,
+          now,
+          `user ${st.current!.username} reached its expiry and was revoked; rotation is disabled, so the Secret is deleted`,
+          'Normal',
+        );
       case 'ended': // a spec change issues again
         return withRetry({ requeueAfterMs: nextWake(cred, st, now) }, retry);
       case 'issue':
@@ -103,7 +112,13 @@ export class DatabaseCredentialReconciler implements Reconciler {
         try {
           cred = await issueUser(c, cred, resolved.role, server, resolved.ttlMs, action, now);
         } catch (error) {
-          await c.setCondition(cred, st.current ? 'True' : 'False', reasonFor(error, 'IssueFailed'), messageOf(error), st.current ? 'Rotating' : 'Ready');
+          await c.setCondition(
+            cred,
+            st.current ? 'True' : 'False',
+            reasonFor(error, 'IssueFailed'),
+            messageOf(error),
+            st.current ? 'Rotating' : 'Ready',
+          );
           throw error; // retried with backoff by the controller
         }
         break;
@@ -128,10 +143,18 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const ttlMs = mustParseDuration(cred.spec.ttl ?? role.role.spec.defaultTTL);
     const maxMs = mustParseDuration(role.role.spec.maxTTL);
     if (ttlMs > maxMs) {
-      throw new ConditionError('LIMIT_EXCEEDED', 'TTLAboveMax', `ttl ${cred.spec.ttl} is above the role's maxTTL ${role.role.spec.maxTTL}; ask for at most ${role.role.spec.maxTTL}`);
+      throw new ConditionError(
+        'LIMIT_EXCEEDED',
+        'TTLAboveMax',
+        `ttl ${cred.spec.ttl} is above the role's maxTTL ${role.role.spec.maxTTL}; ask for at most ${role.role.spec.maxTTL}`,
+      );
     }
     if (st.server && (st.server.kind !== role.server.kind || st.server.name !== role.server.name)) {
-      throw new ConditionError('REFERENCE_INVALID', 'InvalidSpec', `the role now points at another server (${role.server.name}); users of this credential live on ${st.server.name}: create a new DatabaseCredential`);
+      throw new ConditionError(
+        'REFERENCE_INVALID',
+        'InvalidSpec',
+        `the role now points at another server (${role.server.name}); users of this credential live on ${st.server.name}: create a new DatabaseCredential`,
+      );
     }
     return { role, server: await ctx.engines.resolve(role.server), ttlMs };
   }

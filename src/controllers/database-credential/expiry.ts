@@ -18,16 +18,33 @@ export const WAIT_FOR_REFERENCE_MS = 30_000;
  * Event: Normal when the credential simply ran its course (rotation off), Warning when it could not
  * be replaced. A failed revocation is shown and retried.
  */
-export async function expireCurrent(c: CredentialContext, cred: DatabaseCredential, now: number, message: string, type: 'Normal' | 'Warning' = 'Warning'): Promise<Result> {
+export async function expireCurrent(
+  c: CredentialContext,
+  cred: DatabaseCredential,
+  now: number,
+  message: string,
+  type: 'Normal' | 'Warning' = 'Warning',
+): Promise<Result> {
   const st = cred.status ?? {};
   const current = st.current!;
-  const { failure } = await revokeUsers(c, cred, st.server!, [current.username], 'expired', { dueAt: () => Date.parse(current.expiresAt), event: false });
+  const { failure } = await revokeUsers(c, cred, st.server!, [current.username], 'expired', {
+    dueAt: () => Date.parse(current.expiresAt),
+    event: false,
+  });
   if (failure) {
     await showRevocationFailing(c, cred, failure);
     return REVOCATION_RETRY;
   }
   await deleteSecret(c.ctx.client, cred, c.cachedSecret(cred));
-  const conditions = withCondition(withoutCondition(st.conditions, 'RevocationFailing'), 'Ready', 'False', 'Expired', message, now, cred.metadata.generation);
+  const conditions = withCondition(
+    withoutCondition(st.conditions, 'RevocationFailing'),
+    'Ready',
+    'False',
+    'Expired',
+    message,
+    now,
+    cred.metadata.generation,
+  );
   cred = await c.writeStatus(cred, { current: null, conditions });
   c.event(cred, type, 'Expired', 'Expire', message);
   c.audit(cred, { action: 'expire', outcome: 'success', server: st.server?.name, username: current.username, reason: 'Expired', message });
@@ -43,10 +60,17 @@ export async function cannotIssue(c: CredentialContext, cred: DatabaseCredential
   const reason = reasonFor(error, 'IssueFailed');
   const message = messageOf(error);
   const denial = error instanceof ConditionError && (error.code === 'ACCESS_DENIED' || error.code === 'LIMIT_EXCEEDED');
-  if (st.current && Date.parse(st.current.expiresAt) <= now) return expireCurrent(c, cred, now, `${message}; the user expired and could not be replaced`);
+  if (st.current && Date.parse(st.current.expiresAt) <= now)
+    return expireCurrent(c, cred, now, `${message}; the user expired and could not be replaced`);
   const previous = st.conditions?.find((x) => x.type === (st.current ? 'Rotating' : 'Ready'));
   if (st.current) {
-    cred = await c.setCondition(cred, 'False', reason, `cannot rotate: ${message}; the current user stays until ${st.current.expiresAt}`, 'Rotating');
+    cred = await c.setCondition(
+      cred,
+      'False',
+      reason,
+      `cannot rotate: ${message}; the current user stays until ${st.current.expiresAt}`,
+      'Rotating',
+    );
   } else {
     cred = await c.setCondition(cred, 'False', reason, message);
   }

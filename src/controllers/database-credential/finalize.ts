@@ -22,13 +22,15 @@ export async function finalizeCredential(c: CredentialContext, cred: DatabaseCre
     c.audit(cred, { action: 'retain', outcome: 'success', username: st.current?.username, reason: 'Retained', message });
     await releaseSecret(c, cred);
   } else {
-    const users = [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)].filter((u): u is string => u !== undefined);
+    const users = [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)].filter(
+      (u): u is string => u !== undefined,
+    );
     if (users.length > 0 && st.server) {
       const { revoked, failure } = await revokeUsers(c, cred, st.server, [...new Set(users)], 'deleted');
       if (revoked.length > 0) {
         cred = await c.writeStatus(cred, {
-          pending: st.pending && revoked.includes(st.pending.username) ? null : st.pending ?? null,
-          current: st.current && revoked.includes(st.current.username) ? null : st.current ?? null,
+          pending: st.pending && revoked.includes(st.pending.username) ? null : (st.pending ?? null),
+          current: st.current && revoked.includes(st.current.username) ? null : (st.current ?? null),
           retiring: (st.retiring ?? []).filter((r) => !revoked.includes(r.username)),
         });
       }
@@ -52,7 +54,12 @@ export async function finalizeCredential(c: CredentialContext, cred: DatabaseCre
 /** finalizeMalformed revokes what a malformed object's status names, so a bad spec never leaks users. */
 export async function finalizeMalformed(c: CredentialContext, raw: KubeObject): Promise<Result | void> {
   const status = validate(DatabaseCredentialStatus, (raw as { status?: unknown }).status ?? {});
-  const spec = { roleRef: { kind: 'DatabaseRole' as const, name: '' }, rotation: { enabled: false, renewAtPercent: 67, overlap: '0s' }, secret: {}, deletionPolicy: 'Revoke' as const };
+  const spec = {
+    roleRef: { kind: 'DatabaseRole' as const, name: '' },
+    rotation: { enabled: false, renewAtPercent: 67, overlap: '0s' },
+    secret: {},
+    deletionPolicy: 'Revoke' as const,
+  };
   const cred = { ...(raw as DatabaseCredential), spec, status: status.ok ? status.value : {} };
   return finalizeCredential(c, cred);
 }

@@ -26,14 +26,25 @@ export type IssueWhy = 'issue' | 'rotate' | 'repair';
  * publishes it, and records it as current with the previous user retiring; it returns the
  * credential as written.
  */
-export async function issueUser(c: CredentialContext, cred: DatabaseCredential, role: ResolvedRole, server: ResolvedServer, ttlMs: number, why: IssueWhy, now: number): Promise<DatabaseCredential> {
+export async function issueUser(
+  c: CredentialContext,
+  cred: DatabaseCredential,
+  role: ResolvedRole,
+  server: ResolvedServer,
+  ttlMs: number,
+  why: IssueWhy,
+  now: number,
+): Promise<DatabaseCredential> {
   const { ctx } = c;
   const st: Status = cred.status ?? {};
   let pending = st.pending;
   if (!pending) {
     // After an expiry or a dropped intent nothing else remembers the serials used: lastSerial does.
     const serial = Math.max(st.lastSerial ?? 0, st.current?.serial ?? 0, ...(st.retiring ?? []).map((r) => r.serial)) + 1;
-    const username = usernameFor({ credentialUid: cred.metadata.uid!, serial, prefix: role.role.spec.usernamePrefix }, server.engine.maxUsernameLength);
+    const username = usernameFor(
+      { credentialUid: cred.metadata.uid!, serial, prefix: role.role.spec.usernamePrefix },
+      server.engine.maxUsernameLength,
+    );
     pending = { username, serial, expiresAt: new Date(now + ttlMs).toISOString(), startedAt: new Date(now).toISOString() };
     // I1: the name and expiry are recorded before the user exists.
     cred = await c.writeStatus(cred, { pending, lastSerial: serial, server: serverOf(role.server), secretName: secretNameOf(cred) });
@@ -46,7 +57,12 @@ export async function issueUser(c: CredentialContext, cred: DatabaseCredential, 
   await server.engine.verifyLogin({ username: pending.username, password });
   ctx.failpoints.hit('after-user-verified');
   const values = secretValues(server, pending.username, expiresAt);
-  const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred.spec.secret, values));
+  const written = await writeSecret(
+    ctx.client,
+    cred,
+    renderSecretData({ ...values, password }, cred.spec.secret.template),
+    layoutHash(cred.spec.secret, values),
+  );
   c.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
   ctx.failpoints.hit('after-secret-written');
 
@@ -55,26 +71,63 @@ export async function issueUser(c: CredentialContext, cred: DatabaseCredential, 
   const retiring: Retiring[] = [...(st.retiring ?? [])];
   if (previous && previous.username !== pending.username) {
     // An expired user is no use to anyone: it goes at once instead of after the overlap.
-    const overlapEnd = Math.min(issuedAt + mustParseDuration(cred.spec.rotation.overlap), Math.max(issuedAt, Date.parse(previous.expiresAt)));
-    retiring.push({ username: previous.username, serial: previous.serial, revokeAt: new Date(overlapEnd).toISOString(), reason: why === 'repair' ? 'Repaired' : 'Rotated' });
+    const overlapEnd = Math.min(
+      issuedAt + mustParseDuration(cred.spec.rotation.overlap),
+      Math.max(issuedAt, Date.parse(previous.expiresAt)),
+    );
+    retiring.push({
+      username: previous.username,
+      serial: previous.serial,
+      revokeAt: new Date(overlapEnd).toISOString(),
+      reason: why === 'repair' ? 'Repaired' : 'Rotated',
+    });
   }
   c.missingUsers.delete(previous?.username ?? '');
   const current = {
-    username: pending.username, serial: pending.serial, issuedAt: new Date(issuedAt).toISOString(), expiresAt: pending.expiresAt,
-    ...(cred.spec.rotation.enabled ? { renewAt: new Date(renewAt(issuedAt, expiresAt, cred.spec.rotation.renewAtPercent)).toISOString() } : {}),
+    username: pending.username,
+    serial: pending.serial,
+    issuedAt: new Date(issuedAt).toISOString(),
+    expiresAt: pending.expiresAt,
+    ...(cred.spec.rotation.enabled
+      ? { renewAt: new Date(renewAt(issuedAt, expiresAt, cred.spec.rotation.renewAtPercent)).toISOString() }
+      : {}),
   };
   const reason: Reason = why === 'issue' ? 'Issued' : 'Rotated';
   const message = `user ${current.username} (serial ${current.serial}) is in Secret ${secretNameOf(cred)} until ${current.expiresAt}`;
   let conditions = withCondition(st.conditions, 'Ready', 'True', reason, message, issuedAt, cred.metadata.generation);
   conditions = withCondition(conditions, 'Issued', 'True', reason, message, issuedAt, cred.metadata.generation);
-  conditions = retiring.length > 0
-    ? withCondition(conditions, 'Rotating', 'True', 'RotationScheduled', `${retiring.length} previous user(s) revoked after the overlap`, issuedAt, cred.metadata.generation)
-    : withoutCondition(conditions, 'Rotating');
-  cred = await c.writeStatus(cred, { current, pending: null, retiring, conditions, secretName: secretNameOf(cred), server: serverOf(role.server) });
+  conditions =
+    retiring.length > 0
+      ? withCondition(
+          conditions,
+          'Rotating',
+          'True',
+          'RotationScheduled',
+          `${retiring.length} previous user(s) revoked after the overlap`,
+          issuedAt,
+          cred.metadata.generation,
+        )
+      : withoutCondition(conditions, 'Rotating');
+  cred = await c.writeStatus(cred, {
+    current,
+    pending: null,
+    retiring,
+    conditions,
+    secretName: secretNameOf(cred),
+    server: serverOf(role.server),
+  });
   ctx.metrics.issued.inc({ engine: server.engineName, why });
   ctx.metrics.issuanceDuration.observe({ engine: server.engineName }, Math.max(0, issuedAt - Date.parse(pending.startedAt)) / 1000);
   c.event(cred, 'Normal', reason, why === 'issue' ? 'Issue' : 'Rotate', message);
-  c.audit(cred, { action: why === 'issue' ? 'issue' : 'rotate', outcome: 'success', server: role.server.name, role: role.role.metadata.name, username: current.username, reason, message });
+  c.audit(cred, {
+    action: why === 'issue' ? 'issue' : 'rotate',
+    outcome: 'success',
+    server: role.server.name,
+    role: role.role.metadata.name,
+    username: current.username,
+    reason,
+    message,
+  });
   if (previous && cred.spec.rolloutRestartTargets?.length) await restartTargets(c, cred, issuedAt);
   return cred;
 }
@@ -83,13 +136,25 @@ export async function issueUser(c: CredentialContext, cred: DatabaseCredential, 
  * republishSecret renders the Secret again for the same user after its spec (template, labels,
  * annotations) or the server's address changed, keeping the password it holds (rerenderSecret).
  */
-export async function republishSecret(c: CredentialContext, cred: DatabaseCredential, server: ResolvedServer, current: NonNullable<DatabaseCredentialStatus['current']>): Promise<void> {
+export async function republishSecret(
+  c: CredentialContext,
+  cred: DatabaseCredential,
+  server: ResolvedServer,
+  current: NonNullable<DatabaseCredentialStatus['current']>,
+): Promise<void> {
   const written = await rerenderSecret(c.ctx.client, cred, secretValues(server, current.username, Date.parse(current.expiresAt)));
   if (!written) return;
   c.secrets.remember(digestSecret(written));
   const message = `Secret ${secretNameOf(cred)} rendered again for user ${current.username} (same password): its spec or the server's address changed`;
   c.event(cred, 'Normal', 'SecretUpdated', 'Publish', message);
-  c.audit(cred, { action: 'republish', outcome: 'success', server: server.ref.name, username: current.username, reason: 'SecretUpdated', message });
+  c.audit(cred, {
+    action: 'republish',
+    outcome: 'success',
+    server: server.ref.name,
+    username: current.username,
+    reason: 'SecretUpdated',
+    message,
+  });
 }
 
 function serverOf(ref: ServerRef): NonNullable<Status['server']> {

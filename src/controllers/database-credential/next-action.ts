@@ -57,7 +57,12 @@ function hasEnded(st: Status, generation: number | undefined): boolean {
  * nextWake is the delay until the credential's next deadline (renewal, expiry, a retiring user's
  * revokeAt) or one of the extra delays; undefined when nothing is due.
  */
-export function nextWake(cred: Pick<DatabaseCredential, 'spec'>, st: Status, now: number, ...extra: (number | undefined)[]): number | undefined {
+export function nextWake(
+  cred: Pick<DatabaseCredential, 'spec'>,
+  st: Status,
+  now: number,
+  ...extra: (number | undefined)[]
+): number | undefined {
   const renew = cred.spec.rotation.enabled && st.current?.renewAt ? Date.parse(st.current.renewAt) : undefined;
   const expires = st.current ? Date.parse(st.current.expiresAt) : undefined;
   const revokes = (st.retiring ?? []).map((r) => Date.parse(r.revokeAt));

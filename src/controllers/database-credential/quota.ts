@@ -24,7 +24,13 @@ export function usesRole(c: KubeObject, roleKind: string, roleName: string, role
 }
 
 /** liveUsers counts users issued from a role that exist or may exist, leaving out one credential's. */
-export function liveUsers(credentials: Informer<KubeObject>, roleKind: string, roleName: string, roleNamespace?: string, exceptUid?: string): number {
+export function liveUsers(
+  credentials: Informer<KubeObject>,
+  roleKind: string,
+  roleName: string,
+  roleNamespace?: string,
+  exceptUid?: string,
+): number {
   let n = 0;
   for (const raw of credentials.list()) {
     if (exceptUid !== undefined && raw.metadata.uid === exceptUid) continue;
@@ -41,7 +47,8 @@ export function liveUsers(credentials: Informer<KubeObject>, roleKind: string, r
 export function quotaRefusal(credentials: Informer<KubeObject>, role: ResolvedRole, cred: DatabaseCredential): ConditionError | undefined {
   const max = role.role.spec.maxActiveCredentials;
   if (max === undefined) return undefined;
-  const live = liveUsers(credentials, role.kind, role.role.metadata.name, role.role.metadata.namespace, cred.metadata.uid) + usersIn(cred.status);
+  const live =
+    liveUsers(credentials, role.kind, role.role.metadata.name, role.role.metadata.namespace, cred.metadata.uid) + usersIn(cred.status);
   if (live + 1 <= max) return undefined;
   return new ConditionError('LIMIT_EXCEEDED', 'QuotaExceeded', `role ${role.role.metadata.name} allows ${max} live users and has ${live}`);
 }

@@ -32,7 +32,14 @@ export interface Revocation {
  * revokeUsers revokes users on a server one by one and reports which went; it stops at the first
  * failure, which it audits and counts.
  */
-export async function revokeUsers(c: CredentialContext, cred: DatabaseCredential, ref: ServerRef, usernames: string[], why: RevokeWhy, options: { dueAt?: (username: string) => number | undefined; event?: boolean } = {}): Promise<Revocation> {
+export async function revokeUsers(
+  c: CredentialContext,
+  cred: DatabaseCredential,
+  ref: ServerRef,
+  usernames: string[],
+  why: RevokeWhy,
+  options: { dueAt?: (username: string) => number | undefined; event?: boolean } = {},
+): Promise<Revocation> {
   const { ctx } = c;
   const revoked: string[] = [];
   let policy = FALLBACK_POLICY;
@@ -56,7 +63,14 @@ export async function revokeUsers(c: CredentialContext, cred: DatabaseCredential
     } catch (error) {
       ctx.metrics.revocationFailures.inc();
       const message = `could not revoke user ${username}: ${messageOf(error)}`;
-      c.audit(cred, { action: 'revoke-failed', outcome: 'failure', server: ref.name, username, reason: reasonFor(error, 'RevocationFailed'), message });
+      c.audit(cred, {
+        action: 'revoke-failed',
+        outcome: 'failure',
+        server: ref.name,
+        username,
+        reason: reasonFor(error, 'RevocationFailed'),
+        message,
+      });
       return { revoked, failure: message };
     }
   }
@@ -65,7 +79,15 @@ export async function revokeUsers(c: CredentialContext, cred: DatabaseCredential
 
 /** showRevocationFailing sets RevocationFailing and raises a Warning Event. */
 export async function showRevocationFailing(c: CredentialContext, cred: DatabaseCredential, message: string): Promise<DatabaseCredential> {
-  const conditions = withCondition(cred.status?.conditions, 'RevocationFailing', 'True', 'RevocationFailed', message, c.ctx.clock.now(), cred.metadata.generation);
+  const conditions = withCondition(
+    cred.status?.conditions,
+    'RevocationFailing',
+    'True',
+    'RevocationFailed',
+    message,
+    c.ctx.clock.now(),
+    cred.metadata.generation,
+  );
   c.event(cred, 'Warning', 'RevocationFailed', 'Revoke', message);
   return c.writeStatusIfChanged(cred, { conditions });
 }
@@ -85,7 +107,14 @@ export async function retireDueUsers(c: CredentialContext, cred: DatabaseCredent
     const r = due.find((x) => x.username === u);
     return r ? Date.parse(r.revokeAt) : undefined;
   };
-  const { revoked, failure } = await revokeUsers(c, cred, st.server, due.map((r) => r.username), 'retired', { dueAt });
+  const { revoked, failure } = await revokeUsers(
+    c,
+    cred,
+    st.server,
+    due.map((r) => r.username),
+    'retired',
+    { dueAt },
+  );
   if (revoked.length > 0) {
     const retiring = (st.retiring ?? []).filter((r) => !revoked.includes(r.username));
     let conditions = failure ? st.conditions : withoutCondition(st.conditions, 'RevocationFailing');

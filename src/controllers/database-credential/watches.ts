@@ -41,7 +41,8 @@ export function watchCredentialSources(controller: Controller, s: CredentialSour
   // live-user count, rewritten every few seconds while credentials come and go) does not, and a
   // relist re-delivers the credentials themselves.
   s.roles.on((e) => {
-    if (generationChanged(e)) controller.enqueueMatching(s.credentials, (c) => usesRole(c, 'DatabaseRole', e.object.metadata.name, e.object.metadata.namespace));
+    if (generationChanged(e))
+      controller.enqueueMatching(s.credentials, (c) => usesRole(c, 'DatabaseRole', e.object.metadata.name, e.object.metadata.namespace));
   });
   s.clusterRoles.on((e) => {
     if (generationChanged(e)) controller.enqueueMatching(s.credentials, (c) => usesRole(c, 'ClusterDatabaseRole', e.object.metadata.name));

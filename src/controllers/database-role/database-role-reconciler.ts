@@ -21,7 +21,13 @@ export class DatabaseRoleReconciler implements Reconciler {
   private readonly informers: RoleInformers;
   private readonly liveUsers: (kind: string, name: string, namespace?: string) => number;
 
-  constructor(ctx: OperatorContext, kind: 'DatabaseRole' | 'ClusterDatabaseRole', informer: Informer<KubeObject>, informers: RoleInformers, liveUsers: DatabaseRoleReconciler['liveUsers']) {
+  constructor(
+    ctx: OperatorContext,
+    kind: 'DatabaseRole' | 'ClusterDatabaseRole',
+    informer: Informer<KubeObject>,
+    informers: RoleInformers,
+    liveUsers: DatabaseRoleReconciler['liveUsers'],
+  ) {
     this.ctx = ctx;
     this.kind = kind;
     this.informer = informer;
@@ -52,12 +58,20 @@ export class DatabaseRoleReconciler implements Reconciler {
         facts['engine'] = server.engineName;
         const spec = parsed.value.spec;
         if ((spec.postgres && server.engineName !== 'postgres') || (spec.mysql && server.engineName !== 'mysql')) {
-          throw new ConditionError('REFERENCE_INVALID', 'EngineMismatch', `the role has a ${spec.postgres ? 'postgres' : 'mysql'} block but server ${server.ref.name} runs ${server.engineName}`);
+          throw new ConditionError(
+            'REFERENCE_INVALID',
+            'EngineMismatch',
+            `the role has a ${spec.postgres ? 'postgres' : 'mysql'} block but server ${server.ref.name} runs ${server.engineName}`,
+          );
         }
         const report = await server.engine.checkPrivileges(policyOf(parsed.value));
         if (report.missing.length > 0) {
           const groupProblem = report.missing.some((m) => /role|group/i.test(m));
-          throw new ConditionError('DB_MISSING_PRIVILEGES', groupProblem ? 'GroupRoleMissing' : 'MissingPrivileges', `cannot issue users for this role: ${report.missing.join('; ')}`);
+          throw new ConditionError(
+            'DB_MISSING_PRIVILEGES',
+            groupProblem ? 'GroupRoleMissing' : 'MissingPrivileges',
+            `cannot issue users for this role: ${report.missing.join('; ')}`,
+          );
         }
         ready = true;
         message = `issues users on ${server.ref.kind} ${server.ref.name} (${server.engineName})`;
@@ -67,7 +81,11 @@ export class DatabaseRoleReconciler implements Reconciler {
         message = messageOf(error);
       }
     }
-    const next = { ...previous, ...facts, conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation) };
+    const next = {
+      ...previous,
+      ...facts,
+      conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation),
+    };
     if (!sameStatus(previous, next)) await ctx.status.write(DbcredResources[kind], raw, next);
     return { requeueAfterMs: RECHECK_MS };
   }

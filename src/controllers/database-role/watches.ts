@@ -9,7 +9,11 @@ import { roleRefOf } from '../database-credential/quota.ts';
 const ROLE_COUNT_DELAY_MS = 5_000;
 
 /** watchRoleSources wires the event sources of both role controllers onto them. */
-export function watchRoleSources(roleController: Controller, clusterRoleController: Controller, s: { roles: Informer<KubeObject>; clusterRoles: Informer<KubeObject>; credentials: Informer<KubeObject> }): void {
+export function watchRoleSources(
+  roleController: Controller,
+  clusterRoleController: Controller,
+  s: { roles: Informer<KubeObject>; clusterRoles: Informer<KubeObject>; credentials: Informer<KubeObject> },
+): void {
   roleController.watch(s.roles);
   clusterRoleController.watch(s.clusterRoles);
   s.credentials.on((e) => {

@@ -45,7 +45,10 @@ export class DatabaseServerReconciler implements Reconciler {
     let next: Record<string, unknown>;
     let ready = false;
     if (!parsed.ok) {
-      next = { ...previous, conditions: withCondition(previous.conditions, 'Ready', 'False', 'InvalidSpec', parsed.message, now, raw.metadata.generation) };
+      next = {
+        ...previous,
+        conditions: withCondition(previous.conditions, 'Ready', 'False', 'InvalidSpec', parsed.message, now, raw.metadata.generation),
+      };
     } else {
       let reason: Reason = 'Connected';
       let message: string;
@@ -68,10 +71,15 @@ export class DatabaseServerReconciler implements Reconciler {
         reason = reasonFor(error, 'Unreachable');
         message = messageOf(error);
       }
-      next = { ...previous, ...facts, conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation) };
+      next = {
+        ...previous,
+        ...facts,
+        conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation),
+      };
     }
     if (!sameStatus(previous, next)) {
-      const wasReady = (previous.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Ready')?.status === 'True';
+      const wasReady =
+        (previous.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Ready')?.status === 'True';
       await ctx.status.write(res, raw, next);
       if (wasReady !== ready) {
         const cond = (next.conditions as { type: string; reason: Reason; message: string }[]).find((c) => c.type === 'Ready')!;

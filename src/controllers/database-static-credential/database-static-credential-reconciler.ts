@@ -74,7 +74,12 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       // The Secret's expiresAt is the next rotation, which status records: the layout check above reads it there.
       const nextRotation = next(now);
       const values = secretValues(server, cred.spec.username, nextRotation ?? now);
-      const written = await writeSecret(ctx.client, cred, renderSecretData({ ...values, password }, cred.spec.secret.template), layoutHash(cred.spec.secret, values));
+      const written = await writeSecret(
+        ctx.client,
+        cred,
+        renderSecretData({ ...values, password }, cred.spec.secret.template),
+        layoutHash(cred.spec.secret, values),
+      );
       this.secrets.remember(digestSecret(written)); // no password kept
       const rotatedAt = ctx.clock.now();
       const message = `password of ${cred.spec.username} rotated${intact ? '' : ' (the Secret was missing or edited)'}; next rotation ${nextRotation ? new Date(nextRotation).toISOString() : 'not within a year'}`;
@@ -84,8 +89,22 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
         secretName: secretNameOf(cred),
         conditions: withCondition(st.conditions, 'Ready', 'True', 'PasswordRotated', message, rotatedAt, cred.metadata.generation),
       });
-      ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Normal', 'PasswordRotated', 'Rotate', message);
-      ctx.audit.record({ action: 'rotate', outcome: 'success', object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid }, server: server.ref.name, username: cred.spec.username, reason: 'PasswordRotated', message });
+      ctx.events.record(
+        EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'),
+        'Normal',
+        'PasswordRotated',
+        'Rotate',
+        message,
+      );
+      ctx.audit.record({
+        action: 'rotate',
+        outcome: 'success',
+        object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid },
+        server: server.ref.name,
+        username: cred.spec.username,
+        reason: 'PasswordRotated',
+        message,
+      });
       return nextRotation ? { requeueAfterMs: Math.min(nextRotation - rotatedAt, 2 ** 31 - 1) } : undefined;
     } catch (error) {
       if (isApiServerHiccup(error)) throw error; // not the credential's fault: retried with backoff
@@ -115,11 +134,31 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     if (!written) return; // missing or edited: its watch event brings the rotation that repairs it
     this.secrets.remember(digestSecret(written));
     const message = `Secret ${secretNameOf(cred)} rendered again for ${cred.spec.username} (same password): its spec or the server's address changed`;
-    this.ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Normal', 'SecretUpdated', 'Publish', message);
-    this.ctx.audit.record({ action: 'republish', outcome: 'success', object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid }, server: server.ref.name, username: cred.spec.username, reason: 'SecretUpdated', message });
+    this.ctx.events.record(
+      EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'),
+      'Normal',
+      'SecretUpdated',
+      'Publish',
+      message,
+    );
+    this.ctx.audit.record({
+      action: 'republish',
+      outcome: 'success',
+      object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid },
+      server: server.ref.name,
+      username: cred.spec.username,
+      reason: 'SecretUpdated',
+      message,
+    });
   }
 
-  private async setReady(cred: DatabaseStaticCredential, status: 'True' | 'False', reason: Reason, message: string, now: number): Promise<void> {
+  private async setReady(
+    cred: DatabaseStaticCredential,
+    status: 'True' | 'False',
+    reason: Reason,
+    message: string,
+    now: number,
+  ): Promise<void> {
     const conditions = withCondition(cred.status?.conditions, 'Ready', status, reason, message, now, cred.metadata.generation);
     const next = { ...cred.status, conditions };
     if (!sameStatus(cred.status, next)) await this.ctx.status.write(RES, cred, { conditions });

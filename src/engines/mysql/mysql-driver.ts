@@ -56,11 +56,13 @@ function options(config: MysqlConnectConfig): mysql.ConnectionOptions {
     charset: 'utf8mb4',
     // One statement per call: a second statement in a string is a syntax error, never run.
     multipleStatements: false,
-    ...(tls === undefined ? {} : {
-      // verifyIdentity stays off: mysql2 checks an IP host against "localhost" (Node.js has no host
-      // name for a socket connected to an IP), so verifyServerIdentity below does the check itself.
-      ssl: { rejectUnauthorized: tls.rejectUnauthorized, verifyIdentity: false, ...(tls.ca === undefined ? {} : { ca: tls.ca }) },
-    }),
+    ...(tls === undefined
+      ? {}
+      : {
+          // verifyIdentity stays off: mysql2 checks an IP host against "localhost" (Node.js has no host
+          // name for a socket connected to an IP), so verifyServerIdentity below does the check itself.
+          ssl: { rejectUnauthorized: tls.rejectUnauthorized, verifyIdentity: false, ...(tls.ca === undefined ? {} : { ca: tls.ca }) },
+        }),
   };
 }
 
@@ -73,7 +75,8 @@ export function verifyServerIdentity(connection: object, config: MysqlConnectCon
   // mysql2's promise wrapper keeps the core connection in .connection; after STARTTLS its stream is the TLS socket.
   const core = (connection as { connection?: { stream?: { getPeerCertificate?: () => PeerCertificate } } }).connection;
   const stream = core?.stream;
-  if (typeof stream?.getPeerCertificate !== 'function') return Object.assign(new Error('the server did not start TLS'), { code: 'ERR_TLS_NOT_STARTED' });
+  if (typeof stream?.getPeerCertificate !== 'function')
+    return Object.assign(new Error('the server did not start TLS'), { code: 'ERR_TLS_NOT_STARTED' });
   return checkServerIdentity(config.host, stream.getPeerCertificate());
 }
 
@@ -95,7 +98,9 @@ function queryable(runner: Runner, timeout: number): MysqlQueryable {
 /** mysql2Driver creates real mysql2 pools and connections; every admin session runs in UTC. */
 export const mysql2Driver: MysqlDriver = {
   createPool(config, max) {
-    const pool = mysql2().then((m) => m.createPool({ ...options(config), connectionLimit: max, maxIdle: max, idleTimeout: 30_000, enableKeepAlive: true }));
+    const pool = mysql2().then((m) =>
+      m.createPool({ ...options(config), connectionLimit: max, maxIdle: max, idleTimeout: 30_000, enableKeepAlive: true }),
+    );
     const prepared = new WeakSet<object>();
     // Each statement checks a connection out explicitly, so a new connection is verified (host
     // name) and prepared (time zone) before its first statement runs.
@@ -111,7 +116,7 @@ export const mysql2Driver: MysqlDriver = {
           }
           // Expiry events are scheduled with FROM_UNIXTIME and read back with UNIX_TIMESTAMP: both
           // in the session time zone, pinned to UTC here.
-          await connection.query('SET time_zone = \'+00:00\'');
+          await connection.query("SET time_zone = '+00:00'");
           prepared.add(connection.connection);
         }
         return await work(queryable(connection, config.statementTimeoutMs));

@@ -6,9 +6,20 @@
 import { DbcredError, isDbcredError } from '../../util/errors.ts';
 import { AdminPool } from '../admin-pool.ts';
 import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS,
-  type CreateResult, type Engine, type EngineOptions, type ExpiryEnforcement, type NewUser, type OwnedUser,
-  type PrivilegeReport, type RevokeResult, type ServerConnection, type ServerFacts, type UserLogin, type UserPolicy,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  type CreateResult,
+  type Engine,
+  type EngineOptions,
+  type ExpiryEnforcement,
+  type NewUser,
+  type OwnedUser,
+  type PrivilegeReport,
+  type RevokeResult,
+  type ServerConnection,
+  type ServerFacts,
+  type UserLogin,
+  type UserPolicy,
 } from '../engine.ts';
 import { recode } from '../engine-error.ts';
 import { StepFailure, driverCause, step } from '../step.ts';
@@ -19,8 +30,15 @@ import { mysql2Driver, type MysqlConnectConfig, type MysqlDriver, type MysqlPool
 import { ER_CANNOT_USER, ER_NO_SUCH_THREAD, mysqlErrno, mysqlError } from './mysql-error.ts';
 import { mysqlPasswordHash } from './mysql-password-hash.ts';
 import {
-  MYSQL_MAX_USERNAME_LENGTH, datetimeLiteral, expiryEventName, mysqlQueries, mysqlStatements as sql,
-  quoteAccount, quoteIdentifier, quoteLiteral, type MysqlFlavor,
+  MYSQL_MAX_USERNAME_LENGTH,
+  datetimeLiteral,
+  expiryEventName,
+  mysqlQueries,
+  mysqlStatements as sql,
+  quoteAccount,
+  quoteIdentifier,
+  quoteLiteral,
+  type MysqlFlavor,
 } from './mysql-statements.ts';
 
 export const MYSQL_DEFAULT_PORT = 3306;
@@ -52,7 +70,11 @@ export class MysqlEngine implements Engine {
     this.#connection = connection;
     this.#driver = driver;
     this.#adminPool = new AdminPool(connection.admin.password, (password) =>
-      this.#driver.createPool(this.#config(this.#connection.admin.username, password, this.#connection.database), this.#connection.maxConnections));
+      this.#driver.createPool(
+        this.#config(this.#connection.admin.username, password, this.#connection.database),
+        this.#connection.maxConnections,
+      ),
+    );
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   }
@@ -137,8 +159,9 @@ export class MysqlEngine implements Engine {
       const global = await step('read privileges', pool.execute(mysqlQueries.globalPrivileges, [facts.grantee]));
       const schema = await step('read schema privileges', pool.execute(mysqlQueries.schemaPrivileges, [facts.grantee]));
       const has = (privilege: string, db?: string, grantable = false) =>
-        global.some((r) => r['privilege'] === privilege && (!grantable || r['grantable'] === 'YES'))
-        || (db !== undefined && schema.some((r) => r['db'] === db && r['privilege'] === privilege && (!grantable || r['grantable'] === 'YES')));
+        global.some((r) => r['privilege'] === privilege && (!grantable || r['grantable'] === 'YES')) ||
+        (db !== undefined &&
+          schema.some((r) => r['db'] === db && r['privilege'] === privilege && (!grantable || r['grantable'] === 'YES')));
       if (!has('CREATE USER')) missing.push('CREATE USER (to create, alter and drop users)');
       try {
         await pool.query(mysqlQueries.readUsers);
@@ -147,22 +170,26 @@ export class MysqlEngine implements Engine {
       }
       if (policy.revocation?.terminateSessions !== false) {
         if (!has('PROCESS')) missing.push('PROCESS (to see the sessions of revoked users)');
-        if (!has('CONNECTION ADMIN') && !has('CONNECTION_ADMIN') && !has('SUPER')) missing.push('CONNECTION ADMIN (to KILL the sessions of revoked users)');
+        if (!has('CONNECTION ADMIN') && !has('CONNECTION_ADMIN') && !has('SUPER'))
+          missing.push('CONNECTION ADMIN (to KILL the sessions of revoked users)');
       }
       const eventSchema = this.#eventSchema(facts);
       if (eventSchema !== undefined && !has('EVENT', eventSchema)) missing.push(`EVENT on database ${eventSchema} (for expiry events)`);
       for (const grant of policy.mysql?.grants ?? []) {
         for (const privilege of grant.privileges) {
-          if (!has(privilege, grant.database === '*' ? undefined : grant.database, true)) missing.push(`${privilege} WITH GRANT OPTION on ${grant.database}.${grant.table}`);
+          if (!has(privilege, grant.database === '*' ? undefined : grant.database, true))
+            missing.push(`${privilege} WITH GRANT OPTION on ${grant.database}.${grant.table}`);
         }
       }
       const roles = policy.memberOf ?? [];
       if (roles.length > 0) {
         const applicable = await step('read roles', pool.query(mysqlQueries.applicableRoles));
         for (const role of roles) {
-          if (!applicable.some((r) => r['role'] === role && r['grantable'] === 'YES')) missing.push(`role "${role}" WITH ADMIN OPTION (or the role does not exist)`);
+          if (!applicable.some((r) => r['role'] === role && r['grantable'] === 'YES'))
+            missing.push(`role "${role}" WITH ADMIN OPTION (or the role does not exist)`);
         }
-        if (facts.flavor === 'mariadb' && roles.length > 1) missing.push('a single role in memberOf: MariaDB activates one default role per user');
+        if (facts.flavor === 'mariadb' && roles.length > 1)
+          missing.push('a single role in memberOf: MariaDB activates one default role per user');
       }
       return { missing };
     });
@@ -188,7 +215,11 @@ export class MysqlEngine implements Engine {
     const host = user.policy.mysql?.userHost ?? '%';
     const roles = user.policy.memberOf ?? [];
     const grants = user.policy.mysql?.grants ?? [];
-    const statements = renderTemplates(user.policy.creationStatements, this.#values(user.username, host, user.password, user.expiresAt), 'mysql');
+    const statements = renderTemplates(
+      user.policy.creationStatements,
+      this.#values(user.username, host, user.password, user.expiresAt),
+      'mysql',
+    );
     const secret = { hash: mysqlPasswordHash(user.password), password: user.password };
     const secrets = [user.password, secret.hash];
     const what = `create user ${user.username}`;
@@ -211,7 +242,11 @@ export class MysqlEngine implements Engine {
       // An unknown role (or one the admin may not grant) maps to DB_GROUP_ROLE_MISSING in mysqlError.
       for (const role of roles) await step(`GRANT role ${role}`, pool.query(sql.grantRole(role, user.username, host)));
       if (defaultRoles !== undefined) await step('SET DEFAULT ROLE', pool.query(defaultRoles));
-      for (const grant of grants) await step(`GRANT on ${grant.database}.${grant.table}`, pool.query(sql.grant(grant.privileges, grant.database, grant.table, user.username, host)));
+      for (const grant of grants)
+        await step(
+          `GRANT on ${grant.database}.${grant.table}`,
+          pool.query(sql.grant(grant.privileges, grant.database, grant.table, user.username, host)),
+        );
       for (const [i, statement] of statements.entries()) {
         try {
           await step(`creation statement ${i + 1}`, pool.query(statement));
@@ -244,7 +279,8 @@ export class MysqlEngine implements Engine {
     try {
       connection = await this.#driver.connect(this.#config(login.username, login.password, undefined));
       const rows = await connection.query('SELECT 1 AS probe');
-      if (Number(rows[0]?.['probe']) !== 1) throw new DbcredError('DB_VERIFY_FAILED', `verify user ${login.username}: the probe query returned no row`);
+      if (Number(rows[0]?.['probe']) !== 1)
+        throw new DbcredError('DB_VERIFY_FAILED', `verify user ${login.username}: the probe query returned no row`);
     } catch (error) {
       if (isDbcredError(error)) throw error;
       const mapped = mysqlError(error, `verify user ${login.username}`, [login.password]);
@@ -284,12 +320,17 @@ export class MysqlEngine implements Engine {
    */
   async revokeUser(username: string, policy: UserPolicy): Promise<RevokeResult> {
     assertGeneratedUsername(username, this.maxUsernameLength);
-    const statements = renderTemplates(policy.revocationStatements, this.#values(username, policy.mysql?.userHost ?? '%', undefined, undefined), 'mysql');
+    const statements = renderTemplates(
+      policy.revocationStatements,
+      this.#values(username, policy.mysql?.userHost ?? '%', undefined, undefined),
+      'mysql',
+    );
     return this.#run(`revoke user ${username}`, [], async () => {
       const pool = this.#admin();
       const hosts = await this.#hosts(username);
       const dropEvent = async () => {
-        if (this.#connection.database !== undefined) await step('DROP EVENT', pool.query(sql.dropExpiryEvent(this.#connection.database, username)));
+        if (this.#connection.database !== undefined)
+          await step('DROP EVENT', pool.query(sql.dropExpiryEvent(this.#connection.database, username)));
       };
       if (hosts.length === 0) {
         await dropEvent();

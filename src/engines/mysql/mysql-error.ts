@@ -23,7 +23,10 @@ export function mysqlErrno(error: unknown): number | undefined {
 export function mysqlError(error: unknown, what: string, secrets: readonly string[]): DbcredError {
   const fields = driverErrorFields(error);
   const errno = fields.errno;
-  const driver = { code: errno === undefined ? fields.code : `${errno}${fields.code === undefined ? '' : ` ${fields.code}`}`, message: fields.message };
+  const driver = {
+    code: errno === undefined ? fields.code : `${errno}${fields.code === undefined ? '' : ` ${fields.code}`}`,
+    message: fields.message,
+  };
   const fail = (code: ErrorCode, retryable?: boolean) => engineError(code, what, driver, secrets, retryable);
   if (errno !== undefined && AUTH.has(errno)) return fail('DB_AUTH_FAILED');
   if (errno !== undefined && PRIVILEGES.has(errno)) return fail('DB_MISSING_PRIVILEGES');

@@ -12,8 +12,24 @@ export const MYSQL_MAX_USERNAME_LENGTH = 32;
 
 /** The privileges a role's grants may name (the API's closed list). */
 export const MYSQL_GRANTABLE_PRIVILEGES = new Set([
-  'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'EXECUTE', 'SHOW VIEW', 'CREATE', 'ALTER', 'DROP', 'INDEX',
-  'CREATE TEMPORARY TABLES', 'LOCK TABLES', 'CREATE VIEW', 'TRIGGER', 'REFERENCES', 'EVENT', 'CREATE ROUTINE', 'ALTER ROUTINE',
+  'SELECT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'EXECUTE',
+  'SHOW VIEW',
+  'CREATE',
+  'ALTER',
+  'DROP',
+  'INDEX',
+  'CREATE TEMPORARY TABLES',
+  'LOCK TABLES',
+  'CREATE VIEW',
+  'TRIGGER',
+  'REFERENCES',
+  'EVENT',
+  'CREATE ROUTINE',
+  'ALTER ROUTINE',
 ]);
 
 /** quoteIdentifier returns name as one backtick-quoted identifier; it refuses empty names and NUL. */
@@ -34,7 +50,7 @@ export function quoteAccount(user: string, host: string): string {
  */
 export function quoteLiteral(value: string): string {
   if (value.includes('\0')) throw new DbcredError('DB_TEMPLATE_INVALID', 'a value contains a NUL character');
-  return `'${value.replaceAll('\\', '\\\\').replaceAll('\'', '\'\'')}'`;
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
 }
 
 /** datetimeLiteral renders an instant as a UTC 'YYYY-MM-DD HH:MM:SS' literal (what DATETIME columns accept). */
@@ -90,7 +106,11 @@ export const mysqlStatements = {
   setDefaultRoles(flavor: MysqlFlavor, roles: readonly string[], username: string, host: string): string {
     if (roles.length === 0) throw new DbcredError('DB_TEMPLATE_INVALID', 'no role to make default');
     if (flavor === 'mariadb') {
-      if (roles.length > 1) throw new DbcredError('DB_UNSUPPORTED', 'MariaDB activates one default role per user: grant the group roles to one role and name that one in memberOf');
+      if (roles.length > 1)
+        throw new DbcredError(
+          'DB_UNSUPPORTED',
+          'MariaDB activates one default role per user: grant the group roles to one role and name that one in memberOf',
+        );
       return `SET DEFAULT ROLE ${quoteIdentifier(roles[0]!)} FOR ${quoteAccount(username, host)}`;
     }
     return `SET DEFAULT ROLE ${roles.map(quoteIdentifier).join(', ')} TO ${quoteAccount(username, host)}`;
@@ -112,7 +132,8 @@ export const mysqlStatements = {
     return `ALTER USER ${quoteAccount(username, host)} ACCOUNT LOCK`;
   },
   kill(connectionId: number): string {
-    if (!Number.isSafeInteger(connectionId) || connectionId < 0) throw new DbcredError('DB_TEMPLATE_INVALID', 'connection id must be a non-negative integer');
+    if (!Number.isSafeInteger(connectionId) || connectionId < 0)
+      throw new DbcredError('DB_TEMPLATE_INVALID', 'connection id must be a non-negative integer');
     return `KILL CONNECTION ${connectionId}`;
   },
   dropUsers(username: string, hosts: readonly string[]): string {
@@ -120,9 +141,11 @@ export const mysqlStatements = {
   },
   /** A one-shot event that drops the user at expiresAt, then deletes itself (ON COMPLETION NOT PRESERVE). */
   createExpiryEvent(schema: string, username: string, hosts: readonly string[], expiresAt: Date): string {
-    return `CREATE EVENT IF NOT EXISTS ${quoteIdentifier(schema)}.${quoteIdentifier(expiryEventName(username))}`
-      + ` ON SCHEDULE AT FROM_UNIXTIME(${unixSeconds(expiresAt)}) ON COMPLETION NOT PRESERVE`
-      + ` COMMENT 'dbcred: drops an expired user' DO ${mysqlStatements.dropUsers(username, hosts)}`;
+    return (
+      `CREATE EVENT IF NOT EXISTS ${quoteIdentifier(schema)}.${quoteIdentifier(expiryEventName(username))}` +
+      ` ON SCHEDULE AT FROM_UNIXTIME(${unixSeconds(expiresAt)}) ON COMPLETION NOT PRESERVE` +
+      ` COMMENT 'dbcred: drops an expired user' DO ${mysqlStatements.dropUsers(username, hosts)}`
+    );
   },
   moveExpiryEvent(schema: string, username: string, expiresAt: Date): string {
     return `ALTER EVENT ${quoteIdentifier(schema)}.${quoteIdentifier(expiryEventName(username))} ON SCHEDULE AT FROM_UNIXTIME(${unixSeconds(expiresAt)}) ENABLE`;
@@ -135,18 +158,21 @@ export const mysqlStatements = {
 /** Read-only queries; values are bind parameters (?), sent with the binary protocol. */
 export const mysqlQueries = {
   facts: 'SELECT VERSION() AS version, @@event_scheduler AS scheduler, CURRENT_USER() AS admin',
-  tls: 'SHOW SESSION STATUS LIKE \'Ssl_cipher\'',
+  tls: "SHOW SESSION STATUS LIKE 'Ssl_cipher'",
   /** ?: user name. Every host the name exists on (roles have an empty host). */
-  hosts: 'SELECT Host AS host FROM mysql.user WHERE User = ? AND Host <> \'\'',
+  hosts: "SELECT Host AS host FROM mysql.user WHERE User = ? AND Host <> ''",
   /** ?: user name. */
   sessions: 'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?',
-  owned: 'SELECT DISTINCT User AS username FROM mysql.user WHERE LEFT(User, 4) = \'dbc_\' AND Host <> \'\' ORDER BY User',
+  owned: "SELECT DISTINCT User AS username FROM mysql.user WHERE LEFT(User, 4) = 'dbc_' AND Host <> '' ORDER BY User",
   /** ?: schema. Expiry events and when they fire (session time zone is UTC). */
-  expiryEvents: 'SELECT EVENT_NAME AS name, UNIX_TIMESTAMP(EXECUTE_AT) AS at FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND LEFT(EVENT_NAME, 11) = \'dbc_expire_\'',
+  expiryEvents:
+    "SELECT EVENT_NAME AS name, UNIX_TIMESTAMP(EXECUTE_AT) AS at FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND LEFT(EVENT_NAME, 11) = 'dbc_expire_'",
   /** ?: grantee ('user'@'host'). */
-  globalPrivileges: 'SELECT PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?',
+  globalPrivileges:
+    'SELECT PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?',
   /** ?: grantee. */
-  schemaPrivileges: 'SELECT TABLE_SCHEMA AS db, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?',
+  schemaPrivileges:
+    'SELECT TABLE_SCHEMA AS db, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?',
   applicableRoles: 'SELECT ROLE_NAME AS role, IS_GRANTABLE AS grantable FROM information_schema.APPLICABLE_ROLES',
   readUsers: 'SELECT 1 FROM mysql.user LIMIT 0',
 };

@@ -63,11 +63,14 @@ function clientConfig(config: PostgresConnectConfig): pg.ClientConfig {
     statement_timeout: config.statementTimeoutMs,
     // A lost server must not hang a query forever: the socket-level timeout backs up statement_timeout.
     query_timeout: config.statementTimeoutMs + 5_000,
-    ssl: tls === undefined ? false : {
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      ...(tls.verifyHostName ? {} : { checkServerIdentity: () => undefined }),
-    },
+    ssl:
+      tls === undefined
+        ? false
+        : {
+            rejectUnauthorized: tls.rejectUnauthorized,
+            ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+            ...(tls.verifyHostName ? {} : { checkServerIdentity: () => undefined }),
+          },
   };
 }
 
@@ -78,7 +81,9 @@ const ignore = (): void => undefined;
 /** pgDriver creates real pg pools and clients. */
 export const pgDriver: PostgresDriver = {
   createPool(config, max) {
-    const pool = pgLibrary().then((library) => new library.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 }).on('error', ignore));
+    const pool = pgLibrary().then((library) =>
+      new library.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 }).on('error', ignore),
+    );
     return {
       query: async (sql, params) => (await pool).query(sql, params as unknown[] | undefined),
       connect: async () => (await pool).connect(),

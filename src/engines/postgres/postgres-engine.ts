@@ -5,9 +5,19 @@
 import { DbcredError, isDbcredError } from '../../util/errors.ts';
 import { AdminPool } from '../admin-pool.ts';
 import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS,
-  type CreateResult, type Engine, type EngineOptions, type NewUser, type OwnedUser, type PrivilegeReport,
-  type RevokeResult, type ServerConnection, type ServerFacts, type UserLogin, type UserPolicy,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  type CreateResult,
+  type Engine,
+  type EngineOptions,
+  type NewUser,
+  type OwnedUser,
+  type PrivilegeReport,
+  type RevokeResult,
+  type ServerConnection,
+  type ServerFacts,
+  type UserLogin,
+  type UserPolicy,
 } from '../engine.ts';
 import { recode } from '../engine-error.ts';
 import { StepFailure, driverCause, step } from '../step.ts';
@@ -48,7 +58,8 @@ export class PostgresEngine implements Engine {
     this.#connection = connection;
     this.#driver = driver;
     this.#adminPool = new AdminPool(connection.admin.password, (password) =>
-      this.#driver.createPool(this.#config(this.#connection.admin.username, password), this.#connection.maxConnections));
+      this.#driver.createPool(this.#config(this.#connection.admin.username, password), this.#connection.maxConnections),
+    );
     this.#marker = options.marker ?? DEFAULT_MARKER;
     this.#iterations = options.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -135,11 +146,14 @@ export class PostgresEngine implements Engine {
         for (const group of groups) {
           const row = found.get(group);
           if (row === undefined) missing.push(`group role "${group}" (it does not exist)`);
-          else if (row['superuser'] === true && !superuser) missing.push(`group role "${group}" is a superuser role, which only a superuser can grant`);
+          else if (row['superuser'] === true && !superuser)
+            missing.push(`group role "${group}" is a superuser role, which only a superuser can grant`);
           // Before 16, CREATEROLE may grant any non-superuser role; 16 requires ADMIN OPTION on it.
-          else if (versionNum >= 160000 && !superuser && row['admin_option'] !== true) missing.push(`ADMIN OPTION on group role "${group}"`);
+          else if (versionNum >= 160000 && !superuser && row['admin_option'] !== true)
+            missing.push(`ADMIN OPTION on group role "${group}"`);
         }
-        if (reassignTo !== undefined && !found.has(reassignTo)) missing.push(`role "${reassignTo}" to reassign owned objects to (it does not exist)`);
+        if (reassignTo !== undefined && !found.has(reassignTo))
+          missing.push(`role "${reassignTo}" to reassign owned objects to (it does not exist)`);
       }
       return { missing };
     });
@@ -164,17 +178,30 @@ export class PostgresEngine implements Engine {
     assertGeneratedUsername(user.username, this.maxUsernameLength);
     const groups = user.policy.memberOf ?? [];
     groups.forEach(quoteIdentifier);
-    const statements = renderTemplates(user.policy.creationStatements, this.#values(user.username, user.password, user.expiresAt), 'postgres');
+    const statements = renderTemplates(
+      user.policy.creationStatements,
+      this.#values(user.username, user.password, user.expiresAt),
+      'postgres',
+    );
     const verifier = await postgresPasswordHash(user.password, this.#iterations);
     const secrets = [user.password, verifier];
-    const attributes = { username: user.username, verifier, expiresAt: user.expiresAt, connectionLimit: user.policy.connectionLimit, memberOf: groups };
+    const attributes = {
+      username: user.username,
+      verifier,
+      expiresAt: user.expiresAt,
+      connectionLimit: user.policy.connectionLimit,
+      memberOf: groups,
+    };
     const what = `create user ${user.username}`;
     return this.#run(what, secrets, async () => {
       try {
         if (statements.length === 0) {
           // One simple-protocol message runs both as one implicit transaction: a single round trip
           // instead of four. COMMENT cannot fail once CREATE ROLE succeeded, so errors are CREATE ROLE's.
-          await step('CREATE ROLE', this.#admin().query(`${sql.createRole(attributes)};\n${sql.commentOnRole(user.username, this.#marker)}`));
+          await step(
+            'CREATE ROLE',
+            this.#admin().query(`${sql.createRole(attributes)};\n${sql.commentOnRole(user.username, this.#marker)}`),
+          );
         } else {
           await this.#transaction(async (q) => {
             await step('CREATE ROLE', q.query(sql.createRole(attributes)));
@@ -187,7 +214,10 @@ export class PostgresEngine implements Engine {
         const state = stateOf(error);
         const label = error instanceof StepFailure ? error.label : '';
         if (label === 'CREATE ROLE' && state === PG_UNDEFINED_OBJECT) {
-          throw recode(postgresError((error as StepFailure).error, `${what}: a group role in memberOf does not exist`, secrets), 'DB_GROUP_ROLE_MISSING');
+          throw recode(
+            postgresError((error as StepFailure).error, `${what}: a group role in memberOf does not exist`, secrets),
+            'DB_GROUP_ROLE_MISSING',
+          );
         }
         if (label.startsWith('creation statement') && state?.startsWith('42') === true && state !== '42501') {
           throw recode(postgresError((error as StepFailure).error, `${what}: ${label}`, secrets), 'DB_TEMPLATE_INVALID');
@@ -220,7 +250,8 @@ export class PostgresEngine implements Engine {
     try {
       await client.connect();
       const rows = (await client.query('SELECT 1 AS probe')).rows;
-      if (rows[0]?.['probe'] !== 1) throw new DbcredError('DB_VERIFY_FAILED', `verify user ${login.username}: the probe query returned no row`);
+      if (rows[0]?.['probe'] !== 1)
+        throw new DbcredError('DB_VERIFY_FAILED', `verify user ${login.username}: the probe query returned no row`);
     } catch (error) {
       if (isDbcredError(error)) throw error;
       const mapped = postgresError(error, `verify user ${login.username}`, [login.password]);
@@ -279,9 +310,10 @@ export class PostgresEngine implements Engine {
       for (const [i, statement] of statements.entries()) await step(`revocation statement ${i + 1}`, pool.query(statement));
       let terminatedSessions = 0;
       if (policy.revocation?.terminateSessions !== false) {
-        const result = versionNum >= 140000
-          ? await step('terminate sessions', pool.query(postgresQueries.terminate, [username, TERMINATE_WAIT_MS]))
-          : await step('terminate sessions', pool.query(postgresQueries.terminateNoWait, [username]));
+        const result =
+          versionNum >= 140000
+            ? await step('terminate sessions', pool.query(postgresQueries.terminate, [username, TERMINATE_WAIT_MS]))
+            : await step('terminate sessions', pool.query(postgresQueries.terminateNoWait, [username]));
         terminatedSessions = result.rows.length;
       }
       const owns = (await step('read dependencies', pool.query(postgresQueries.hasDependencies, [username]))).rows[0]?.['has'] === true;

@@ -16,7 +16,8 @@ export function postgresError(error: unknown, what: string, secrets: readonly st
   const fail = (code: Parameters<typeof engineError>[0], retryable?: boolean) => engineError(code, what, driver, secrets, retryable);
   if (state.startsWith('28')) return fail('DB_AUTH_FAILED');
   if (state === '42501') return fail('DB_MISSING_PRIVILEGES');
-  if (state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03' || NETWORK_CODES.has(state)) return fail('DB_UNREACHABLE');
+  if (state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03' || NETWORK_CODES.has(state))
+    return fail('DB_UNREACHABLE');
   if (isTlsFailure(driver.code, driver.message)) return fail('DB_TLS_FAILED');
   if (/timeout|timed out|Connection terminated/i.test(driver.message) && !/^[0-9A-Z]{5}$/.test(state)) return fail('DB_UNREACHABLE');
   // Syntax, undefined objects, data errors, dependent objects: retrying the same statement cannot help.

@@ -15,8 +15,13 @@ export const DEFAULT_SCRAM_ITERATIONS = 4096;
  * salt. The password is used as its UTF-8 bytes without SASLprep, which is the identity for the
  * ASCII passwords generatePassword makes. The result only contains [A-Za-z0-9+/=$:-].
  */
-export async function postgresPasswordHash(password: string, iterations = DEFAULT_SCRAM_ITERATIONS, salt = randomBytes(16)): Promise<string> {
-  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`SCRAM iterations must be a positive integer, got ${iterations}`);
+export async function postgresPasswordHash(
+  password: string,
+  iterations = DEFAULT_SCRAM_ITERATIONS,
+  salt = randomBytes(16),
+): Promise<string> {
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(`SCRAM iterations must be a positive integer, got ${iterations}`);
   // Asynchronous: the libuv thread pool does the PBKDF2 work, not the event loop.
   const salted = await pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();

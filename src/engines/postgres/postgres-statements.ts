@@ -9,7 +9,10 @@ export const POSTGRES_MAX_IDENTIFIER_BYTES = 63;
 /** quoteIdentifier returns name as one double-quoted identifier; it refuses NUL and names over 63 bytes. */
 export function quoteIdentifier(name: string): string {
   if (name.length === 0 || name.includes('\0') || Buffer.byteLength(name, 'utf8') > POSTGRES_MAX_IDENTIFIER_BYTES) {
-    throw new DbcredError('DB_INVALID_NAME', `a PostgreSQL name must be 1-${POSTGRES_MAX_IDENTIFIER_BYTES} bytes without NUL (got ${Buffer.byteLength(name, 'utf8')} bytes)`);
+    throw new DbcredError(
+      'DB_INVALID_NAME',
+      `a PostgreSQL name must be 1-${POSTGRES_MAX_IDENTIFIER_BYTES} bytes without NUL (got ${Buffer.byteLength(name, 'utf8')} bytes)`,
+    );
   }
   return `"${name.replaceAll('"', '""')}"`;
 }
@@ -21,7 +24,7 @@ export function quoteIdentifier(name: string): string {
  */
 export function quoteLiteral(value: string): string {
   if (value.includes('\0')) throw new DbcredError('DB_TEMPLATE_INVALID', 'a value contains a NUL character');
-  const body = value.replaceAll('\'', '\'\'');
+  const body = value.replaceAll("'", "''");
   return value.includes('\\') ? ` E'${body.replaceAll('\\', '\\\\')}'` : `'${body}'`;
 }
 
@@ -51,14 +54,18 @@ export const postgresStatements = {
   /** CREATE ROLE ... LOGIN with password verifier, VALID UNTIL, CONNECTION LIMIT and IN ROLE. */
   createRole(role: PostgresRoleAttributes): string {
     const groups = role.memberOf ?? [];
-    return `CREATE ROLE ${quoteIdentifier(role.username)} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS`
-      + ` PASSWORD ${quoteLiteral(role.verifier)} VALID UNTIL ${timestampLiteral(role.expiresAt)}${connectionLimit(role.connectionLimit)}`
-      + (groups.length > 0 ? ` IN ROLE ${groups.map(quoteIdentifier).join(', ')}` : '');
+    return (
+      `CREATE ROLE ${quoteIdentifier(role.username)} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS` +
+      ` PASSWORD ${quoteLiteral(role.verifier)} VALID UNTIL ${timestampLiteral(role.expiresAt)}${connectionLimit(role.connectionLimit)}` +
+      (groups.length > 0 ? ` IN ROLE ${groups.map(quoteIdentifier).join(', ')}` : '')
+    );
   },
   /** ALTER ROLE to the attributes of a request: the convergence step when the role already exists. */
   convergeRole(role: PostgresRoleAttributes): string {
-    return `ALTER ROLE ${quoteIdentifier(role.username)} WITH LOGIN PASSWORD ${quoteLiteral(role.verifier)}`
-      + ` VALID UNTIL ${timestampLiteral(role.expiresAt)}${connectionLimit(role.connectionLimit)}`;
+    return (
+      `ALTER ROLE ${quoteIdentifier(role.username)} WITH LOGIN PASSWORD ${quoteLiteral(role.verifier)}` +
+      ` VALID UNTIL ${timestampLiteral(role.expiresAt)}${connectionLimit(role.connectionLimit)}`
+    );
   },
   /** GRANT group TO user (a no-op with a notice when already a member). */
   grantMembership(group: string, username: string): string {
@@ -115,7 +122,8 @@ export const postgresQueries = {
     WHERE r.rolname = $1 AND d.refclassid = 'pg_authid'::regclass
       AND d.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) AS has`,
   /** $1: user name, $2: wait ms (PostgreSQL 14+ waits for each backend to exit). */
-  terminate: 'SELECT pid, pg_terminate_backend(pid, $2::bigint) AS ended FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+  terminate:
+    'SELECT pid, pg_terminate_backend(pid, $2::bigint) AS ended FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
   /** $1: user name (PostgreSQL 12-13: no wait). */
   terminateNoWait: 'SELECT pid, pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
   /** $1: marker. Users whose name has our prefix and whose comment is our marker. */

@@ -11,9 +11,7 @@ import { keyOf, type KubeObject, type ObjectKey } from '../kube/types.ts';
 import type { Logger } from '../../observability/logger.ts';
 
 /** What changed: an object appeared or changed (sync = seen again on a relist), or was deleted. */
-export type InformerEvent<T> =
-  | { type: 'upsert'; object: T; previous?: T; sync: boolean }
-  | { type: 'delete'; object: T };
+export type InformerEvent<T> = { type: 'upsert'; object: T; previous?: T; sync: boolean } | { type: 'delete'; object: T };
 
 export type InformerHandler<T> = (event: InformerEvent<T>) => void;
 
@@ -57,7 +55,10 @@ export interface InformerStats {
 export class Informer<T extends KubeObject> implements Store<T> {
   private readonly items = new Map<ObjectKey, T>();
   private readonly handlers: InformerHandler<T>[] = [];
-  private readonly options: Required<Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'watchTimeoutSeconds' | 'transform'>> & InformerOptions<T>;
+  private readonly options: Required<
+    Omit<InformerOptions<T>, 'namespace' | 'labelSelector' | 'fieldSelector' | 'watchTimeoutSeconds' | 'transform'>
+  > &
+    InformerOptions<T>;
   private readonly backoff: Backoff;
   private stopController = new AbortController();
   private running: Promise<void> | undefined;
@@ -170,7 +171,10 @@ export class Informer<T extends KubeObject> implements Store<T> {
     this.connected = false;
     this.stats.failures++;
     const delay = this.backoff.next();
-    this.options.logger.warn({ resource: this.options.resource.plural, phase, err: error, retryInMs: delay }, `informer: ${phase} failed; retrying`);
+    this.options.logger.warn(
+      { resource: this.options.resource.plural, phase, err: error, retryInMs: delay },
+      `informer: ${phase} failed; retrying`,
+    );
     await this.options.clock.sleep(delay, stop).catch(() => undefined);
   }
 
@@ -218,17 +222,23 @@ export class Informer<T extends KubeObject> implements Store<T> {
     const onStop = () => watch.abort();
     stop.addEventListener('abort', onStop, { once: true });
     let silent = false;
-    const arm = () => clock.setTimer(watchdogMs, () => {
-      silent = true;
-      watch.abort();
-    });
+    const arm = () =>
+      clock.setTimer(watchdogMs, () => {
+        silent = true;
+        watch.abort();
+      });
     let watchdog = arm();
     const relistTimer = clock.setTimer(relistAt - clock.now(), () => watch.abort());
     this.stats.watches++;
     try {
       // Random timeouts spread the reconnects of many informers, as client-go does.
       const timeoutSeconds = watchTimeoutSeconds ?? Math.floor(240 + Math.random() * 120);
-      const events = client.watch<T>(resource, { namespace, labelSelector, fieldSelector, resourceVersion: rv, timeoutSeconds }, watch.signal, onOpen);
+      const events = client.watch<T>(
+        resource,
+        { namespace, labelSelector, fieldSelector, resourceVersion: rv, timeoutSeconds },
+        watch.signal,
+        onOpen,
+      );
       for await (const event of events) {
         watchdog.cancel();
         watchdog = arm();

@@ -18,7 +18,9 @@ class ReusingKubeConfig extends KubeConfig {
     const build = (KubeConfig.prototype as unknown as { createDispatcher: CreateDispatcher }).createDispatcher;
     // createDispatcher is private in client-node's typings; shadowing it is the one seam it offers.
     (this as unknown as { createDispatcher: CreateDispatcher }).createDispatcher = (cluster, agentOptions) => {
-      const key = createHash('sha256').update(JSON.stringify(this.createDispatcherOptions(cluster, agentOptions))).digest('hex');
+      const key = createHash('sha256')
+        .update(JSON.stringify(this.createDispatcherOptions(cluster, agentOptions)))
+        .digest('hex');
       if (this.current?.key !== key) {
         const previous = this.current?.dispatcher;
         this.current = { key, dispatcher: build.call(this, cluster, agentOptions) };

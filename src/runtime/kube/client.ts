@@ -81,7 +81,10 @@ export class KubeClient {
   }
 
   /** listAll reads every page and returns the items with the list's resourceVersion (for a following watch). */
-  async listAll<T extends KubeObject>(res: ResourceType, options: Omit<ListOptions, 'limit' | 'continueToken'> = {}): Promise<{ items: T[]; resourceVersion: string }> {
+  async listAll<T extends KubeObject>(
+    res: ResourceType,
+    options: Omit<ListOptions, 'limit' | 'continueToken'> = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
     const items: T[] = [];
     let continueToken: string | undefined;
     let resourceVersion = '';
@@ -97,21 +100,36 @@ export class KubeClient {
   /** create writes a new object; an existing one is a KubeError with status 409 (AlreadyExists). */
   async create<T extends KubeObject>(res: ResourceType, obj: T, options: WriteOptions = {}): Promise<T> {
     return this.send<T>('POST', collectionPath(res, obj.metadata.namespace), `create ${res.kind} ${obj.metadata.name}`, {
-      body: withTypeMeta(res, obj), query: this.writeQuery(options),
+      body: withTypeMeta(res, obj),
+      query: this.writeQuery(options),
     });
   }
 
   /** replace writes a whole object (or its status) with optimistic concurrency on metadata.resourceVersion. */
   async replace<T extends KubeObject>(res: ResourceType, obj: T, options: WriteOptions = {}): Promise<T> {
-    return this.send<T>('PUT', objectPath(res, obj.metadata.name, obj.metadata.namespace, options.subresource), `replace ${res.kind} ${obj.metadata.name}`, {
-      body: withTypeMeta(res, obj), query: this.writeQuery(options),
-    });
+    return this.send<T>(
+      'PUT',
+      objectPath(res, obj.metadata.name, obj.metadata.namespace, options.subresource),
+      `replace ${res.kind} ${obj.metadata.name}`,
+      {
+        body: withTypeMeta(res, obj),
+        query: this.writeQuery(options),
+      },
+    );
   }
 
   /** mergePatch applies a JSON merge patch; include metadata.resourceVersion in it for optimistic concurrency. */
-  async mergePatch<T extends KubeObject>(res: ResourceType, name: string, namespace: string | undefined, patch: object, options: WriteOptions = {}): Promise<T> {
+  async mergePatch<T extends KubeObject>(
+    res: ResourceType,
+    name: string,
+    namespace: string | undefined,
+    patch: object,
+    options: WriteOptions = {},
+  ): Promise<T> {
     return this.send<T>('PATCH', objectPath(res, name, namespace, options.subresource), `patch ${res.kind} ${name}`, {
-      body: patch, contentType: MERGE_PATCH, query: this.writeQuery(options),
+      body: patch,
+      contentType: MERGE_PATCH,
+      query: this.writeQuery(options),
     });
   }
 
@@ -120,13 +138,25 @@ export class KubeClient {
     const query = this.writeQuery(options);
     query['fieldManager'] = options.fieldManager ?? this.fieldManager;
     if (options.force) query['force'] = 'true';
-    return this.send<T>('PATCH', objectPath(res, obj.metadata.name, obj.metadata.namespace, options.subresource), `apply ${res.kind} ${obj.metadata.name}`, {
-      body: withTypeMeta(res, obj), contentType: APPLY_PATCH, query,
-    });
+    return this.send<T>(
+      'PATCH',
+      objectPath(res, obj.metadata.name, obj.metadata.namespace, options.subresource),
+      `apply ${res.kind} ${obj.metadata.name}`,
+      {
+        body: withTypeMeta(res, obj),
+        contentType: APPLY_PATCH,
+        query,
+      },
+    );
   }
 
   /** delete removes an object; it resolves when the apiserver accepted the deletion (404 is an error). */
-  async delete(res: ResourceType, name: string, namespace?: string, options: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {}): Promise<void> {
+  async delete(
+    res: ResourceType,
+    name: string,
+    namespace?: string,
+    options: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan'; uid?: string } = {},
+  ): Promise<void> {
     const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
     if (options.propagationPolicy) body['propagationPolicy'] = options.propagationPolicy;
     if (options.uid) body['preconditions'] = { uid: options.uid };
@@ -138,9 +168,16 @@ export class KubeClient {
    * or the server reports an error (thrown as a KubeError; 410 means relist). onOpen is called
    * once the apiserver has accepted the watch.
    */
-  async *watch<T extends KubeObject>(res: ResourceType, options: WatchOptions, signal: AbortSignal, onOpen?: () => void): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T extends KubeObject>(
+    res: ResourceType,
+    options: WatchOptions,
+    signal: AbortSignal,
+    onOpen?: () => void,
+  ): AsyncGenerator<WatchEvent<T>> {
     const query: Record<string, string> = {
-      watch: 'true', allowWatchBookmarks: 'true', resourceVersion: options.resourceVersion,
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion: options.resourceVersion,
       timeoutSeconds: String(options.timeoutSeconds ?? 300),
     };
     if (options.labelSelector) query['labelSelector'] = options.labelSelector;
@@ -177,13 +214,23 @@ export class KubeClient {
     return query;
   }
 
-  private async send<T>(method: string, path: string, what: string, options: { query?: Record<string, string>; body?: unknown; contentType?: string } = {}): Promise<T> {
+  private async send<T>(
+    method: string,
+    path: string,
+    what: string,
+    options: { query?: Record<string, string>; body?: unknown; contentType?: string } = {},
+  ): Promise<T> {
     const { statusCode, body } = await this.raw(method, path, what, options);
     if (statusCode >= 400) throw fromStatus(statusCode, await readStatus(body), what);
     return (await body.json()) as T;
   }
 
-  private async raw(method: string, path: string, what: string, options: { query?: Record<string, string>; body?: unknown; contentType?: string; signal?: AbortSignal }) {
+  private async raw(
+    method: string,
+    path: string,
+    what: string,
+    options: { query?: Record<string, string>; body?: unknown; contentType?: string; signal?: AbortSignal },
+  ) {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
     let auth: { headers: Record<string, string>; dispatcher?: Dispatcher };

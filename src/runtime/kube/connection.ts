@@ -63,7 +63,11 @@ export class DirectConnection implements Connection {
   }
 
   withToken(token: string): Connection {
-    return new DirectConnection({ server: this.server, tls: { ca: this.tls.ca, rejectUnauthorized: this.tls.rejectUnauthorized, servername: this.tls.servername }, token });
+    return new DirectConnection({
+      server: this.server,
+      tls: { ca: this.tls.ca, rejectUnauthorized: this.tls.rejectUnauthorized, servername: this.tls.servername },
+      token,
+    });
   }
 
   private currentToken(): string | undefined {
@@ -110,8 +114,22 @@ interface KubeconfigFile {
 }
 
 /** The user fields DirectConnection understands; any other (exec, auth-provider, username) needs client-node. */
-const DIRECT_USER_FIELDS = new Set(['client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'token', 'tokenFile']);
-const DIRECT_CLUSTER_FIELDS = new Set(['server', 'certificate-authority', 'certificate-authority-data', 'insecure-skip-tls-verify', 'tls-server-name', 'extensions']);
+const DIRECT_USER_FIELDS = new Set([
+  'client-certificate',
+  'client-certificate-data',
+  'client-key',
+  'client-key-data',
+  'token',
+  'tokenFile',
+]);
+const DIRECT_CLUSTER_FIELDS = new Set([
+  'server',
+  'certificate-authority',
+  'certificate-authority-data',
+  'insecure-skip-tls-verify',
+  'tls-server-name',
+  'extensions',
+]);
 
 /**
  * connectionFromKubeconfig reads kubeconfig files (a KUBECONFIG list merges like kubectl: the first
@@ -134,11 +152,13 @@ export function connectionFromKubeconfig(paths: string[]): Connection {
   const context = merged.contexts.find((c) => c.name === merged.current)?.context;
   const clusterEntry = merged.clusters.find((c) => c.name === context?.cluster);
   const userEntry = merged.users.find((u) => u.name === context?.user);
-  if (!context || !clusterEntry) throw new KubeError(0, 'NoCluster', `the kubeconfig (${paths.join(':')}) has no current context with a cluster`);
+  if (!context || !clusterEntry)
+    throw new KubeError(0, 'NoCluster', `the kubeconfig (${paths.join(':')}) has no current context with a cluster`);
   const cluster = clusterEntry.cluster;
   const user = userEntry?.user ?? {};
   const server = typeof cluster['server'] === 'string' ? cluster['server'] : '';
-  const needsClientNode = Object.keys(user).some((k) => !DIRECT_USER_FIELDS.has(k)) || Object.keys(cluster).some((k) => !DIRECT_CLUSTER_FIELDS.has(k));
+  const needsClientNode =
+    Object.keys(user).some((k) => !DIRECT_USER_FIELDS.has(k)) || Object.keys(cluster).some((k) => !DIRECT_CLUSTER_FIELDS.has(k));
   if (needsClientNode) {
     return new ClientNodeConnection(server.replace(/\/$/, ''), async () => {
       const { clientNodeConnection } = await import('./client-node-connection.ts');

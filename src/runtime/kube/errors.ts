@@ -17,14 +17,22 @@ export class KubeError extends DbcredError {
 
 function codeFor(status: number): ErrorCode {
   switch (status) {
-    case 401: return 'KUBE_UNAUTHORIZED';
-    case 403: return 'KUBE_FORBIDDEN';
-    case 404: return 'KUBE_NOT_FOUND';
-    case 409: return 'KUBE_CONFLICT';
-    case 410: return 'KUBE_GONE';
-    case 422: return 'KUBE_INVALID';
-    case 429: return 'KUBE_TOO_MANY_REQUESTS';
-    default: return status >= 500 || status === 0 ? 'KUBE_UNAVAILABLE' : 'KUBE_INVALID';
+    case 401:
+      return 'KUBE_UNAUTHORIZED';
+    case 403:
+      return 'KUBE_FORBIDDEN';
+    case 404:
+      return 'KUBE_NOT_FOUND';
+    case 409:
+      return 'KUBE_CONFLICT';
+    case 410:
+      return 'KUBE_GONE';
+    case 422:
+      return 'KUBE_INVALID';
+    case 429:
+      return 'KUBE_TOO_MANY_REQUESTS';
+    default:
+      return status >= 500 || status === 0 ? 'KUBE_UNAVAILABLE' : 'KUBE_INVALID';
   }
 }
 

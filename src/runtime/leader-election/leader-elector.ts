@@ -172,7 +172,13 @@ export class LeaderElector {
       if (current.spec?.holderIdentity !== identity) return;
       await client.replace<Lease>(Resources.Lease, {
         ...current,
-        spec: { ...current.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(clock.now()), acquireTime: microTime(clock.now()) },
+        spec: {
+          ...current.spec,
+          holderIdentity: null,
+          leaseDurationSeconds: 1,
+          renewTime: microTime(clock.now()),
+          acquireTime: microTime(clock.now()),
+        },
       });
       logger.info({ lease: name }, 'released the leader lease');
     } catch (error) {

@@ -6,16 +6,51 @@ import { FakeClock } from '../../../harness/fake-clock.ts';
 const GENESIS = '0'.repeat(64);
 
 const entries: AuditEntry[] = [
-  { action: 'issue', outcome: 'success', object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' }, server: 'pg', role: 'reader', username: 'dbc_a', reason: 'Issued', message: 'user dbc_a issued' },
-  { action: 'rotate', outcome: 'success', object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' }, server: 'pg', role: 'reader', username: 'dbc_b', reason: 'Rotated', message: 'user dbc_b issued' },
-  { action: 'revoke', outcome: 'success', object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' }, server: 'pg', username: 'dbc_a', message: 'user dbc_a revoked' },
-  { action: 'deny', outcome: 'denied', object: { kind: 'DatabaseCredential', namespace: 'other', name: 'x' }, role: 'reader', reason: 'AccessDenied', message: 'namespace other may not use reader' },
+  {
+    action: 'issue',
+    outcome: 'success',
+    object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' },
+    server: 'pg',
+    role: 'reader',
+    username: 'dbc_a',
+    reason: 'Issued',
+    message: 'user dbc_a issued',
+  },
+  {
+    action: 'rotate',
+    outcome: 'success',
+    object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' },
+    server: 'pg',
+    role: 'reader',
+    username: 'dbc_b',
+    reason: 'Rotated',
+    message: 'user dbc_b issued',
+  },
+  {
+    action: 'revoke',
+    outcome: 'success',
+    object: { kind: 'DatabaseCredential', namespace: 'app', name: 'orders', uid: 'u-1' },
+    server: 'pg',
+    username: 'dbc_a',
+    message: 'user dbc_a revoked',
+  },
+  {
+    action: 'deny',
+    outcome: 'denied',
+    object: { kind: 'DatabaseCredential', namespace: 'other', name: 'x' },
+    role: 'reader',
+    reason: 'AccessDenied',
+    message: 'namespace other may not use reader',
+  },
 ];
 
 /** Writes entries through an AuditLog and returns the lines it wrote (without the newline) and the records. */
 function written(list: AuditEntry[] = entries, clock = new FakeClock()) {
   const lines: string[] = [];
-  const log = new AuditLog((line) => lines.push(line), () => clock.now());
+  const log = new AuditLog(
+    (line) => lines.push(line),
+    () => clock.now(),
+  );
   const records = list.map((e) => log.record(e));
   return { lines: lines.map((l) => l.replace(/\n$/, '')), raw: lines, records };
 }
@@ -42,7 +77,10 @@ describe('the audit log', () => {
   it('stamps each record with the clock time in ISO 8601', async () => {
     const clock = new FakeClock(Date.UTC(2026, 10, 29, 12, 0, 0));
     const lines: string[] = [];
-    const log = new AuditLog((line) => lines.push(line), () => clock.now());
+    const log = new AuditLog(
+      (line) => lines.push(line),
+      () => clock.now(),
+    );
     const first = log.record(entries[0]!);
     await clock.advance(90_000);
     const second = log.record(entries[1]!);
@@ -80,18 +118,27 @@ describe('verifyChain', () => {
   });
 
   it('accepts any stream the log writes', () => {
-    const entry = fc.record({
-      action: fc.constantFrom('issue', 'rotate', 'revoke', 'expire', 'deny', 'retain', 'orphan-drop', 'revoke-failed'),
-      outcome: fc.constantFrom('success', 'failure', 'denied'),
-      object: fc.record({ kind: fc.string(), namespace: fc.string(), name: fc.string() }, { requiredKeys: ['kind', 'name'] }),
-      server: fc.string(), role: fc.string(), username: fc.string(), reason: fc.string(),
-      message: fc.string(),
-    }, { requiredKeys: ['action', 'outcome', 'object', 'message'] });
-    fc.assert(fc.property(fc.array(entry, { maxLength: 20 }), (list) => {
-      const { lines } = written(list);
-      const result = verifyChain(lines);
-      return result.ok && result.records === list.length;
-    }), { numRuns: 300 });
+    const entry = fc.record(
+      {
+        action: fc.constantFrom('issue', 'rotate', 'revoke', 'expire', 'deny', 'retain', 'orphan-drop', 'revoke-failed'),
+        outcome: fc.constantFrom('success', 'failure', 'denied'),
+        object: fc.record({ kind: fc.string(), namespace: fc.string(), name: fc.string() }, { requiredKeys: ['kind', 'name'] }),
+        server: fc.string(),
+        role: fc.string(),
+        username: fc.string(),
+        reason: fc.string(),
+        message: fc.string(),
+      },
+      { requiredKeys: ['action', 'outcome', 'object', 'message'] },
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 20 }), (list) => {
+        const { lines } = written(list);
+        const result = verifyChain(lines);
+        return result.ok && result.records === list.length;
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('verifies records whatever order the caller wrote their fields in', () => {
@@ -115,18 +162,30 @@ describe('verifyChain', () => {
     const forged = written([entries[0]!, { ...entries[1]!, username: 'dbc_evil' }]).lines;
     expect(forged[0]).toBe(lines[0]);
     const tampered = [lines[0]!, forged[1]!, lines[2]!, lines[3]!];
-    expect(verifyChain(tampered)).toEqual({ ok: false, line: 3, problem: 'previous hash does not match (a record was removed or reordered)' });
+    expect(verifyChain(tampered)).toEqual({
+      ok: false,
+      line: 3,
+      problem: 'previous hash does not match (a record was removed or reordered)',
+    });
   });
 
   it('reports the line where a removed record is missing', () => {
     const { lines } = written();
-    expect(verifyChain([lines[0]!, lines[2]!, lines[3]!])).toEqual({ ok: false, line: 2, problem: 'previous hash does not match (a record was removed or reordered)' });
+    expect(verifyChain([lines[0]!, lines[2]!, lines[3]!])).toEqual({
+      ok: false,
+      line: 2,
+      problem: 'previous hash does not match (a record was removed or reordered)',
+    });
     expect(verifyChain(lines.slice(1))).toMatchObject({ ok: false, line: 1 });
   });
 
   it('reports the line where records were swapped', () => {
     const { lines } = written();
-    expect(verifyChain([lines[0]!, lines[2]!, lines[1]!, lines[3]!])).toEqual({ ok: false, line: 2, problem: 'previous hash does not match (a record was removed or reordered)' });
+    expect(verifyChain([lines[0]!, lines[2]!, lines[1]!, lines[3]!])).toEqual({
+      ok: false,
+      line: 2,
+      problem: 'previous hash does not match (a record was removed or reordered)',
+    });
   });
 
   it.each([
@@ -148,10 +207,14 @@ describe('verifyChain', () => {
 
   it('counts line numbers from 1 including blank lines, as an editor shows them', () => {
     const { lines } = written();
-    expect(verifyChain([lines[0]!, '', '  ', 'not json', 'not json either'])).toEqual({ ok: false, line: 4, problem: 'not an audit record' });
+    expect(verifyChain([lines[0]!, '', '  ', 'not json', 'not json either'])).toEqual({
+      ok: false,
+      line: 4,
+      problem: 'not an audit record',
+    });
   });
 
-  it('continues an existing stream\'s chain after a restart, so the whole file still verifies', () => {
+  it("continues an existing stream's chain after a restart, so the whole file still verifies", () => {
     const lines: string[] = [];
     const first = new AuditLog((line) => lines.push(line));
     first.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: 'a' }, message: 'one' });
@@ -183,4 +246,3 @@ describe('verifyChain', () => {
     expect(verifyChain(['garbage', 'more garbage'])).toEqual({ ok: false, line: 1, problem: 'not an audit record' });
   });
 });
-

@@ -21,18 +21,28 @@ describe('renewAt: when the replacement user is issued', () => {
   });
 
   it('always falls inside the lifetime, never before issue nor after expiry', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 0, max: 4_000_000_000_000 }), fc.integer({ min: 1, max: 365 * 24 * HOUR }), fc.integer({ min: 10, max: 90 }),
-      (issuedAt, lifetime, percent) => {
-        const at = renewAt(issuedAt, issuedAt + lifetime, percent);
-        return Number.isInteger(at) && at >= issuedAt && at < issuedAt + lifetime;
-      },
-    ), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4_000_000_000_000 }),
+        fc.integer({ min: 1, max: 365 * 24 * HOUR }),
+        fc.integer({ min: 10, max: 90 }),
+        (issuedAt, lifetime, percent) => {
+          const at = renewAt(issuedAt, issuedAt + lifetime, percent);
+          return Number.isInteger(at) && at >= issuedAt && at < issuedAt + lifetime;
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('renews later for a higher percentage of the same lifetime', () => {
-    fc.assert(fc.property(fc.integer({ min: 1_000, max: 365 * 24 * HOUR }), fc.integer({ min: 10, max: 89 }), (lifetime, percent) =>
-      renewAt(t0, t0 + lifetime, percent) <= renewAt(t0, t0 + lifetime, percent + 1)));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1_000, max: 365 * 24 * HOUR }),
+        fc.integer({ min: 10, max: 89 }),
+        (lifetime, percent) => renewAt(t0, t0 + lifetime, percent) <= renewAt(t0, t0 + lifetime, percent + 1),
+      ),
+    );
   });
 });
 
@@ -52,11 +62,13 @@ describe('nextDeadline: the earliest thing to wake up for', () => {
   });
 
   it('equals the minimum of the defined deadlines, whatever their order', () => {
-    fc.assert(fc.property(fc.array(fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: undefined })), (times) => {
-      const defined = times.filter((t): t is number => t !== undefined);
-      const expected = defined.length === 0 ? undefined : Math.min(...defined);
-      return nextDeadline(...times) === expected && nextDeadline(...[...times].reverse()) === expected;
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: undefined })), (times) => {
+        const defined = times.filter((t): t is number => t !== undefined);
+        const expected = defined.length === 0 ? undefined : Math.min(...defined);
+        return nextDeadline(...times) === expected && nextDeadline(...[...times].reverse()) === expected;
+      }),
+    );
   });
 });
 
@@ -75,9 +87,12 @@ describe('requeueDelay: how long to wait for a deadline', () => {
   });
 
   it('is never negative', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 4_000_000_000_000 }), fc.integer({ min: 0, max: 4_000_000_000_000 }), (deadline, now) => {
-      const delay = requeueDelay(deadline, now);
-      return delay !== undefined && delay >= 0 && (deadline > now ? now + delay === deadline : delay === 0);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4_000_000_000_000 }), fc.integer({ min: 0, max: 4_000_000_000_000 }), (deadline, now) => {
+        const delay = requeueDelay(deadline, now);
+        return delay !== undefined && delay >= 0 && (deadline > now ? now + delay === deadline : delay === 0);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -18,12 +18,34 @@ function secret(o: { username?: string; edited?: boolean; layout?: string } = {}
   };
 }
 
-const current = (o: { expires?: number; renew?: number } = {}) => ({ username: USER, serial: 1, issuedAt: at(-10), expiresAt: at(o.expires ?? 50), renewAt: at(o.renew ?? 30) });
+const current = (o: { expires?: number; renew?: number } = {}) => ({
+  username: USER,
+  serial: 1,
+  issuedAt: at(-10),
+  expiresAt: at(o.expires ?? 50),
+  renewAt: at(o.renew ?? 30),
+});
 const pending = { username: NEXT, serial: 2, expiresAt: at(60), startedAt: at(0) };
-const expiredReady = (generation: number) => ({ type: 'Ready', status: 'False' as const, reason: 'Expired', message: '', lastTransitionTime: at(-1), observedGeneration: generation });
+const expiredReady = (generation: number) => ({
+  type: 'Ready',
+  status: 'False' as const,
+  reason: 'Expired',
+  message: '',
+  lastTransitionTime: at(-1),
+  observedGeneration: generation,
+});
 
 function state(o: Partial<CredentialState> & { status?: DatabaseCredentialStatus } = {}): CredentialState {
-  return { generation: 1, rotationEnabled: true, status: {}, secret: secret({ layout: LAYOUT }), layout: LAYOUT, currentUserMissing: false, now: NOW, ...o };
+  return {
+    generation: 1,
+    rotationEnabled: true,
+    status: {},
+    secret: secret({ layout: LAYOUT }),
+    layout: LAYOUT,
+    currentUserMissing: false,
+    now: NOW,
+    ...o,
+  };
 }
 
 // Every row is one situation a user can be in, and what the operator does next.
@@ -33,21 +55,65 @@ const table: [string, CredentialState, NextAction][] = [
   ['an intent recorded during a rotation is completed as a rotation', state({ status: { current: current(), pending } }), 'rotate'],
   ['a healthy user before its renewal time needs nothing', state({ status: { current: current() } }), 'none'],
   ['a user at its renewal time is rotated', state({ status: { current: current({ renew: 0 }) } }), 'rotate'],
-  ['a user past its renewal time, rotation off, is left alone', state({ rotationEnabled: false, status: { current: current({ renew: -5 }) } }), 'none'],
+  [
+    'a user past its renewal time, rotation off, is left alone',
+    state({ rotationEnabled: false, status: { current: current({ renew: -5 }) } }),
+    'none',
+  ],
   ['a user past its expiry is rotated when rotation is on', state({ status: { current: current({ expires: -1, renew: -20 }) } }), 'rotate'],
-  ['a user past its expiry is expired when rotation is off', state({ rotationEnabled: false, status: { current: current({ expires: -1 }) } }), 'expire'],
-  ['an expired user with a pending replacement is rotated, even with rotation off', state({ rotationEnabled: false, status: { current: current({ expires: -1 }), pending } }), 'rotate'],
-  ['a credential that ran its course stays ended for the same generation', state({ rotationEnabled: false, generation: 3, status: { conditions: [expiredReady(3)] }, secret: undefined }), 'ended'],
-  ['a spec change after the end issues again', state({ rotationEnabled: false, generation: 4, status: { conditions: [expiredReady(3)] }, secret: undefined }), 'issue'],
-  ['an expired-then-ended credential with rotation on issues again', state({ rotationEnabled: true, generation: 3, status: { conditions: [expiredReady(3)] }, secret: undefined }), 'issue'],
+  [
+    'a user past its expiry is expired when rotation is off',
+    state({ rotationEnabled: false, status: { current: current({ expires: -1 }) } }),
+    'expire',
+  ],
+  [
+    'an expired user with a pending replacement is rotated, even with rotation off',
+    state({ rotationEnabled: false, status: { current: current({ expires: -1 }), pending } }),
+    'rotate',
+  ],
+  [
+    'a credential that ran its course stays ended for the same generation',
+    state({ rotationEnabled: false, generation: 3, status: { conditions: [expiredReady(3)] }, secret: undefined }),
+    'ended',
+  ],
+  [
+    'a spec change after the end issues again',
+    state({ rotationEnabled: false, generation: 4, status: { conditions: [expiredReady(3)] }, secret: undefined }),
+    'issue',
+  ],
+  [
+    'an expired-then-ended credential with rotation on issues again',
+    state({ rotationEnabled: true, generation: 3, status: { conditions: [expiredReady(3)] }, secret: undefined }),
+    'issue',
+  ],
   ['a user the sweeper found dropped by hand is repaired', state({ status: { current: current() }, currentUserMissing: true }), 'repair'],
   ['a deleted Secret is repaired with a new user', state({ status: { current: current() }, secret: undefined }), 'repair'],
-  ['a Secret edited by hand is repaired', state({ status: { current: current() }, secret: secret({ edited: true, layout: LAYOUT }) }), 'repair'],
-  ['a Secret naming another user is repaired', state({ status: { current: current() }, secret: secret({ username: NEXT, layout: LAYOUT }) }), 'repair'],
-  ['a damaged Secret is repaired before a due renewal', state({ status: { current: current({ renew: -1 }) }, secret: undefined }), 'repair'],
-  ['an intact Secret rendered from an older spec or address is republished', state({ status: { current: current() }, secret: secret({ layout: 'older' }) }), 'republish'],
+  [
+    'a Secret edited by hand is repaired',
+    state({ status: { current: current() }, secret: secret({ edited: true, layout: LAYOUT }) }),
+    'repair',
+  ],
+  [
+    'a Secret naming another user is repaired',
+    state({ status: { current: current() }, secret: secret({ username: NEXT, layout: LAYOUT }) }),
+    'repair',
+  ],
+  [
+    'a damaged Secret is repaired before a due renewal',
+    state({ status: { current: current({ renew: -1 }) }, secret: undefined }),
+    'repair',
+  ],
+  [
+    'an intact Secret rendered from an older spec or address is republished',
+    state({ status: { current: current() }, secret: secret({ layout: 'older' }) }),
+    'republish',
+  ],
   ['a Secret written before layouts were recorded is left alone', state({ status: { current: current() }, secret: secret() }), 'none'],
-  ['a due renewal wins over a stale layout (the new Secret has the new layout)', state({ status: { current: current({ renew: -1 }) }, secret: secret({ layout: 'older' }) }), 'rotate'],
+  [
+    'a due renewal wins over a stale layout (the new Secret has the new layout)',
+    state({ status: { current: current({ renew: -1 }) }, secret: secret({ layout: 'older' }) }),
+    'rotate',
+  ],
 ];
 
 describe('nextAction: what a DatabaseCredential needs now', () => {
@@ -68,7 +134,9 @@ describe('nextWake: when a credential is looked at again', () => {
   });
 
   it("is a retiring user's revocation time when that comes first", () => {
-    expect(nextWake(spec(true), { current: current(), retiring: [{ username: NEXT, serial: 0, revokeAt: at(5), reason: 'Rotated' }] }, NOW)).toBe(5 * 60_000);
+    expect(
+      nextWake(spec(true), { current: current(), retiring: [{ username: NEXT, serial: 0, revokeAt: at(5), reason: 'Rotated' }] }, NOW),
+    ).toBe(5 * 60_000);
   });
 
   it('takes an extra delay into account, and is never negative', () => {

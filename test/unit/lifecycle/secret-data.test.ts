@@ -6,8 +6,14 @@ import { DEFAULT_KEYS, jdbcUrlOf, renderSecretData, uriOf, type CredentialValues
 const expiresAt = new Date('2026-11-29T13:00:00.000Z');
 
 const pg: CredentialValues = {
-  engine: 'postgres', username: 'dbc_app_abcdefgh23456723', password: 'S3cret-_.~pw', host: 'db.example.internal', port: 5432,
-  database: 'orders', expiresAt, tlsMode: 'verify-full',
+  engine: 'postgres',
+  username: 'dbc_app_abcdefgh23456723',
+  password: 'S3cret-_.~pw',
+  host: 'db.example.internal',
+  port: 5432,
+  database: 'orders',
+  expiresAt,
+  tlsMode: 'verify-full',
 };
 const my: CredentialValues = { ...pg, engine: 'mysql', port: 3306, tlsMode: 'require' };
 
@@ -61,19 +67,29 @@ describe('the uri key', () => {
     const username = fc.stringMatching(/^dbc_([a-z][a-z0-9]{0,7}_)?[a-z2-7]{16}$/);
     const password = (alphabet: string) => fc.string({ unit: fc.constantFrom(...alphabet), minLength: 8, maxLength: 128 });
     for (const alphabet of Object.values(PASSWORD_ALPHABETS)) {
-      fc.assert(fc.property(username, password(alphabet), fc.constantFrom('postgres' as const, 'mysql' as const), (user, pass, engine) => {
-        const url = new URL(uriOf({ ...pg, engine, username: user, password: pass }));
-        return decodeURIComponent(url.username) === user && decodeURIComponent(url.password) === pass
-          && url.hostname === pg.host && url.pathname === '/orders';
-      }), { numRuns: 500 });
+      fc.assert(
+        fc.property(username, password(alphabet), fc.constantFrom('postgres' as const, 'mysql' as const), (user, pass, engine) => {
+          const url = new URL(uriOf({ ...pg, engine, username: user, password: pass }));
+          return (
+            decodeURIComponent(url.username) === user &&
+            decodeURIComponent(url.password) === pass &&
+            url.hostname === pg.host &&
+            url.pathname === '/orders'
+          );
+        }),
+        { numRuns: 500 },
+      );
     }
   });
 
   it('gives back any username and password, even ones outside the generated alphabets', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (user, pass) => {
-      const url = new URL(uriOf({ ...my, username: user, password: pass }));
-      return decodeURIComponent(url.username) === user && decodeURIComponent(url.password) === pass && url.hostname === my.host;
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (user, pass) => {
+        const url = new URL(uriOf({ ...my, username: user, password: pass }));
+        return decodeURIComponent(url.username) === user && decodeURIComponent(url.password) === pass && url.hostname === my.host;
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 
@@ -92,7 +108,10 @@ describe('the jdbc-url key', () => {
   });
 
   it.each([
-    ['disable', 'DISABLED'], ['require', 'REQUIRED'], ['verify-ca', 'VERIFY_CA'], ['verify-full', 'VERIFY_IDENTITY'],
+    ['disable', 'DISABLED'],
+    ['require', 'REQUIRED'],
+    ['verify-ca', 'VERIFY_CA'],
+    ['verify-full', 'VERIFY_IDENTITY'],
   ] as const)('asks the MySQL driver for the same checks as TLS mode %s (sslMode=%s)', (tlsMode, sslMode) => {
     expect(jdbcUrlOf({ ...my, tlsMode })).toBe(`jdbc:mysql://db.example.internal:3306/orders?sslMode=${sslMode}`);
   });

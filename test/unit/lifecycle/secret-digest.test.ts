@@ -11,7 +11,10 @@ const encode = (data: Record<string, string>) => Object.fromEntries(Object.entri
 const plain = { username: 'dbc_app_abcdefghij234567', password: 'Xy7-pw', host: 'db', port: '5432', database: 'orders' };
 
 /** A Secret as the operator writes it: base64 data and the hash annotation of the plain data. */
-function secretOf(data: Record<string, string>, annotations: Record<string, string> = { [DATA_HASH_ANNOTATION]: dataHash(data) }): SecretObject {
+function secretOf(
+  data: Record<string, string>,
+  annotations: Record<string, string> = { [DATA_HASH_ANNOTATION]: dataHash(data) },
+): SecretObject {
   return { metadata: { name: 'orders', namespace: 'app', annotations }, type: 'Opaque', data: encode(data) };
 }
 
@@ -27,8 +30,12 @@ describe('dataHash', () => {
   });
 
   it('does not depend on key order, for any data', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.string()), (data) =>
-      dataHash(Object.fromEntries(Object.entries(data).reverse())) === dataHash(data)));
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.string()),
+        (data) => dataHash(Object.fromEntries(Object.entries(data).reverse())) === dataHash(data),
+      ),
+    );
   });
 
   it('changes when any value changes', () => {
@@ -51,10 +58,12 @@ describe('dataHash', () => {
   });
 
   it('differs for data that differs in one value, for any data', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.string(), { minKeys: 1 }), fc.string({ minLength: 1 }), (data, suffix) => {
-      const key = Object.keys(data)[0]!;
-      return dataHash({ ...data, [key]: `${data[key]}${suffix}` }) !== dataHash(data);
-    }));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.string(), { minKeys: 1 }), fc.string({ minLength: 1 }), (data, suffix) => {
+        const key = Object.keys(data)[0]!;
+        return dataHash({ ...data, [key]: `${data[key]}${suffix}` }) !== dataHash(data);
+      }),
+    );
   });
 });
 
@@ -68,9 +77,11 @@ describe('decodeData', () => {
   });
 
   it('reads back any string written as base64', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' })), (data) => {
-      expect(decodeData({ metadata: { name: 's' }, data: encode(data) })).toEqual({ ...data });
-    }));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' })), (data) => {
+        expect(decodeData({ metadata: { name: 's' }, data: encode(data) })).toEqual({ ...data });
+      }),
+    );
   });
 });
 
@@ -123,11 +134,13 @@ describe('secretIsIntact', () => {
 });
 
 describe('secretNameOf', () => {
-  const credential = (secret: Record<string, unknown> = {}) => DatabaseCredential.parse({
-    apiVersion: 'dbcred.io/v1alpha1', kind: 'DatabaseCredential',
-    metadata: { name: 'orders-reader', namespace: 'app' },
-    spec: { roleRef: { name: 'reader' }, secret },
-  });
+  const credential = (secret: Record<string, unknown> = {}) =>
+    DatabaseCredential.parse({
+      apiVersion: 'dbcred.io/v1alpha1',
+      kind: 'DatabaseCredential',
+      metadata: { name: 'orders-reader', namespace: 'app' },
+      spec: { roleRef: { name: 'reader' }, secret },
+    });
 
   it('defaults to the credential name', () => {
     expect(secretNameOf(credential())).toBe('orders-reader');

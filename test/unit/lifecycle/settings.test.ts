@@ -42,18 +42,38 @@ describe('operator settings', () => {
   });
 
   it('name each flag and variable after its setting', () => {
-    expect(SETTING_NAMES).toContainEqual({ key: 'leaderElectionNamespace', flag: '--leader-election-namespace', env: 'DBCRED_LEADER_ELECTION_NAMESPACE' });
+    expect(SETTING_NAMES).toContainEqual({
+      key: 'leaderElectionNamespace',
+      flag: '--leader-election-namespace',
+      env: 'DBCRED_LEADER_ELECTION_NAMESPACE',
+    });
     expect(SETTING_NAMES).toContainEqual({ key: 'kubeconfig', flag: '--kubeconfig', env: 'DBCRED_KUBECONFIG' });
     expect(SETTING_NAMES).toContainEqual({ key: 'scramIterations', flag: '--scram-iterations', env: 'DBCRED_SCRAM_ITERATIONS' });
   });
 
   it('read DBCRED_* variables over the defaults', () => {
-    const s = loadSettings([], { DBCRED_WORKERS: '4', DBCRED_LOG_LEVEL: 'debug', DBCRED_LEADER_ELECT: 'false', DBCRED_WATCH_NAMESPACE: 'team-a', DBCRED_AUDIT_LOG: '/var/log/audit.jsonl' });
-    expect(s).toMatchObject({ workers: 4, logLevel: 'debug', leaderElect: false, watchNamespace: 'team-a', auditLog: '/var/log/audit.jsonl' });
+    const s = loadSettings([], {
+      DBCRED_WORKERS: '4',
+      DBCRED_LOG_LEVEL: 'debug',
+      DBCRED_LEADER_ELECT: 'false',
+      DBCRED_WATCH_NAMESPACE: 'team-a',
+      DBCRED_AUDIT_LOG: '/var/log/audit.jsonl',
+    });
+    expect(s).toMatchObject({
+      workers: 4,
+      logLevel: 'debug',
+      leaderElect: false,
+      watchNamespace: 'team-a',
+      auditLog: '/var/log/audit.jsonl',
+    });
   });
 
   it('let flags win over DBCRED_* variables', () => {
-    const s = loadSettings(['--workers=8', '--log-level=warn'], { DBCRED_WORKERS: '4', DBCRED_LOG_LEVEL: 'debug', DBCRED_RETRY_PERIOD: '3s' });
+    const s = loadSettings(['--workers=8', '--log-level=warn'], {
+      DBCRED_WORKERS: '4',
+      DBCRED_LOG_LEVEL: 'debug',
+      DBCRED_RETRY_PERIOD: '3s',
+    });
     expect(s).toMatchObject({ workers: 8, logLevel: 'warn', retryPeriod: 3_000 });
   });
 
@@ -67,7 +87,10 @@ describe('operator settings', () => {
   });
 
   it('keep everything after the first = as the value', () => {
-    expect(loadSettings(['--sweep-schedule=0 */5 * * * *', '--identity=a=b'], {})).toMatchObject({ sweepSchedule: '0 */5 * * * *', identity: 'a=b' });
+    expect(loadSettings(['--sweep-schedule=0 */5 * * * *', '--identity=a=b'], {})).toMatchObject({
+      sweepSchedule: '0 */5 * * * *',
+      identity: 'a=b',
+    });
   });
 
   it.each([
@@ -107,15 +130,22 @@ describe('operator settings', () => {
 
     it('give way to the DBCRED_* variables', () => {
       const s = loadSettings([], {
-        KUBECONFIG: '/a', DBCRED_KUBECONFIG: '/b',
-        POD_NAMESPACE: 'ops', DBCRED_LEADER_ELECTION_NAMESPACE: 'elect',
-        POD_NAME: 'pod', DBCRED_IDENTITY: 'me',
+        KUBECONFIG: '/a',
+        DBCRED_KUBECONFIG: '/b',
+        POD_NAMESPACE: 'ops',
+        DBCRED_LEADER_ELECTION_NAMESPACE: 'elect',
+        POD_NAME: 'pod',
+        DBCRED_IDENTITY: 'me',
       });
       expect(s).toMatchObject({ kubeconfig: '/b', leaderElectionNamespace: 'elect', identity: 'me' });
     });
 
     it('give way to flags', () => {
-      const s = loadSettings(['--kubeconfig=/flag', '--leader-election-namespace=flagged', '--identity=flag-id'], { KUBECONFIG: '/a', POD_NAMESPACE: 'ops', POD_NAME: 'pod' });
+      const s = loadSettings(['--kubeconfig=/flag', '--leader-election-namespace=flagged', '--identity=flag-id'], {
+        KUBECONFIG: '/a',
+        POD_NAMESPACE: 'ops',
+        POD_NAME: 'pod',
+      });
       expect(s).toMatchObject({ kubeconfig: '/flag', leaderElectionNamespace: 'flagged', identity: 'flag-id' });
     });
 

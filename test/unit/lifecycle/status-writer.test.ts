@@ -5,7 +5,11 @@ import type { InformerEvent } from '../../../src/runtime/cache/informer.ts';
 import type { KubeClient } from '../../../src/runtime/kube/client.ts';
 import type { KubeObject } from '../../../src/runtime/kube/types.ts';
 
-const obj = (name: string, resourceVersion: string, kind = 'DatabaseServer'): KubeObject => ({ apiVersion: 'dbcred.io/v1alpha1', kind, metadata: { name, namespace: 'team', resourceVersion } });
+const obj = (name: string, resourceVersion: string, kind = 'DatabaseServer'): KubeObject => ({
+  apiVersion: 'dbcred.io/v1alpha1',
+  kind,
+  metadata: { name, namespace: 'team', resourceVersion },
+});
 
 describe('the copies a process keeps of what it wrote', () => {
   it('are returned while newer than the cache, and never for another kind of the same name', () => {

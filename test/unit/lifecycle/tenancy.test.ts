@@ -6,8 +6,12 @@ const team = { team: 'payments', env: 'prod' };
 
 describe('selectorMatches: Kubernetes label selectors', () => {
   it('matches every label set when the selector is empty', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.string()), (labels) =>
-      selectorMatches({}, labels) && selectorMatches({ matchLabels: {}, matchExpressions: [] }, labels)));
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.string()),
+        (labels) => selectorMatches({}, labels) && selectorMatches({ matchLabels: {}, matchExpressions: [] }, labels),
+      ),
+    );
   });
 
   describe('matchLabels', () => {
@@ -67,7 +71,10 @@ describe('selectorMatches: Kubernetes label selectors', () => {
     it('requires every expression and every matchLabel to hold (AND)', () => {
       const selector: LabelSelector = {
         matchLabels: { team: 'payments' },
-        matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }, { key: 'quarantine', operator: 'DoesNotExist' }],
+        matchExpressions: [
+          { key: 'env', operator: 'In', values: ['prod'] },
+          { key: 'quarantine', operator: 'DoesNotExist' },
+        ],
       };
       expect(selectorMatches(selector, team)).toBe(true);
       expect(selectorMatches(selector, { ...team, quarantine: 'yes' })).toBe(false);
@@ -77,9 +84,15 @@ describe('selectorMatches: Kubernetes label selectors', () => {
   });
 
   it('In and NotIn with the same values are exact opposites for a present label', () => {
-    fc.assert(fc.property(fc.string(), fc.array(fc.string()), (value, values) =>
-      selectorMatches({ matchExpressions: [{ key: 'k', operator: 'In', values }] }, { k: value })
-        !== selectorMatches({ matchExpressions: [{ key: 'k', operator: 'NotIn', values }] }, { k: value })));
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.array(fc.string()),
+        (value, values) =>
+          selectorMatches({ matchExpressions: [{ key: 'k', operator: 'In', values }] }, { k: value }) !==
+          selectorMatches({ matchExpressions: [{ key: 'k', operator: 'NotIn', values }] }, { k: value }),
+      ),
+    );
   });
 });
 
@@ -116,7 +129,10 @@ describe('namespaceAllowed: which namespaces may use a cluster role or server', 
   });
 
   it('allows every namespace with an empty selector', () => {
-    fc.assert(fc.property(fc.string(), fc.dictionary(fc.string(), fc.string()), (namespace, labels) =>
-      namespaceAllowed({ selector: {} }, namespace, labels)));
+    fc.assert(
+      fc.property(fc.string(), fc.dictionary(fc.string(), fc.string()), (namespace, labels) =>
+        namespaceAllowed({ selector: {} }, namespace, labels),
+      ),
+    );
   });
 });

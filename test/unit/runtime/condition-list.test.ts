@@ -9,7 +9,16 @@ describe('conditions', () => {
   it('keep lastTransitionTime while the status stays the same, and always record observedGeneration', () => {
     const first = setCondition(undefined, { type: 'Ready', status: 'False', reason: 'ServerNotReady', message: 'waiting' }, t0, 1);
     const again = setCondition(first, { type: 'Ready', status: 'False', reason: 'Unreachable', message: 'connection refused' }, t1, 2);
-    expect(again).toEqual([{ type: 'Ready', status: 'False', reason: 'Unreachable', message: 'connection refused', lastTransitionTime: t0.toISOString(), observedGeneration: 2 }]);
+    expect(again).toEqual([
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'Unreachable',
+        message: 'connection refused',
+        lastTransitionTime: t0.toISOString(),
+        observedGeneration: 2,
+      },
+    ]);
   });
 
   it('move lastTransitionTime when the status flips', () => {

@@ -13,12 +13,18 @@ function kubeconfig(name: string, body: object): string {
 }
 
 describe('finding the cluster and credentials without client-node', () => {
-  it('uses the current context\'s cluster and a bearer token, with the server\'s trailing slash dropped', async () => {
+  it("uses the current context's cluster and a bearer token, with the server's trailing slash dropped", async () => {
     const path = kubeconfig('token.yaml', {
       'current-context': 'b',
-      clusters: [{ name: 'one', cluster: { server: 'https://one:6443/' } }, { name: 'two', cluster: { server: 'https://two:6443/', 'certificate-authority-data': b64('CA') } }],
+      clusters: [
+        { name: 'one', cluster: { server: 'https://one:6443/' } },
+        { name: 'two', cluster: { server: 'https://two:6443/', 'certificate-authority-data': b64('CA') } },
+      ],
       users: [{ name: 'u', user: { token: 'secret-token' } }],
-      contexts: [{ name: 'a', context: { cluster: 'one', user: 'u' } }, { name: 'b', context: { cluster: 'two', user: 'u' } }],
+      contexts: [
+        { name: 'a', context: { cluster: 'one', user: 'u' } },
+        { name: 'b', context: { cluster: 'two', user: 'u' } },
+      ],
     });
     const conn = connectionFromKubeconfig([path]);
     expect(conn).toBeInstanceOf(DirectConnection);
@@ -26,7 +32,7 @@ describe('finding the cluster and credentials without client-node', () => {
     expect((await conn.authenticate()).headers).toEqual({ authorization: 'Bearer secret-token' });
   });
 
-  it('reads certificate and token files relative to the kubeconfig\'s folder', async () => {
+  it("reads certificate and token files relative to the kubeconfig's folder", async () => {
     writeFileSync(join(dir, 'client.crt'), 'CERT');
     writeFileSync(join(dir, 'client.key'), 'KEY');
     writeFileSync(join(dir, 'token'), 'file-token\n');
@@ -41,7 +47,12 @@ describe('finding the cluster and credentials without client-node', () => {
   });
 
   it('merges a KUBECONFIG list like kubectl: the first definition of a name and of the current context win', () => {
-    const first = kubeconfig('first.yaml', { 'current-context': 'x', clusters: [{ name: 'k', cluster: { server: 'https://first:6443' } }], users: [], contexts: [] });
+    const first = kubeconfig('first.yaml', {
+      'current-context': 'x',
+      clusters: [{ name: 'k', cluster: { server: 'https://first:6443' } }],
+      users: [],
+      contexts: [],
+    });
     const second = kubeconfig('second.yaml', {
       'current-context': 'y',
       clusters: [{ name: 'k', cluster: { server: 'https://second:6443' } }],

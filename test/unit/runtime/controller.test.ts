@@ -22,7 +22,11 @@ function scripted(steps: ((key: string, signal: AbortSignal) => Promise<Result |
 function controllerWith(reconciler: Reconciler, clock = new FakeClock(), extra: Partial<ConstructorParameters<typeof Controller>[0]> = {}) {
   const outcomes: string[] = [];
   const controller = new Controller({
-    name: 'test', reconciler, clock, logger: silentLogger, rateLimiter: new ItemExponentialRateLimiter(100, 10_000),
+    name: 'test',
+    reconciler,
+    clock,
+    logger: silentLogger,
+    rateLimiter: new ItemExponentialRateLimiter(100, 10_000),
     hooks: { onReconcile: (_c, outcome) => outcomes.push(outcome) },
     ...extra,
   });
@@ -75,7 +79,7 @@ describe('the controller', () => {
     await controller.stop(1000);
   });
 
-  it('retries a failure the reconcile already showed with the key\'s backoff, without counting an error', async () => {
+  it("retries a failure the reconcile already showed with the key's backoff, without counting an error", async () => {
     const retry = () => Promise.resolve({ retry: true });
     const { reconciler, calls } = scripted([retry, retry, ok]);
     const { controller, clock, outcomes } = controllerWith(reconciler);
@@ -94,9 +98,16 @@ describe('the controller', () => {
     await controller.stop(1000);
   });
 
-  it('caps a retry\'s backoff at retryCapMs, and comes back at requeueAfterMs when that is sooner', async () => {
+  it("caps a retry's backoff at retryCapMs, and comes back at requeueAfterMs when that is sooner", async () => {
     const capped = () => Promise.resolve({ retry: true, retryCapMs: 250 });
-    const { reconciler, calls } = scripted([capped, capped, capped, capped, () => Promise.resolve({ retry: true, requeueAfterMs: 10 }), ok]);
+    const { reconciler, calls } = scripted([
+      capped,
+      capped,
+      capped,
+      capped,
+      () => Promise.resolve({ retry: true, requeueAfterMs: 10 }),
+      ok,
+    ]);
     const { controller, clock } = controllerWith(reconciler);
     controller.start();
     controller.enqueue('k');
@@ -111,7 +122,9 @@ describe('the controller', () => {
 
   it('survives a reconciler that throws synchronously or rejects with a non-Error, and keeps working', async () => {
     const { reconciler, calls } = scripted([
-      () => { throw new TypeError('bug'); },
+      () => {
+        throw new TypeError('bug');
+      },
       () => Promise.reject('a string'), // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors
       ok,
     ]);
@@ -146,13 +159,14 @@ describe('the controller', () => {
     let finishSlow!: () => void;
     let aborted = false;
     const { reconciler } = scripted([
-      (_k, signal) => new Promise<void>((resolve) => {
-        finishSlow = resolve;
-        signal.addEventListener('abort', () => {
-          aborted = true;
-          resolve();
-        });
-      }),
+      (_k, signal) =>
+        new Promise<void>((resolve) => {
+          finishSlow = resolve;
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve();
+          });
+        }),
     ]);
     const { controller, clock } = controllerWith(reconciler);
     controller.start();
@@ -177,7 +191,11 @@ describe('the controller', () => {
     controller.watchOwned(fakeInformer as never, 'DatabaseCredential');
     controller.start();
     const secret = (ownerKind: string, controllerRef: boolean) => ({
-      metadata: { name: 's', namespace: 'team', ownerReferences: [{ apiVersion: 'dbcred.io/v1alpha1', kind: ownerKind, name: 'app-db', uid: 'u', controller: controllerRef }] },
+      metadata: {
+        name: 's',
+        namespace: 'team',
+        ownerReferences: [{ apiVersion: 'dbcred.io/v1alpha1', kind: ownerKind, name: 'app-db', uid: 'u', controller: controllerRef }],
+      },
     });
     for (const h of handlers) {
       h({ type: 'upsert', object: secret('DatabaseCredential', true), sync: false });

@@ -7,7 +7,12 @@ const obj = (o: { generation?: number; labels?: Record<string, string>; ready?: 
   metadata: { name: 'x', namespace: 'ns', generation: o.generation ?? 1, ...(o.labels ? { labels: o.labels } : {}) },
   ...(o.ready ? { status: { conditions: [{ type: 'Ready', status: o.ready }] } } : {}),
 });
-const upsert = (object: KubeObject, previous?: KubeObject, sync = false): InformerEvent<KubeObject> => ({ type: 'upsert', object, previous, sync });
+const upsert = (object: KubeObject, previous?: KubeObject, sync = false): InformerEvent<KubeObject> => ({
+  type: 'upsert',
+  object,
+  previous,
+  sync,
+});
 
 describe('generationChanged: a spec change, not a status write', () => {
   it('is true for a new object, a deletion and a new generation', () => {
