@@ -87,6 +87,18 @@ export interface PrivilegeReport {
   missing: string[];
 }
 
+/** An account the operator must never hand out (as a group role) nor rotate, and why. */
+export interface PrivilegedAccount {
+  /** The account asked about. */
+  name: string;
+  /** Each privilege it has or reaches, in words an operator can act on. */
+  reasons: {
+    why: string;
+    /** Set when the privilege is a PostgreSQL predefined role (pg_*), which a server may allow by name. */
+    predefinedRole?: string;
+  }[];
+}
+
 /** A user carrying this operator's marker. */
 export interface OwnedUser {
   username: string;
@@ -115,6 +127,13 @@ export interface Engine {
   ping(): Promise<ServerFacts>;
   /** checkPrivileges lists what the admin lacks to issue and revoke users under the policy. */
   checkPrivileges(policy?: UserPolicy): Promise<PrivilegeReport>;
+  /**
+   * privilegedAccounts returns, of the named accounts, those that are or can become privileged: the
+   * admin login, PostgreSQL SUPERUSER/CREATEROLE/REPLICATION/BYPASSRLS or predefined roles, MySQL
+   * global privileges, GRANT OPTION or grants on the system schemas, directly or through roles they
+   * are members of. Unknown names are not listed.
+   */
+  privilegedAccounts(names: readonly string[]): Promise<PrivilegedAccount[]>;
   /** createUser makes the user with its expiry, limits, memberships, grants and creation statements. */
   createUser(user: NewUser): Promise<CreateResult>;
   /** verifyLogin opens a fresh connection as the user and runs a probe query. */

@@ -98,6 +98,38 @@ describe.each(targets)('the $label engine', (target) => {
     });
   });
 
+  describe('privileged accounts', () => {
+    const quoted = (name: string) => (target.info.engine === 'postgres' ? `"${name}"` : name);
+
+    it('finds nothing privileged in a group that only reads a table, nor in a name that does not exist', async () => {
+      expect(await engine.privilegedAccounts([group, `${group}_nope`])).toEqual([]);
+    });
+
+    it('names the admin login and the superuser, saying why', async () => {
+      const found = await engine.privilegedAccounts([target.info.admin.user, target.info.superuser.user]);
+      expect(found.map((a) => a.name).sort()).toEqual([target.info.admin.user, target.info.superuser.user].sort());
+      const admin = found.find((a) => a.name === target.info.admin.user)!;
+      expect(admin.reasons.map((r) => r.why).join(' ')).toContain('admin login');
+    });
+
+    it('finds a privilege reached through a group the account is a member of', async () => {
+      const outer = `${group}_outer`;
+      const mighty = `${group}_mighty`;
+      await target.superuser(`CREATE ROLE ${quoted(mighty)}${target.info.engine === 'postgres' ? ' NOLOGIN CREATEROLE' : ''}`);
+      if (target.info.engine === 'mysql') await target.superuser(`GRANT CREATE USER ON *.* TO ${mighty}`);
+      await target.superuser(`CREATE ROLE ${quoted(outer)}`);
+      await target.superuser(`GRANT ${quoted(mighty)} TO ${quoted(outer)}`);
+      try {
+        const [found] = await engine.privilegedAccounts([outer]);
+        expect(found?.name).toBe(outer);
+        expect(found?.reasons.map((r) => r.why).join(' ')).toContain(mighty);
+      } finally {
+        await target.superuser(`DROP ROLE ${quoted(outer)}`);
+        await target.superuser(`DROP ROLE ${quoted(mighty)}`);
+      }
+    });
+  });
+
   describe('a created user', () => {
     it('logs in, runs the probe query and reads through its group role', async () => {
       const user = newUser({ memberOf: [group] });

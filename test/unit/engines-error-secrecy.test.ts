@@ -46,7 +46,8 @@ class Script {
 
 function pgFake(script: Script, rows: (sql: string) => Record<string, unknown>[]): PostgresDriver {
   const queryable = (): PostgresQueryable => ({
-    query: (sql, params) => {
+    query: (statement, params) => {
+      const sql = typeof statement === 'string' ? statement : statement.text;
       script.call(sql, params);
       return Promise.resolve({ rows: rows(sql) });
     },

@@ -15,6 +15,7 @@ import {
   type NewUser,
   type OwnedUser,
   type PrivilegeReport,
+  type PrivilegedAccount,
   type RevokeResult,
   type ServerConnection,
   type ServerFacts,
@@ -192,6 +193,78 @@ export class MysqlEngine implements Engine {
           missing.push('a single role in memberOf: MariaDB activates one default role per user');
       }
       return { missing };
+    });
+  }
+
+  /**
+   * privilegedAccounts: see Engine. Accounts are judged by name on every host: a global privilege,
+   * GRANT OPTION or a grant on a system schema held on any host, or through any role granted.
+   */
+  async privilegedAccounts(names: readonly string[]): Promise<PrivilegedAccount[]> {
+    if (names.length === 0) return [];
+    return this.#run('privileged account check', [], async () => {
+      const facts = await this.#knownFacts();
+      const pool = this.#admin();
+      // Who was granted which role, then every account the names reach through those grants.
+      const edges = await step(
+        'read role grants',
+        pool.query(facts.flavor === 'mariadb' ? mysqlQueries.roleGrantsMariadb : mysqlQueries.roleGrantsMysql),
+      );
+      const granted = new Map<string, string[]>();
+      for (const e of edges) granted.set(String(e['grantee']), [...(granted.get(String(e['grantee'])) ?? []), String(e['role'])]);
+      const reached = new Set<string>();
+      const visit = (account: string) => {
+        if (reached.has(account)) return;
+        reached.add(account);
+        for (const role of granted.get(account) ?? []) visit(role);
+      };
+      names.forEach(visit);
+
+      const direct = new Map<string, string[]>();
+      const note = (name: string, why: string) => {
+        if (reached.has(name)) direct.set(name, [...(direct.get(name) ?? []), why]);
+      };
+      for (const r of await step('read global privileges', pool.query(mysqlQueries.allGlobalPrivileges))) {
+        if (r['privilege'] !== 'USAGE') note(granteeName(String(r['grantee'])), `global privilege ${String(r['privilege'])}`);
+        if (r['grantable'] === 'YES') note(granteeName(String(r['grantee'])), 'GRANT OPTION');
+      }
+      for (const r of await step('read schema privileges', pool.query(mysqlQueries.sensitiveSchemaPrivileges))) {
+        const grantable = r['grantable'] === 'YES' ? ' WITH GRANT OPTION' : '';
+        note(granteeName(String(r['grantee'])), `${String(r['privilege'])}${grantable} on ${String(r['db'])}.*`);
+      }
+      for (const r of await step('read table privileges', pool.query(mysqlQueries.sensitiveTablePrivileges))) {
+        note(granteeName(String(r['grantee'])), `${String(r['privilege'])} on ${String(r['db'])}.${String(r['tbl'])}`);
+      }
+      if (facts.flavor === 'mariadb') {
+        // MariaDB's information_schema leaves out roles' global privileges: their SHOW GRANTS says them.
+        for (const r of await step('read roles', pool.query(mysqlQueries.rolesMariadb))) {
+          const role = String(r['role']);
+          if (!reached.has(role)) continue;
+          const grants = await step('SHOW GRANTS (role)', pool.query(`SHOW GRANTS FOR ${quoteIdentifier(role)}`));
+          for (const why of globalGrantsOf(
+            grants.map((g) => String(Object.values(g)[0])),
+            role,
+          ))
+            note(role, why);
+        }
+      }
+      note(facts.admin.user, 'it is the admin login');
+
+      const found: PrivilegedAccount[] = [];
+      for (const name of names) {
+        const reasons: PrivilegedAccount['reasons'] = [];
+        const seen = new Set<string>();
+        const walk = (account: string) => {
+          if (seen.has(account)) return;
+          seen.add(account);
+          const through = account === name ? '' : ` (through role ${account})`;
+          for (const why of direct.get(account) ?? []) reasons.push({ why: `${why}${through}` });
+          for (const role of granted.get(account) ?? []) walk(role);
+        };
+        walk(name);
+        if (reasons.length > 0) found.push({ name, reasons });
+      }
+      return found;
     });
   }
 
@@ -419,4 +492,27 @@ export class MysqlEngine implements Engine {
 /** createMysqlEngine is the registry's factory for engine "mysql". */
 export function createMysqlEngine(connection: ServerConnection, options?: EngineOptions): Engine {
   return new MysqlEngine(connection, options);
+}
+
+/** granteeName is the account or role name of an information_schema GRANTEE ('user'@'host' or 'role'). */
+function granteeName(grantee: string): string {
+  const match = /^'((?:[^']|'')*)'/.exec(grantee);
+  return match ? match[1]!.replaceAll("''", "'") : grantee;
+}
+
+/**
+ * globalGrantsOf reads SHOW GRANTS lines of an account for what makes it privileged: privileges on
+ * *.* other than USAGE, and GRANT OPTION. Lines about other accounts (a granted role's own
+ * grants) are skipped: the role is judged on its own.
+ */
+function globalGrantsOf(lines: readonly string[], account: string): string[] {
+  const found: string[] = [];
+  const self = quoteIdentifier(account);
+  for (const line of lines) {
+    const match = /^GRANT (.+?) ON \*\.\* TO (`[^`]*`)(?:@`[^`]*`)?( WITH .*)?$/.exec(line);
+    if (match?.[2] !== self) continue;
+    if (match[1] !== 'USAGE') found.push(`global privilege ${match[1]!}`);
+    if (match[3]?.includes('GRANT OPTION') === true) found.push('GRANT OPTION');
+  }
+  return found;
 }

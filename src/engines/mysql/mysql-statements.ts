@@ -175,4 +175,21 @@ export const mysqlQueries = {
     'SELECT TABLE_SCHEMA AS db, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?',
   applicableRoles: 'SELECT ROLE_NAME AS role, IS_GRANTABLE AS grantable FROM information_schema.APPLICABLE_ROLES',
   readUsers: 'SELECT 1 FROM mysql.user LIMIT 0',
+  /** Every global privilege of every account and role ('user'@'host' or 'role'). */
+  allGlobalPrivileges:
+    'SELECT GRANTEE AS grantee, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES',
+  /** Every table privilege on the system schemas (roles included, as 'role'@''). */
+  sensitiveTablePrivileges: `SELECT GRANTEE AS grantee, TABLE_SCHEMA AS db, TABLE_NAME AS tbl, PRIVILEGE_TYPE AS privilege
+    FROM information_schema.TABLE_PRIVILEGES
+    WHERE LOWER(TABLE_SCHEMA) IN ('mysql', 'sys', 'performance_schema', 'information_schema') OR IS_GRANTABLE = 'YES'`,
+  /** MariaDB's roles (information_schema.USER_PRIVILEGES leaves them out: SHOW GRANTS tells theirs). */
+  rolesMariadb: "SELECT User AS role FROM mysql.user WHERE Host = '' AND is_role = 'Y'",
+  /** Every schema privilege on the system schemas, and every schema-level GRANT OPTION. */
+  sensitiveSchemaPrivileges: `SELECT GRANTEE AS grantee, TABLE_SCHEMA AS db, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable
+    FROM information_schema.SCHEMA_PRIVILEGES
+    WHERE LOWER(TABLE_SCHEMA) IN ('mysql', 'sys', 'performance_schema', 'information_schema') OR IS_GRANTABLE = 'YES'`,
+  /** Which role each account or role was granted (MariaDB). */
+  roleGrantsMariadb: 'SELECT User AS grantee, Role AS role FROM mysql.roles_mapping',
+  /** Which role each account or role was granted (MySQL 8). */
+  roleGrantsMysql: 'SELECT TO_USER AS grantee, FROM_USER AS role FROM mysql.role_edges',
 };

@@ -12,9 +12,21 @@ export interface PostgresResult {
   rows: Record<string, unknown>[];
 }
 
-/** Something that runs one statement with optional bind parameters. */
+/**
+ * A statement sent over the extended query protocol, where PostgreSQL itself refuses a text that
+ * holds more than one statement ("cannot insert multiple commands into a prepared statement").
+ */
+export interface OneStatement {
+  text: string;
+  queryMode: 'extended';
+}
+
+/** oneStatement wraps SQL that must run as exactly one statement, whatever our own lexer thought of it. */
+export const oneStatement = (text: string): OneStatement => ({ text, queryMode: 'extended' });
+
+/** Something that runs SQL (one statement, or several over the simple protocol) with optional bind parameters. */
 export interface PostgresQueryable {
-  query(sql: string, params?: readonly unknown[]): Promise<PostgresResult>;
+  query(sql: string | OneStatement, params?: readonly unknown[]): Promise<PostgresResult>;
 }
 
 /** A connection checked out of the pool; release it exactly once. */
@@ -85,7 +97,7 @@ export const pgDriver: PostgresDriver = {
       new library.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 }).on('error', ignore),
     );
     return {
-      query: async (sql, params) => (await pool).query(sql, params as unknown[] | undefined),
+      query: async (sql, params) => (await pool).query(sql as string, params as unknown[] | undefined),
       connect: async () => (await pool).connect(),
       end: async () => (await pool).end(),
     };
@@ -93,7 +105,7 @@ export const pgDriver: PostgresDriver = {
   createClient(config) {
     const client = pgLibrary().then((library) => new library.Client(clientConfig(config)).on('error', ignore));
     return {
-      query: async (sql, params) => (await client).query(sql, params as unknown[] | undefined),
+      query: async (sql, params) => (await client).query(sql as string, params as unknown[] | undefined),
       connect: async () => (await client).connect(),
       end: async () => (await client).end(),
     };

@@ -13,6 +13,7 @@ import {
   type NewUser,
   type OwnedUser,
   type PrivilegeReport,
+  type PrivilegedAccount,
   type RevokeResult,
   type ServerConnection,
   type ServerFacts,
@@ -24,7 +25,14 @@ import { StepFailure, driverCause, step } from '../step.ts';
 import { renderTemplates, type QuotedValues } from '../template.ts';
 import { tlsOptions } from '../tls-options.ts';
 import { assertGeneratedUsername } from '../username.ts';
-import { pgDriver, type PostgresConnectConfig, type PostgresDriver, type PostgresPool, type PostgresQueryable } from './postgres-driver.ts';
+import {
+  oneStatement,
+  pgDriver,
+  type PostgresConnectConfig,
+  type PostgresDriver,
+  type PostgresPool,
+  type PostgresQueryable,
+} from './postgres-driver.ts';
 import { PG_DUPLICATE_OBJECT, PG_UNDEFINED_OBJECT, postgresError } from './postgres-error.ts';
 import { DEFAULT_SCRAM_ITERATIONS, postgresPasswordHash } from './postgres-password-hash.ts';
 import { postgresQueries, postgresStatements as sql, quoteIdentifier, quoteLiteral, timestampLiteral } from './postgres-statements.ts';
@@ -159,6 +167,30 @@ export class PostgresEngine implements Engine {
     });
   }
 
+  /** privilegedAccounts: see Engine; one query walks every membership of the named accounts. */
+  async privilegedAccounts(names: readonly string[]): Promise<PrivilegedAccount[]> {
+    if (names.length === 0) return [];
+    return this.#run('privileged account check', [], async () => {
+      const rows = (await this.#admin().query(postgresQueries.privileged, [names])).rows;
+      const found = new Map<string, PrivilegedAccount>();
+      for (const row of rows) {
+        const name = String(row['name']);
+        const via = String(row['via']);
+        const through = via === name ? '' : ` through its membership in ${via}`;
+        const attributes = (['superuser', 'createrole', 'replication', 'bypassrls'] as const).filter((a) => row[a] === true);
+        const account = found.get(name) ?? { name, reasons: [] };
+        found.set(name, account);
+        if (row['admin'] === true) account.reasons.push({ why: `it is the admin login${through}` });
+        if (attributes.length > 0) account.reasons.push({ why: `it has ${attributes.map((a) => a.toUpperCase()).join(', ')}${through}` });
+        if (row['predefined'] === true) {
+          const why = via === name ? `it is the predefined role ${via}` : `it reaches the predefined role ${via} through its memberships`;
+          account.reasons.push({ why, predefinedRole: via });
+        }
+      }
+      return [...found.values()];
+    });
+  }
+
   /** Quoted values of the template variables for this user. */
   #values(username: string, password: string | undefined, expiresAt: Date | undefined): QuotedValues {
     return {
@@ -206,7 +238,7 @@ export class PostgresEngine implements Engine {
           await this.#transaction(async (q) => {
             await step('CREATE ROLE', q.query(sql.createRole(attributes)));
             await step('COMMENT ON ROLE', q.query(sql.commentOnRole(user.username, this.#marker)));
-            for (const [i, statement] of statements.entries()) await step(`creation statement ${i + 1}`, q.query(statement));
+            for (const [i, statement] of statements.entries()) await step(`creation statement ${i + 1}`, q.query(oneStatement(statement)));
           });
         }
         return { created: true };
@@ -307,7 +339,7 @@ export class PostgresEngine implements Engine {
         if (stateOf(error) === PG_UNDEFINED_OBJECT) return { existed: false, terminatedSessions: 0 };
         throw error;
       }
-      for (const [i, statement] of statements.entries()) await step(`revocation statement ${i + 1}`, pool.query(statement));
+      for (const [i, statement] of statements.entries()) await step(`revocation statement ${i + 1}`, pool.query(oneStatement(statement)));
       let terminatedSessions = 0;
       if (policy.revocation?.terminateSessions !== false) {
         const result =

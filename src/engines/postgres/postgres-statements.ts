@@ -115,6 +115,21 @@ export const postgresQueries = {
   groupRoles: `SELECT g.rolname AS name, g.rolsuper AS superuser,
     pg_has_role(current_user, g.oid, 'MEMBER WITH ADMIN OPTION') AS admin_option
     FROM pg_roles g WHERE g.rolname = ANY($1::text[])`,
+  /**
+   * $1: account names. Each account with every role it reaches through memberships (itself
+   * included), where that role is privileged: an attribute beyond LOGIN, a predefined role, or the
+   * admin login.
+   */
+  privileged: `WITH RECURSIVE reach(name, oid) AS (
+      SELECT r.rolname, r.oid FROM pg_roles r WHERE r.rolname = ANY($1::text[])
+      UNION
+      SELECT reach.name, m.roleid FROM reach JOIN pg_auth_members m ON m.member = reach.oid)
+    SELECT reach.name AS name, p.rolname AS via, p.rolsuper AS superuser, p.rolcreaterole AS createrole,
+      p.rolreplication AS replication, p.rolbypassrls AS bypassrls, p.rolname = current_user AS admin,
+      left(p.rolname, 3) = 'pg_' AS predefined
+    FROM reach JOIN pg_roles p ON p.oid = reach.oid
+    WHERE p.rolsuper OR p.rolcreaterole OR p.rolreplication OR p.rolbypassrls OR p.rolname = current_user OR left(p.rolname, 3) = 'pg_'
+    ORDER BY reach.name, p.rolname`,
   /** $1: user name. Its marker comment, or no row. */
   role: `SELECT shobj_description(oid, 'pg_authid') AS marker FROM pg_roles WHERE rolname = $1`,
   /** $1: user name. Whether it owns or holds privileges on anything in this database or on shared objects. */
