@@ -65,6 +65,7 @@ export async function startLab(prefix: string): Promise<Lab> {
     database: 'app',
     adminCredentialsSecretRef: { name: 'pg-admin' },
     tls: { mode: 'disable' },
+    staticUsers: LAB_STATIC_USERS,
   });
   await create(client, 'DatabaseServer', ns.name, 'mysql', {
     engine: 'mysql',
@@ -73,6 +74,7 @@ export async function startLab(prefix: string): Promise<Lab> {
     database: 'app',
     adminCredentialsSecretRef: { name: 'mysql-admin' },
     tls: { mode: 'disable' },
+    staticUsers: LAB_STATIC_USERS,
   });
   await create(client, 'DatabaseRole', ns.name, 'pg-readers', {
     serverRef: { name: 'pg' },
@@ -99,6 +101,9 @@ export async function startLab(prefix: string): Promise<Lab> {
     },
   };
 }
+
+/** The existing users the lab's servers let DatabaseStaticCredentials rotate. */
+export const LAB_STATIC_USERS = { names: ['legacy_batch', 'no_such_user'], patterns: ['static_*'] };
 
 /** sql runs statements as the PostgreSQL superuser. */
 export async function sql(db: StartedDatabase, statements: string[], database = 'app'): Promise<pg.QueryResultRow[]> {

@@ -31,6 +31,8 @@ export interface ResolvedServer {
   port: number;
   database?: string;
   tlsMode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+  /** The admin login's user name (never handed out nor rotated through a credential). */
+  adminUsername: string;
 }
 
 type SecretObject = KubeObject & { data?: Record<string, string> };
@@ -132,7 +134,17 @@ export class EnginePool {
       this.engines.set(key, entry);
       this.lastKnown.set(key, engine);
     }
-    return { ref, object, engine: entry.engine, engineName: spec.engine, host: spec.host, port, database, tlsMode: spec.tls.mode };
+    return {
+      ref,
+      object,
+      engine: entry.engine,
+      engineName: spec.engine,
+      host: spec.host,
+      port,
+      database,
+      tlsMode: spec.tls.mode,
+      adminUsername: username,
+    };
   }
 
   /** closeAll ends every admin pool (shutdown). */

@@ -16,13 +16,19 @@ export function labelsChanged(e: InformerEvent<KubeObject>): boolean {
   return Object.keys(x).length !== Object.keys(y).length || Object.entries(x).some(([k, v]) => y[k] !== v);
 }
 
-/** conditionBecameTrue: an existing object's condition of this type turned True in this event. */
+/**
+ * conditionBecameTrue: an existing object's condition of this type turned True in this event, or
+ * was True already and now speaks for a newer generation (the spec change was checked and passed).
+ */
 export function conditionBecameTrue(e: InformerEvent<KubeObject>, type: string): boolean {
   if (e.type !== 'upsert' || e.previous === undefined) return false;
-  return conditionStatus(e.object, type) === 'True' && conditionStatus(e.previous, type) !== 'True';
+  const now = conditionOf(e.object, type);
+  const before = conditionOf(e.previous, type);
+  return now?.status === 'True' && (before?.status !== 'True' || before.observedGeneration !== now.observedGeneration);
 }
 
-function conditionStatus(o: KubeObject, type: string): string | undefined {
-  const conditions = (o as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions;
-  return conditions?.find((c) => c.type === type)?.status;
+function conditionOf(o: KubeObject, type: string): { status: string; observedGeneration?: number } | undefined {
+  const conditions = (o as { status?: { conditions?: { type: string; status: string; observedGeneration?: number }[] } }).status
+    ?.conditions;
+  return conditions?.find((c) => c.type === type);
 }

@@ -3,6 +3,7 @@ import { DatabaseServerStatus, serverColumns, serverSpecFields } from './databas
 import type { KindDefinition } from './kind.ts';
 import { allowedNamespaces } from './namespace-selector.ts';
 import { described, objectMeta } from './schema.ts';
+import { tenantRolesField } from './server-policy.ts';
 
 export const ClusterDatabaseServerSpec = described(
   z.object({
@@ -10,6 +11,7 @@ export const ClusterDatabaseServerSpec = described(
     allowedNamespaces: allowedNamespaces(
       'Namespaces whose own DatabaseRoles may use this server. When omitted, only ClusterDatabaseRoles may.',
     ).optional(),
+    tenantRoles: tenantRolesField,
   }),
   'How to reach a database as an administrator, shared across namespaces.',
 );

@@ -43,6 +43,8 @@ export const Reason = {
   TemplateInvalid: 'TemplateInvalid',
   // tenancy and limits (denials)
   NamespaceNotAllowed: 'NamespaceNotAllowed',
+  NotAllowedByServer: 'NotAllowedByServer',
+  PrivilegedAccount: 'PrivilegedAccount',
   QuotaExceeded: 'QuotaExceeded',
   TTLAboveMax: 'TTLAboveMax',
   // the database side

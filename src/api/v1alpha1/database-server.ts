@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ageColumn, readyColumns, type KindDefinition } from './kind.ts';
 import { conditions, cronSchedule, described, immutable, objectMeta, objectName, observedGeneration } from './schema.ts';
+import { serverPolicyFields } from './server-policy.ts';
 
 export const ENGINES = ['postgres', 'mysql'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -63,6 +64,7 @@ export function serverSpecFields(cluster: boolean) {
       ],
     ).default({ mode: 'require' }),
     maxConnections: described(z.number().int().min(1).max(100), "Size of the operator's admin connection pool for this server.").default(5),
+    ...serverPolicyFields,
     adminRotation: described(
       z.object({
         schedule: cronSchedule('When to rotate the admin password (the new one is written back to the admin Secret).'),

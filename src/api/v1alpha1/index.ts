@@ -11,6 +11,7 @@ export * from './kind.ts';
 export * from './conditions.ts';
 export * from './database-server.ts';
 export * from './cluster-database-server.ts';
+export * from './server-policy.ts';
 export * from './database-role.ts';
 export * from './cluster-database-role.ts';
 export * from './database-credential.ts';

@@ -18,6 +18,7 @@ import { REVOKE_FINALIZER } from '../dbcred-resources.ts';
 import type { ResolvedServer } from '../engine-pool.ts';
 import { secretValues } from '../published-secret.ts';
 import { resolveRole, type ResolvedRole } from '../roles.ts';
+import { rolePolicyRefusal } from '../account-policy.ts';
 import { CredentialContext, RES, type CredentialInformers } from './credential-context.ts';
 import { cannotIssue, expireCurrent } from './expiry.ts';
 import { finalizeCredential, finalizeMalformed } from './finalize.ts';
@@ -156,7 +157,12 @@ export class DatabaseCredentialReconciler implements Reconciler {
         `the role now points at another server (${role.server.name}); users of this credential live on ${st.server.name}: create a new DatabaseCredential`,
       );
     }
-    return { role, server: await ctx.engines.resolve(role.server), ttlMs };
+    const server = await ctx.engines.resolve(role.server);
+    // The spec checks are cheap and always hold; what only the database can tell (privileged group
+    // roles) comes from the role's own check, which must have judged its current spec.
+    const refusal = rolePolicyRefusal(role.role, server.object) ?? roleCheckRefusal(role);
+    if (refusal) throw refusal;
+    return { role, server, ttlMs };
   }
 
   /** withFinalizer adds the revoke finalizer when the chart's admission policy did not (I6). */
@@ -171,4 +177,21 @@ export class DatabaseCredentialReconciler implements Reconciler {
 /** withRetry adds the revocation retry to a result when a revocation failed earlier in the reconcile. */
 function withRetry(result: Result, retry: boolean): Result {
   return retry ? { ...result, ...REVOCATION_RETRY } : result;
+}
+
+/**
+ * roleCheckRefusal: a role is used only once its controller has checked its current spec against
+ * the database, and never while that check refuses it (a privileged group role, say).
+ */
+function roleCheckRefusal(role: ResolvedRole): ConditionError | undefined {
+  const { metadata, status } = role.role;
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  const name = `${role.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
+  if (!ready || ready.observedGeneration !== metadata.generation) {
+    return new ConditionError('REFERENCE_INVALID', 'RoleNotReady', `${name} has not been checked yet (generation ${metadata.generation})`);
+  }
+  if (ready.reason === 'NotAllowedByServer' || ready.reason === 'PrivilegedAccount') {
+    return new ConditionError('ACCESS_DENIED', ready.reason, `${name} is refused: ${ready.message}`);
+  }
+  return undefined;
 }

@@ -7,7 +7,7 @@ import { Resources } from '../../runtime/kube/builtin-resources.ts';
 import { isNotFound } from '../../runtime/kube/errors.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { REVOKE_FINALIZER } from '../dbcred-resources.ts';
-import { deleteSecret, secretNameOf } from '../published-secret.ts';
+import { deleteSecret, secretNameOf, type SecretObject } from '../published-secret.ts';
 import { RES, type CredentialContext } from './credential-context.ts';
 import { REVOCATION_RETRY, revokeUsers, showRevocationFailing } from './revocation.ts';
 
@@ -64,11 +64,21 @@ export async function finalizeMalformed(c: CredentialContext, raw: KubeObject): 
   return finalizeCredential(c, cred);
 }
 
-/** A retained Secret loses its owner reference, so garbage collection does not take it. */
+/**
+ * A retained Secret loses its owner reference, so garbage collection does not take it. Only a
+ * Secret this credential owns is touched (the name is the tenant's to choose), and the patch is
+ * conditioned on the version read, so a Secret replaced meanwhile is judged again on retry.
+ */
 async function releaseSecret(c: CredentialContext, cred: DatabaseCredential): Promise<void> {
+  let secret: SecretObject;
   try {
-    await c.ctx.client.mergePatch(Resources.Secret, secretNameOf(cred), cred.metadata.namespace, { metadata: { ownerReferences: null } });
-  } catch {
-    // No Secret: nothing to keep.
+    secret = await c.ctx.client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
+  } catch (error) {
+    if (isNotFound(error)) return; // no Secret: nothing to keep
+    throw error;
   }
+  if (secret.metadata.ownerReferences?.find((r) => r.controller)?.uid !== cred.metadata.uid) return;
+  await c.ctx.client.mergePatch(Resources.Secret, secret.metadata.name, secret.metadata.namespace, {
+    metadata: { ownerReferences: null, resourceVersion: secret.metadata.resourceVersion },
+  });
 }

@@ -1,7 +1,7 @@
 // What brings a DatabaseCredential back to its controller. Every handler only enqueues keys, read
 // from the caches; the reconcile does the rest.
 import type { DatabaseCredentialStatus } from '../../api/v1alpha1/index.ts';
-import type { Informer } from '../../runtime/cache/informer.ts';
+import type { Informer, InformerEvent } from '../../runtime/cache/informer.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { conditionBecameTrue, generationChanged, labelsChanged } from '../../runtime/predicates.ts';
@@ -40,12 +40,15 @@ export function watchCredentialSources(controller: Controller, s: CredentialSour
   // A role that appeared, went or changed its spec brings back its credentials; its status (the
   // live-user count, rewritten every few seconds while credentials come and go) does not, and a
   // relist re-delivers the credentials themselves.
+  // A role that has just been checked (Ready turned True) lets its waiting credentials go on.
+  const roleMatters = (e: InformerEvent<KubeObject>) => generationChanged(e) || conditionBecameTrue(e, 'Ready');
   s.roles.on((e) => {
-    if (generationChanged(e))
+    if (roleMatters(e)) {
       controller.enqueueMatching(s.credentials, (c) => usesRole(c, 'DatabaseRole', e.object.metadata.name, e.object.metadata.namespace));
+    }
   });
   s.clusterRoles.on((e) => {
-    if (generationChanged(e)) controller.enqueueMatching(s.credentials, (c) => usesRole(c, 'ClusterDatabaseRole', e.object.metadata.name));
+    if (roleMatters(e)) controller.enqueueMatching(s.credentials, (c) => usesRole(c, 'ClusterDatabaseRole', e.object.metadata.name));
   });
 
   // A namespace's labels decide whether cluster roles and servers allow it (allowedNamespaces

@@ -1,11 +1,14 @@
 // DatabaseRole and ClusterDatabaseRole: validated against their server (it exists and may be
 // used, the engine block matches its engine, the admin can grant the group roles), reported in
 // Ready with the reason, plus the number of live users issued from the role.
+import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import { ClusterDatabaseRole, DatabaseRole, validate } from '../../api/v1alpha1/index.ts';
 import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
+import { EventRecorder } from '../../runtime/events.ts';
+import { privilegedRefusal, rolePolicyRefusal } from '../account-policy.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
@@ -13,6 +16,9 @@ import { DbcredResources } from '../dbcred-resources.ts';
 import { policyOf, roleServer, type RoleInformers } from '../roles.ts';
 
 const RECHECK_MS = 60_000;
+
+/** Reasons that refuse a role on its server (tenancy, privileged accounts): each also raises an Event and an audit record. */
+const DENIALS = new Set<Reason>(['NotAllowedByServer', 'PrivilegedAccount']);
 
 export class DatabaseRoleReconciler implements Reconciler {
   private readonly ctx: OperatorContext;
@@ -64,6 +70,14 @@ export class DatabaseRoleReconciler implements Reconciler {
             `the role has a ${spec.postgres ? 'postgres' : 'mysql'} block but server ${server.ref.name} runs ${server.engineName}`,
           );
         }
+        const refusal = rolePolicyRefusal(parsed.value, server.object);
+        if (refusal) throw refusal;
+        const groups = [
+          ...(spec.memberOf ?? []),
+          ...(spec.postgres?.ownedObjects.reassignTo ? [spec.postgres.ownedObjects.reassignTo] : []),
+        ];
+        const privileged = privilegedRefusal(await server.engine.privilegedAccounts(groups), server.object, 'group role');
+        if (privileged) throw privileged;
         const report = await server.engine.checkPrivileges(policyOf(parsed.value));
         if (report.missing.length > 0) {
           const groupProblem = report.missing.some((m) => /role|group/i.test(m));
@@ -87,6 +101,20 @@ export class DatabaseRoleReconciler implements Reconciler {
       conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation),
     };
     if (!sameStatus(previous, next)) await ctx.status.write(DbcredResources[kind], raw, next);
+    const previousReason = previous.conditions?.find((c: { type: string }) => c.type === 'Ready') as { reason?: string } | undefined;
+    if (DENIALS.has(reason) && previousReason?.reason !== reason) {
+      // A refusal is visible three ways: the condition above, a Warning Event and an audit record.
+      ctx.events.record(EventRecorder.targetOf(raw, API_VERSION, kind), 'Warning', reason, 'Check', message);
+      ctx.metrics.denials.inc({ reason });
+      ctx.audit.record({
+        action: 'deny',
+        outcome: 'denied',
+        object: { kind, namespace: raw.metadata.namespace, name: raw.metadata.name, uid: raw.metadata.uid },
+        role: raw.metadata.name,
+        reason,
+        message,
+      });
+    }
     return { requeueAfterMs: RECHECK_MS };
   }
 }

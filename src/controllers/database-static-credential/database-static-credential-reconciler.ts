@@ -14,6 +14,7 @@ import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
+import { privilegedRefusal, staticUserRefusal } from '../account-policy.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
@@ -69,6 +70,12 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       const ref = serverFor(this.informers, ctx.engines, cred.spec.serverRef, cred.metadata.namespace);
       const server = await ctx.engines.resolve(ref);
       const password = generatePassword(cred.spec.passwordPolicy);
+      // Refused before anything changes: users the server does not list, the admin login, users
+      // dbcred issues, and accounts the database says are privileged.
+      const refusal =
+        staticUserRefusal(cred.spec.username, server.object, server.adminUsername) ??
+        privilegedRefusal(await server.engine.privilegedAccounts([cred.spec.username]), server.object, 'user');
+      if (refusal) throw refusal;
       await server.engine.rotatePassword({ username: cred.spec.username, password });
       await server.engine.verifyLogin({ username: cred.spec.username, password });
       // The Secret's expiresAt is the next rotation, which status records: the layout check above reads it there.
@@ -109,7 +116,11 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     } catch (error) {
       if (isApiServerHiccup(error)) throw error; // not the credential's fault: retried with backoff
       const reason = reasonFor(error, 'IssueFailed');
-      await this.setReady(cred, intact ? 'True' : 'False', reason, `cannot rotate the password: ${messageOf(error)}`, now);
+      const denied = error instanceof ConditionError && error.code === 'ACCESS_DENIED';
+      const message = `cannot rotate the password: ${messageOf(error)}`;
+      const previous = cred.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+      await this.setReady(cred, intact && !denied ? 'True' : 'False', reason, message, now);
+      if (denied && previous !== reason) this.deny(cred, reason, message);
       if (error instanceof ConditionError && !error.retryable) return { requeueAfterMs: RETRY_MS };
       throw error;
     }
@@ -148,6 +159,21 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       server: server.ref.name,
       username: cred.spec.username,
       reason: 'SecretUpdated',
+      message,
+    });
+  }
+
+  /** deny makes a refusal visible beyond the condition: a Warning Event, a metric and an audit record. */
+  private deny(cred: DatabaseStaticCredential, reason: Reason, message: string): void {
+    const { ctx } = this;
+    ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Warning', reason, 'Rotate', message);
+    ctx.metrics.denials.inc({ reason });
+    ctx.audit.record({
+      action: 'deny',
+      outcome: 'denied',
+      object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid },
+      username: cred.spec.username,
+      reason,
       message,
     });
   }

@@ -3,9 +3,9 @@ import type { InformerEvent } from '../../../src/runtime/cache/informer.ts';
 import type { KubeObject } from '../../../src/runtime/kube/types.ts';
 import { conditionBecameTrue, generationChanged, labelsChanged } from '../../../src/runtime/predicates.ts';
 
-const obj = (o: { generation?: number; labels?: Record<string, string>; ready?: string } = {}): KubeObject => ({
+const obj = (o: { generation?: number; labels?: Record<string, string>; ready?: string; observed?: number } = {}): KubeObject => ({
   metadata: { name: 'x', namespace: 'ns', generation: o.generation ?? 1, ...(o.labels ? { labels: o.labels } : {}) },
-  ...(o.ready ? { status: { conditions: [{ type: 'Ready', status: o.ready }] } } : {}),
+  ...(o.ready ? { status: { conditions: [{ type: 'Ready', status: o.ready, observedGeneration: o.observed ?? 1 }] } } : {}),
 });
 const upsert = (object: KubeObject, previous?: KubeObject, sync = false): InformerEvent<KubeObject> => ({
   type: 'upsert',
@@ -46,6 +46,10 @@ describe('conditionBecameTrue', () => {
   it('is true only when an existing object turns the condition True', () => {
     expect(conditionBecameTrue(upsert(obj({ ready: 'True' }), obj({ ready: 'False' })), 'Ready')).toBe(true);
     expect(conditionBecameTrue(upsert(obj({ ready: 'True' }), obj()), 'Ready')).toBe(true);
+  });
+
+  it('is true when it stays True but now speaks for a newer generation (a spec change checked)', () => {
+    expect(conditionBecameTrue(upsert(obj({ ready: 'True', observed: 2 }), obj({ ready: 'True', observed: 1 })), 'Ready')).toBe(true);
   });
 
   it('is false when it stays True, turns False, or the object is new or deleted', () => {

@@ -1,0 +1,306 @@
+// A hostile tenant: it can create any dbcred object in its own namespace and tries to reach further
+// than the platform team allowed. Each attempt must be refused visibly (condition, Warning Event,
+// audit record) and leave the databases as they were: passwords, users and memberships.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
+import type { KubeObject } from '../../src/runtime/kube/types.ts';
+import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
+import { waitFor } from '../../harness/processes.ts';
+import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
+import {
+  condition,
+  create,
+  mysqlSql,
+  secretData,
+  sql,
+  startLab,
+  waitForCondition,
+  waitForCredentialGone,
+  type Lab,
+  type Obj,
+} from '../../harness/lab.ts';
+
+let lab: Lab;
+let op: InProcessOperator;
+let clusterServer: string;
+
+beforeAll(async () => {
+  lab = await startLab('tenant');
+  clusterServer = `shared-pg-${lab.ns.name}`;
+  await sql(lab.postgres, [
+    "CREATE ROLE other_team_login LOGIN PASSWORD 'other-team-password-1'",
+    "CREATE ROLE power_login LOGIN CREATEROLE PASSWORD 'power-password-1'",
+    'CREATE ROLE other_team_writers NOLOGIN',
+    'CREATE ROLE power_group NOLOGIN CREATEROLE',
+    'CREATE ROLE sneaky_group NOLOGIN',
+    'GRANT pg_execute_server_program TO sneaky_group',
+  ]);
+  await mysqlSql(lab.mariadb, [
+    'CREATE ROLE mighty',
+    'GRANT ALL PRIVILEGES ON *.* TO mighty',
+    `GRANT mighty TO '${lab.mariadb.info.admin.user}'@'%' WITH ADMIN OPTION`,
+  ]);
+  // A server whose owner lists every user as rotatable: the refusals below hold whatever it lists.
+  for (const [name, engine, port, secret] of [
+    ['pg-open', 'postgres', lab.postgres.info.port, 'pg-admin'],
+    ['mysql-open', 'mysql', lab.mariadb.info.port, 'mysql-admin'],
+  ] as const) {
+    await create(lab.client, 'DatabaseServer', lab.ns.name, name, {
+      engine,
+      host: '127.0.0.1',
+      port,
+      database: 'app',
+      adminCredentialsSecretRef: { name: secret },
+      tls: { mode: 'disable' },
+      staticUsers: { patterns: ['*'] },
+    });
+  }
+  // The platform team's shared server: this namespace may use it, with app_readers and two group
+  // roles that look harmless by name but are not.
+  await create(lab.client, 'ClusterDatabaseServer', undefined, clusterServer, {
+    engine: 'postgres',
+    host: '127.0.0.1',
+    port: lab.postgres.info.port,
+    database: 'app',
+    adminCredentialsSecretRef: { name: 'pg-admin', namespace: lab.ns.name },
+    tls: { mode: 'disable' },
+    allowedNamespaces: { names: [lab.ns.name] },
+    tenantRoles: { memberOf: { names: ['app_readers', 'power_group', 'sneaky_group', 'pg_execute_server_program'] } },
+  });
+  op = await startOperator(lab.ns.name);
+}, 120_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await lab?.client.delete(DbcredResources.ClusterDatabaseServer, clusterServer).catch(() => undefined);
+  await lab?.cleanup();
+});
+
+async function pgLogsIn(user: string, password: string): Promise<boolean> {
+  const c = new pg.Client({ host: '127.0.0.1', port: lab.postgres.info.port, database: 'app', user, password });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function mariadbLogsIn(user: string, password: string): Promise<boolean> {
+  try {
+    const c = await mysql.createConnection({ host: '127.0.0.1', port: lab.mariadb.info.port, user, password });
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Users dbcred issued on the PostgreSQL server, and every membership in the database. */
+async function pgState(): Promise<string> {
+  const users = await sql(lab.postgres, [
+    "SELECT string_agg(rolname, ',' ORDER BY rolname) AS u FROM pg_roles WHERE left(rolname, 4) = 'dbc_'",
+  ]);
+  const members = await sql(lab.postgres, [
+    "SELECT string_agg(m.member::regrole || '>' || m.roleid::regrole, ',' ORDER BY m.member::regrole::text, m.roleid::regrole::text) AS m FROM pg_auth_members m",
+  ]);
+  return JSON.stringify([users[0]?.['u'], members[0]?.['m']]);
+}
+
+/** What the audit log says was denied, by object name. */
+const denials = (name: string) =>
+  op.audit
+    .map((line) => JSON.parse(line) as { action: string; object?: { name?: string }; reason?: string })
+    .filter((r) => r.action === 'deny' && r.object?.name === name);
+
+async function warningEvents(name: string): Promise<string[]> {
+  const events = await lab.client.list<KubeObject & { reason?: string; type?: string; regarding?: { name?: string } }>(Resources.Event, {
+    namespace: lab.ns.name,
+  });
+  return events.items.filter((e) => e.type === 'Warning' && e.regarding?.name === name).map((e) => e.reason ?? '');
+}
+
+/** refusedVisibly waits for an object's refusal and checks it is also an Event and an audit record. */
+async function refusedVisibly(
+  kind: 'DatabaseStaticCredential' | 'DatabaseRole' | 'DatabaseCredential',
+  name: string,
+  reason: string,
+): Promise<Obj> {
+  const obj = await waitForCondition(lab.client, kind, lab.ns.name, name, 'Ready', 'False', reason);
+  await waitFor(`a Warning Event ${reason} on ${name}`, async () => (await warningEvents(name)).includes(reason), { timeoutMs: 10_000 });
+  expect(denials(name).map((d) => d.reason)).toContain(reason);
+  return obj;
+}
+
+describe('a DatabaseStaticCredential cannot take over an account', () => {
+  it.each([
+    ['the admin login', 'pg-open', () => lab.postgres.info.admin, 'NotAllowedByServer'],
+    ['the PostgreSQL superuser', 'pg-open', () => lab.postgres.info.superuser, 'PrivilegedAccount'],
+    ['a CREATEROLE user', 'pg-open', () => ({ user: 'power_login', password: 'power-password-1' }), 'PrivilegedAccount'],
+    [
+      'a user the server does not list',
+      'pg',
+      () => ({ user: 'other_team_login', password: 'other-team-password-1' }),
+      'NotAllowedByServer',
+    ],
+  ])('%s is refused and keeps its password', async (_what, server, account, reason) => {
+    const before = await pgState();
+    const { user, password } = account();
+    const name = `static-${user.replaceAll('_', '-')}-${server}`;
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, name, {
+      serverRef: { name: server },
+      username: user,
+      rotationSchedule: '@daily',
+    });
+    const refused = await refusedVisibly('DatabaseStaticCredential', name, reason);
+    expect(condition(refused, 'Ready')?.message).toContain(user);
+    expect(await pgLogsIn(user, password)).toBe(true);
+    expect(await secretData(lab.client, lab.ns.name, name)).toBeUndefined();
+    expect(await pgState()).toBe(before);
+  });
+
+  it('a user dbcred issued is refused', async () => {
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'static-issued', {
+      serverRef: { name: 'pg-open' },
+      username: 'dbc_app_aaaaaaaaaaaaaaaa',
+      rotationSchedule: '@daily',
+    });
+    await refusedVisibly('DatabaseStaticCredential', 'static-issued', 'NotAllowedByServer');
+  });
+
+  it('MariaDB: an account with global privileges is refused and keeps its password', async () => {
+    const { user, password } = lab.mariadb.info.superuser;
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'static-mariadb-root', {
+      serverRef: { name: 'mysql-open' },
+      username: user,
+      rotationSchedule: '@daily',
+    });
+    await refusedVisibly('DatabaseStaticCredential', 'static-mariadb-root', 'PrivilegedAccount');
+    expect(await mariadbLogsIn(user, password)).toBe(true);
+  });
+});
+
+describe("a tenant's DatabaseRole on a shared server gets only what the server allows", () => {
+  async function tenantRole(name: string, spec: Record<string, unknown>): Promise<void> {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, name, {
+      serverRef: { kind: 'ClusterDatabaseServer', name: clusterServer },
+      ...spec,
+    });
+  }
+
+  it('a group role the server allows: Ready, and its credential is issued', async () => {
+    await tenantRole('allowed', { memberOf: ['app_readers'] });
+    await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'allowed', 'Ready', 'True');
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'allowed-cred', { roleRef: { name: 'allowed' } });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'allowed-cred', 'Ready', 'True');
+  });
+
+  it.each([
+    ['a group role the server does not list', { memberOf: ['other_team_writers'] }, 'NotAllowedByServer'],
+    ['SQL statements (run as the admin)', { creationStatements: ['GRANT other_team_writers TO {{username}}'] }, 'NotAllowedByServer'],
+    ['a predefined role that reaches the database host', { memberOf: ['pg_execute_server_program'] }, 'NotAllowedByServer'],
+    ['a listed group role that has CREATEROLE', { memberOf: ['power_group'] }, 'PrivilegedAccount'],
+    ['a listed group role that is a member of pg_execute_server_program', { memberOf: ['sneaky_group'] }, 'PrivilegedAccount'],
+    [
+      'owned objects reassigned to the admin',
+      { postgres: { ownedObjects: { action: 'Reassign', reassignTo: 'dbcred_admin' } } },
+      'NotAllowedByServer',
+    ],
+  ])('%s: the role is refused, its credential too, and no user is created', async (_what, spec, reason) => {
+    const before = await pgState();
+    const name = `bad-${reason.toLowerCase()}-${Math.abs(hash(JSON.stringify(spec)))}`;
+    await tenantRole(name, spec);
+    const refused = await refusedVisibly('DatabaseRole', name, reason);
+    expect(condition(refused, 'Ready')?.message).toMatch(/spec\.|privileged/);
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, `${name}-cred`, { roleRef: { name } });
+    await refusedVisibly('DatabaseCredential', `${name}-cred`, reason);
+    expect(await secretData(lab.client, lab.ns.name, `${name}-cred`)).toBeUndefined();
+    expect(await pgState()).toBe(before);
+  });
+});
+
+describe('every role, whoever wrote it', () => {
+  it('PostgreSQL: role SQL that hides a second statement runs neither, at issue nor at revocation', async () => {
+    const hidden = (table: string) => `SELECT 1 AS é$$; CREATE TABLE ${table} (x int); SELECT 1 AS ê$$`;
+    const before = await pgState();
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'two-statements', {
+      serverRef: { name: 'pg' },
+      creationStatements: [hidden('pwned_at_issue')],
+    });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'two-statements-cred', { roleRef: { name: 'two-statements' } });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'two-statements-cred', 'Ready', 'False', 'TemplateInvalid');
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'two-statements-revoke', {
+      serverRef: { name: 'pg' },
+      revocationStatements: [hidden('pwned_at_revoke')],
+    });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'two-statements-revoke-cred', {
+      roleRef: { name: 'two-statements-revoke' },
+    });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'two-statements-revoke-cred', 'Ready', 'True');
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'two-statements-revoke-cred', lab.ns.name);
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'two-statements-revoke-cred', 'RevocationFailing', 'True');
+    const tables = await sql(lab.postgres, [
+      "SELECT to_regclass('public.pwned_at_issue') AS a, to_regclass('public.pwned_at_revoke') AS b",
+    ]);
+    expect(tables[0]).toEqual({ a: null, b: null });
+    // With the statement gone from the role, the revocation goes through and nothing is left.
+    await lab.client.mergePatch(DbcredResources.DatabaseRole, 'two-statements-revoke', lab.ns.name, {
+      spec: { revocationStatements: null },
+    });
+    await waitForCredentialGone(lab.client, lab.ns.name, 'two-statements-revoke-cred');
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'two-statements-cred', lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, 'two-statements-cred');
+    expect(await pgState()).toBe(before);
+  });
+
+  it('MariaDB: a group role with global privileges is refused', async () => {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'mighty', { serverRef: { name: 'mysql' }, memberOf: ['mighty'] });
+    await refusedVisibly('DatabaseRole', 'mighty', 'PrivilegedAccount');
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'mighty-cred', { roleRef: { name: 'mighty' } });
+    await refusedVisibly('DatabaseCredential', 'mighty-cred', 'PrivilegedAccount');
+    const rows = (await mysqlSql(lab.mariadb, ["SELECT COUNT(*) AS n FROM mysql.user WHERE LEFT(User, 4) = 'dbc_'"])) as {
+      n: number | string;
+    }[];
+    expect(Number(rows[0]?.n)).toBe(0);
+  });
+
+  it('MariaDB: grants on every database (which covers the mysql schema) are refused', async () => {
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'star-grants', {
+      serverRef: { name: 'mysql' },
+      mysql: { grants: [{ privileges: ['SELECT'], database: '*' }] },
+    });
+    await refusedVisibly('DatabaseRole', 'star-grants', 'NotAllowedByServer');
+  });
+});
+
+describe("a tenant's own namespace", () => {
+  it('a Retain credential naming a Secret it does not own leaves that Secret and its owner as they were', async () => {
+    const owner = await lab.client.create<KubeObject>(Resources.ConfigMap, { metadata: { name: 'victim-owner', namespace: lab.ns.name } });
+    const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'victim-owner', uid: owner.metadata.uid!, controller: true }];
+    await lab.client.create(Resources.Secret, {
+      metadata: { name: 'victim', namespace: lab.ns.name, ownerReferences },
+      stringData: { k: 'v' },
+    });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'retain-victim', {
+      roleRef: { name: 'pg-readers' },
+      deletionPolicy: 'Retain',
+      secret: { name: 'victim' },
+    });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'retain-victim', 'Ready', 'False', 'SecretConflict');
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'retain-victim', lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, 'retain-victim');
+    const victim = await lab.client.get<KubeObject>(Resources.Secret, 'victim', lab.ns.name);
+    expect(victim.metadata.ownerReferences).toEqual(ownerReferences);
+    expect(await secretData(lab.client, lab.ns.name, 'victim')).toEqual({ k: 'v' });
+  });
+});
+
+function hash(text: string): number {
+  let h = 0;
+  for (const c of text) h = (h * 31 + c.charCodeAt(0)) | 0;
+  return h;
+}
