@@ -33,7 +33,8 @@ function skipQuoted(sql: string, i: number, dialect: SqlDialect): Region | undef
   const c = sql[i]!;
   const next = sql[i + 1];
   const prev = i > 0 ? sql[i - 1]! : ' ';
-  const identChar = /[A-Za-z0-9_$]/;
+  // PostgreSQL (and MySQL) take every non-ASCII character as an identifier letter: é$$ is a name.
+  const identChar = /[A-Za-z0-9_$\u0080-\uffff]/;
   // Comments.
   if (c === '-' && next === '-' && (dialect === 'postgres' || i + 2 >= sql.length || /\s/.test(sql[i + 2]!))) {
     const end = sql.indexOf('\n', i);
@@ -64,7 +65,7 @@ function skipQuoted(sql: string, i: number, dialect: SqlDialect): Region | undef
   }
   // PostgreSQL dollar quoting: $tag$ ... $tag$ (not $1 parameters, not inside identifiers).
   if (dialect === 'postgres' && c === '$' && !identChar.test(prev)) {
-    const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i));
+    const tag = /^\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(sql.slice(i));
     if (tag) {
       const end = sql.indexOf(tag[0], i + tag[0].length);
       return upTo(end === -1 ? -1 : end + tag[0].length, sql.length);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { renderTemplate, type QuotedValues } from '../../src/engines/template.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
 
@@ -48,6 +49,27 @@ describe('statement templates', () => {
     expect(refusal("SELECT 1; 'x'")).toMatch(/more than one statement/);
     expect(renderTemplate('SELECT 1;  -- done', values, 'postgres')).toBe('SELECT 1  -- done');
     expect(renderTemplate("SELECT ';' AS semicolon", values, 'postgres')).toBe("SELECT ';' AS semicolon");
+  });
+
+  it('take non-ASCII letters as identifier characters, as PostgreSQL does: é$$ is a name, not a dollar quote', () => {
+    expect(refusal('SELECT 1 AS é$$; CREATE TABLE pwned (x int); SELECT 1 AS ê$$')).toMatch(/more than one statement/);
+    expect(refusal('SELECT 1 AS 名前$$; DROP TABLE t; SELECT $$')).toMatch(/more than one statement/);
+    expect(refusal('SELECT 1 AS x😀$$; DROP TABLE t; SELECT $$')).toMatch(/more than one statement/);
+    // A dollar-quote tag may itself hold non-ASCII letters.
+    expect(refusal('DO $é$ SELECT {{password}} $é$')).toMatch(/inside a string/);
+    expect(renderTemplate('SELECT $é$ a; b $é$ AS x', values, 'postgres')).toBe('SELECT $é$ a; b $é$ AS x');
+  });
+
+  it('never let a second statement through after any identifier ending in $, whatever its letters', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }), (name) => {
+        const letters = [...name].filter((ch) => /[\p{L}]/u.test(ch)).join('');
+        if (letters === '') return true;
+        const template = `SELECT 1 AS ${letters}$$; DROP TABLE t; SELECT ${letters}$$`;
+        return /more than one statement|unterminated/.test(refusal(template));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('refuse unterminated quotes and empty statements', () => {
