@@ -66,6 +66,16 @@ export function usernameFor(input: UsernameInput, maxLength: number): string {
   return prefix ? `${USERNAME_MARKER}${prefix}_${suffix}` : `${USERNAME_MARKER}${suffix}`;
 }
 
+/**
+ * isUsernameFor tells whether name is one usernameFor gives for this credential uid and serial
+ * (with any prefix): a status entry naming another user was not issued by that credential.
+ */
+export function isUsernameFor(name: string, credentialUid: string, serial: number): boolean {
+  if (!USERNAME_PATTERN.test(name) || !Number.isSafeInteger(serial) || serial < 0) return false;
+  const suffix = base32(createHash('sha256').update(`${credentialUid}\n${serial}`).digest(), SUFFIX_LENGTH);
+  return name === `${USERNAME_MARKER}${suffix}` || (name.startsWith(USERNAME_MARKER) && name.endsWith(`_${suffix}`));
+}
+
 /** assertGeneratedUsername throws DB_INVALID_NAME unless name looks like usernameFor's output and fits maxLength. */
 export function assertGeneratedUsername(name: string, maxLength: number): void {
   if (name.length > maxLength || !USERNAME_PATTERN.test(name)) {

@@ -277,6 +277,41 @@ describe('every role, whoever wrote it', () => {
   });
 });
 
+describe('a credential whose status was edited', () => {
+  it("never revokes, converges or publishes a user it did not issue: another team's user keeps working", async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'team-victim', { roleRef: { name: 'pg-readers' } });
+    const victim = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'team-victim', 'Ready', 'True')).status!.current!;
+    const victimPassword = (await secretData(lab.client, lab.ns.name, 'team-victim'))!['password']!;
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'forger', { roleRef: { name: 'pg-readers' } });
+    const forger = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'forger', 'Ready', 'True');
+    // Whoever may write the status subresource names the victim's user as retiring (due now) and as
+    // the pending intent (which, completed, would reset its password into the forger's Secret).
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await lab.client.mergePatch(
+      DbcredResources.DatabaseCredential,
+      'forger',
+      lab.ns.name,
+      {
+        status: {
+          retiring: [{ username: victim.username, serial: victim.serial, revokeAt: past, reason: 'Rotated' }],
+          pending: { username: victim.username, serial: 9, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), startedAt: past },
+        },
+      },
+      { subresource: 'status' },
+    );
+    await waitFor('a Warning Event ForeignUser on forger', async () => (await warningEvents('forger')).includes('ForeignUser'), {
+      timeoutMs: 10_000,
+    });
+    expect(denials('forger').map((d) => d.reason)).toContain('ForeignUser');
+    const cleaned = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'forger', 'Ready', 'True');
+    expect(cleaned.status?.pending).toBeUndefined();
+    expect(cleaned.status?.retiring ?? []).toEqual([]);
+    expect(cleaned.status?.current?.username).toBe(forger.status!.current!.username);
+    expect(await pgLogsIn(victim.username, victimPassword)).toBe(true);
+    expect((await secretData(lab.client, lab.ns.name, 'forger'))!['username']).toBe(forger.status!.current!.username);
+  });
+});
+
 describe("a tenant's own namespace", () => {
   it('a Retain credential naming a Secret it does not own leaves that Secret and its owner as they were', async () => {
     const owner = await lab.client.create<KubeObject>(Resources.ConfigMap, { metadata: { name: 'victim-owner', namespace: lab.ns.name } });

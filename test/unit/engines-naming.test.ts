@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { MYSQL_MAX_USERNAME_LENGTH } from '../../src/engines/mysql/mysql-statements.ts';
 import { POSTGRES_MAX_USERNAME_LENGTH } from '../../src/engines/postgres/postgres-engine.ts';
-import { USERNAME_PATTERN, assertGeneratedUsername, usernameFor } from '../../src/engines/username.ts';
+import { USERNAME_PATTERN, assertGeneratedUsername, isUsernameFor, usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
 
 const limits = [MYSQL_MAX_USERNAME_LENGTH, POSTGRES_MAX_USERNAME_LENGTH];
@@ -65,5 +65,29 @@ describe('assertGeneratedUsername', () => {
       }
       expect(isDbcredError(error, 'DB_INVALID_NAME')).toBe(true);
     }
+  });
+});
+
+describe('isUsernameFor: whether a credential issued a user', () => {
+  const uid = '6f1c2d1e-0000-4000-8000-000000000001';
+
+  it('recognises every name usernameFor gives for that uid and serial, with or without a prefix, on both engines', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.constantFrom(undefined, 'app', 'reports1'),
+        fc.constantFrom(32, 63),
+        (serial, prefix, max) => isUsernameFor(usernameFor({ credentialUid: uid, serial, prefix }, max), uid, serial),
+      ),
+    );
+  });
+
+  it("refuses another serial's name, another credential's name and names it never gives", () => {
+    const mine = usernameFor({ credentialUid: uid, serial: 3, prefix: 'app' }, 63);
+    expect(isUsernameFor(mine, uid, 4)).toBe(false);
+    expect(isUsernameFor(mine, '6f1c2d1e-0000-4000-8000-000000000002', 3)).toBe(false);
+    expect(isUsernameFor('dbcred_admin', uid, 3)).toBe(false);
+    expect(isUsernameFor('postgres', uid, 3)).toBe(false);
+    expect(isUsernameFor(mine.replace('dbc_', 'dbx_'), uid, 3)).toBe(false);
   });
 });

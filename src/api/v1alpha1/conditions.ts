@@ -45,6 +45,7 @@ export const Reason = {
   NamespaceNotAllowed: 'NamespaceNotAllowed',
   NotAllowedByServer: 'NotAllowedByServer',
   PrivilegedAccount: 'PrivilegedAccount',
+  ForeignUser: 'ForeignUser',
   QuotaExceeded: 'QuotaExceeded',
   TTLAboveMax: 'TTLAboveMax',
   // the database side

@@ -22,6 +22,7 @@ import { rolePolicyRefusal } from '../account-policy.ts';
 import { CredentialContext, RES, type CredentialInformers } from './credential-context.ts';
 import { cannotIssue, expireCurrent } from './expiry.ts';
 import { finalizeCredential, finalizeMalformed } from './finalize.ts';
+import { dropForeignUsers } from './foreign-users.ts';
 import { issueUser, republishSecret } from './issuance.ts';
 import { nextAction, nextWake } from './next-action.ts';
 import { quotaRefusal } from './quota.ts';
@@ -57,7 +58,8 @@ export class DatabaseCredentialReconciler implements Reconciler {
       await this.c.setCondition(raw as DatabaseCredential, 'False', 'InvalidSpec', parsed.message);
       return;
     }
-    const cred = parsed.value;
+    // Users its status names that it did not issue are never touched (an edited status).
+    const cred = await dropForeignUsers(this.c, parsed.value);
     if (cred.metadata.deletionTimestamp) return finalizeCredential(this.c, cred);
     return this.converge(await this.withFinalizer(cred));
   }

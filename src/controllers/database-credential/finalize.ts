@@ -9,6 +9,7 @@ import type { KubeObject } from '../../runtime/kube/types.ts';
 import { REVOKE_FINALIZER } from '../dbcred-resources.ts';
 import { deleteSecret, secretNameOf, type SecretObject } from '../published-secret.ts';
 import { RES, type CredentialContext } from './credential-context.ts';
+import { dropForeignUsers } from './foreign-users.ts';
 import { REVOCATION_RETRY, revokeUsers, showRevocationFailing } from './revocation.ts';
 
 /** finalizeCredential revokes every user the credential issued (or retains them), then releases the object. */
@@ -61,7 +62,7 @@ export async function finalizeMalformed(c: CredentialContext, raw: KubeObject): 
     deletionPolicy: 'Revoke' as const,
   };
   const cred = { ...(raw as DatabaseCredential), spec, status: status.ok ? status.value : {} };
-  return finalizeCredential(c, cred);
+  return finalizeCredential(c, await dropForeignUsers(c, cred));
 }
 
 /**
