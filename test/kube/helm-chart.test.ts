@@ -31,14 +31,17 @@ afterAll(async () => {
 });
 
 const sa = () => `system:serviceaccount:${ns.name}:${release}`;
-async function can(verb: string, resource: string, namespace?: string): Promise<boolean> {
+async function can(verb: string, resourceAndSubresource: string, namespace?: string, as = sa()): Promise<boolean> {
+  // kubectl reads TYPE/NAME: a subresource goes in its own flag, or it is taken for an object's name.
+  const [resource, subresource] = resourceAndSubresource.split('/');
   try {
     const out = await kubectl(requireKube().kubeconfig, [
       'auth',
       'can-i',
       verb,
-      resource,
-      `--as=${sa()}`,
+      resource!,
+      ...(subresource ? [`--subresource=${subresource}`] : []),
+      `--as=${as}`,
       ...(namespace ? ['-n', namespace] : ['--all-namespaces']),
     ]);
     return out.trim() === 'yes';
@@ -125,5 +128,36 @@ describe('the Helm chart', () => {
       expect({ verb, resource, allowed: await can(verb, resource, namespace) }).toEqual({ verb, resource, allowed: true });
     for (const [verb, resource, namespace] of no)
       expect({ verb, resource, allowed: await can(verb, resource, namespace) }).toEqual({ verb, resource, allowed: false });
+  });
+
+  it("gives a namespace's admins and editors its dbcred kinds, but never their status nor the cluster kinds", async () => {
+    const tenant = `tenant-${ns.name}`;
+    await kubectl(requireKube().kubeconfig, [
+      'create',
+      'rolebinding',
+      'tenant-edit',
+      '--clusterrole=edit',
+      `--user=${tenant}`,
+      '-n',
+      ns.name,
+    ]);
+    await waitFor(
+      'the built-in edit role to aggregate the dbcred kinds',
+      () => can('create', 'databasecredentials.dbcred.io', ns.name, tenant),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    for (const resource of ['databaseservers', 'databaseroles', 'databasecredentials', 'databasestaticcredentials'])
+      expect({ resource, allowed: await can('delete', `${resource}.dbcred.io`, ns.name, tenant) }).toEqual({ resource, allowed: true });
+    const no: [string, string, string?][] = [
+      ['patch', 'databasecredentials.dbcred.io/status', ns.name],
+      ['update', 'databasestaticcredentials.dbcred.io/status', ns.name],
+      ['create', 'clusterdatabaseservers.dbcred.io'],
+      ['create', 'clusterdatabaseroles.dbcred.io'],
+      ['create', 'databasecredentials.dbcred.io', 'other-team'],
+    ];
+    for (const [verb, resource, namespace] of no)
+      expect({ verb, resource, allowed: await can(verb, resource, namespace, tenant) }).toEqual({ verb, resource, allowed: false });
   });
 });
