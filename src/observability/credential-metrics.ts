@@ -9,6 +9,8 @@ export interface CredentialMetrics {
   revocationLag: Histogram<'why'>;
   revocationFailures: Counter;
   denials: Counter<'reason'>;
+  /** 1 for a server whose certificate the operator does not check (tls mode require or disable). */
+  serverTransportUnverified: Gauge<'kind' | 'namespace' | 'name'>;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -57,8 +59,14 @@ export function createCredentialMetrics(registry: Registry, activeCount: () => n
     }),
     denials: new Counter({
       name: 'dbcred_denials_total',
-      help: 'Requests refused, by reason (TTLAboveMax, QuotaExceeded, NamespaceNotAllowed).',
+      help: 'Requests refused, by reason (TTLAboveMax, QuotaExceeded, NamespaceNotAllowed, NotAllowedByServer, PrivilegedAccount, ForeignUser).',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    serverTransportUnverified: new Gauge({
+      name: 'dbcred_server_transport_unverified',
+      help: '1 for a server whose certificate is not checked (tls mode require or disable): the admin login can be read by a man in the middle.',
+      labelNames: ['kind', 'namespace', 'name'],
       registers: [registry],
     }),
   };

@@ -277,6 +277,13 @@ describe('every role, whoever wrote it', () => {
   });
 });
 
+describe('transport', () => {
+  it('a server whose certificate the operator does not check says so', async () => {
+    const server = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg', 'TransportVerified', 'False', 'TLSDisabled');
+    expect(condition(server, 'TransportVerified')?.message).toContain('verify-full');
+  });
+});
+
 describe('a credential whose status was edited', () => {
   it("never revokes, converges or publishes a user it did not issue: another team's user keeps working", async () => {
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'team-victim', { roleRef: { name: 'pg-readers' } });

@@ -12,6 +12,8 @@ export const ConditionType = {
   Rotating: 'Rotating',
   /** DatabaseCredential: a user that should be gone still exists; retried until it is. */
   RevocationFailing: 'RevocationFailing',
+  /** Servers: the operator checks the server's certificate (tls mode verify-ca or verify-full). */
+  TransportVerified: 'TransportVerified',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -46,6 +48,9 @@ export const Reason = {
   NotAllowedByServer: 'NotAllowedByServer',
   PrivilegedAccount: 'PrivilegedAccount',
   ForeignUser: 'ForeignUser',
+  CertificateVerified: 'CertificateVerified',
+  TLSUnverified: 'TLSUnverified',
+  TLSDisabled: 'TLSDisabled',
   QuotaExceeded: 'QuotaExceeded',
   TTLAboveMax: 'TTLAboveMax',
   // the database side

@@ -45,7 +45,7 @@ export function serverSpecFields(cluster: boolean) {
         mode: described(
           z.enum(['disable', 'require', 'verify-ca', 'verify-full']),
           'disable: plain TCP; require: TLS without certificate checks; verify-ca: TLS with the certificate checked against the CA; verify-full: verify-ca plus the host name.',
-        ).default('require'),
+        ).default('verify-full'),
         caSecretRef: described(
           z.object({
             ...secretRefFields(cluster),
@@ -62,7 +62,7 @@ export function serverSpecFields(cluster: boolean) {
           check: (v) => v.mode === 'verify-ca' || v.mode === 'verify-full' || v.caSecretRef === undefined,
         },
       ],
-    ).default({ mode: 'require' }),
+    ).default({ mode: 'verify-full' }),
     maxConnections: described(z.number().int().min(1).max(100), "Size of the operator's admin connection pool for this server.").default(5),
     ...serverPolicyFields,
     adminRotation: described(

@@ -37,6 +37,7 @@ export class DatabaseServerReconciler implements Reconciler {
     if (!raw) {
       // The engine stays in the pool: credentials issued on this server may still need revoking.
       ctx.status.forget(res, key);
+      ctx.metrics.serverTransportUnverified.remove({ kind, namespace: namespace ?? '', name });
       return;
     }
     const parsed = kind === 'DatabaseServer' ? validate(DatabaseServer, raw) : validate(ClusterDatabaseServer, raw);
@@ -71,10 +72,29 @@ export class DatabaseServerReconciler implements Reconciler {
         reason = reasonFor(error, 'Unreachable');
         message = messageOf(error);
       }
+      const transport = transportCondition(parsed.value.spec.tls.mode);
+      ctx.metrics.serverTransportUnverified.set({ kind, namespace: namespace ?? '', name }, transport.status === 'True' ? 0 : 1);
+      const conditions = withCondition(
+        previous.conditions,
+        'Ready',
+        ready ? 'True' : 'False',
+        reason,
+        message,
+        now,
+        raw.metadata.generation,
+      );
       next = {
         ...previous,
         ...facts,
-        conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation),
+        conditions: withCondition(
+          conditions,
+          'TransportVerified',
+          transport.status,
+          transport.reason,
+          transport.message,
+          now,
+          raw.metadata.generation,
+        ),
       };
     }
     if (!sameStatus(previous, next)) {
@@ -87,5 +107,40 @@ export class DatabaseServerReconciler implements Reconciler {
       }
     }
     return { requeueAfterMs: ready ? RECHECK_READY_MS : RECHECK_NOT_READY_MS };
+  }
+}
+
+/** transportCondition says whether the operator checks the server's certificate, and what follows if not. */
+export function transportCondition(mode: 'disable' | 'require' | 'verify-ca' | 'verify-full'): {
+  status: 'True' | 'False';
+  reason: Reason;
+  message: string;
+} {
+  switch (mode) {
+    case 'verify-full':
+      return {
+        status: 'True',
+        reason: 'CertificateVerified',
+        message: "the server's certificate and host name are checked before the admin login is sent",
+      };
+    case 'verify-ca':
+      return {
+        status: 'True',
+        reason: 'CertificateVerified',
+        message: "the server's certificate is checked against the CA (not its host name: use verify-full for that)",
+      };
+    case 'require':
+      return {
+        status: 'False',
+        reason: 'TLSUnverified',
+        message:
+          "encrypted, but the server's certificate is not checked: a man in the middle can read the admin login; use verify-full with tls.caSecretRef",
+      };
+    case 'disable':
+      return {
+        status: 'False',
+        reason: 'TLSDisabled',
+        message: 'plain TCP: the admin login and issued passwords cross the network readable; use verify-full with tls.caSecretRef',
+      };
   }
 }
