@@ -73,6 +73,7 @@ export function crdFor(def: KindDefinition): JsonSchema {
               type: 'object',
               description: def.description,
               required: ['spec'],
+              ...(def.objectRules ? { 'x-kubernetes-validations': def.objectRules } : {}),
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
                 kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },

@@ -40,6 +40,35 @@ export function secretValues(server: ResolvedServer, username: string, expiresAt
   };
 }
 
+/** secretConflict is the refusal to use a Secret of that name that this credential does not own, or undefined. */
+function secretConflict(cred: SecretOwner, existing: SecretObject): ConditionError | undefined {
+  const owner = existing.metadata.ownerReferences?.find((r) => r.controller);
+  if (owner?.uid === cred.metadata.uid) return undefined;
+  const { namespace, name } = existing.metadata;
+  return new ConditionError(
+    'REFERENCE_INVALID',
+    'SecretConflict',
+    `Secret ${namespace}/${name} exists and is not owned by this ${cred.kind}; choose another spec.secret.name or delete it`,
+  );
+}
+
+/**
+ * assertSecretIsOurs refuses (SecretConflict) before anything is created when the credential's
+ * Secret name is taken by a Secret it does not own; a missing Secret is fine. One read, for a
+ * credential's first user only (later ones find their own Secret in the cache).
+ */
+export async function assertSecretIsOurs(client: KubeClient, cred: SecretOwner): Promise<void> {
+  let existing: SecretObject;
+  try {
+    existing = await client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  const conflict = secretConflict(cred, existing);
+  if (conflict) throw conflict;
+}
+
 /**
  * writeSecret creates or replaces the credential's Secret with data; it refuses (SecretConflict)
  * to overwrite a Secret of that name that this credential does not own.
@@ -82,14 +111,8 @@ export async function writeSecret(
     if (!isAlreadyExists(error)) throw error;
   }
   const existing = await client.get<SecretObject>(Resources.Secret, name, namespace);
-  const owner = existing.metadata.ownerReferences?.find((r) => r.controller);
-  if (owner?.uid !== cred.metadata.uid) {
-    throw new ConditionError(
-      'REFERENCE_INVALID',
-      'SecretConflict',
-      `Secret ${namespace}/${name} exists and is not owned by this ${cred.kind}; choose another spec.secret.name or delete it`,
-    );
-  }
+  const conflict = secretConflict(cred, existing);
+  if (conflict) throw conflict;
   return client.replace<SecretObject>(Resources.Secret, {
     ...body,
     metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion },

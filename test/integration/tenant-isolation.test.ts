@@ -321,6 +321,7 @@ describe('a credential whose status was edited', () => {
 
 describe("a tenant's own namespace", () => {
   it('a Retain credential naming a Secret it does not own leaves that Secret and its owner as they were', async () => {
+    const before = await pgState();
     const owner = await lab.client.create<KubeObject>(Resources.ConfigMap, { metadata: { name: 'victim-owner', namespace: lab.ns.name } });
     const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'victim-owner', uid: owner.metadata.uid!, controller: true }];
     await lab.client.create(Resources.Secret, {
@@ -332,7 +333,18 @@ describe("a tenant's own namespace", () => {
       deletionPolicy: 'Retain',
       secret: { name: 'victim' },
     });
-    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'retain-victim', 'Ready', 'False', 'SecretConflict');
+    const conflicted = await waitForCondition(
+      lab.client,
+      'DatabaseCredential',
+      lab.ns.name,
+      'retain-victim',
+      'Ready',
+      'False',
+      'SecretConflict',
+    );
+    // Refused before any user was created: nothing pending, nothing in the database.
+    expect(conflicted.status?.pending).toBeUndefined();
+    expect(await pgState()).toBe(before);
     await lab.client.delete(DbcredResources.DatabaseCredential, 'retain-victim', lab.ns.name);
     await waitForCredentialGone(lab.client, lab.ns.name, 'retain-victim');
     const victim = await lab.client.get<KubeObject>(Resources.Secret, 'victim', lab.ns.name);

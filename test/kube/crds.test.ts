@@ -237,6 +237,18 @@ const INVALID_CREATES: Case[] = [
   ],
   ['a credential without a role', 'DatabaseCredential', (m) => delete spec(m).roleRef, ['spec.roleRef: Required value']],
   [
+    "a credential whose name cannot be its Secret's label value",
+    'DatabaseCredential',
+    (m) => (m.metadata.name = 'x'.repeat(64)),
+    ['the name must be at most 63 characters: it becomes the dbcred.io/credential label of the Secret'],
+  ],
+  [
+    "a static credential whose name cannot be its Secret's label value",
+    'DatabaseStaticCredential',
+    (m) => (m.metadata.name = 'y'.repeat(64)),
+    ['the name must be at most 63 characters'],
+  ],
+  [
     'a credential ttl that is not a duration',
     'DatabaseCredential',
     (m) => (spec(m).ttl = 'forever'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TTL_BOUNDS } from './database-role.ts';
-import { ageColumn, readyColumns, type KindDefinition } from './kind.ts';
+import { ageColumn, labelSafeName, readyColumns, type KindDefinition } from './kind.ts';
 import {
   celIsDuration,
   conditions,
@@ -147,6 +147,7 @@ export const databaseCredentialKind: KindDefinition = {
   description: 'A request for a short-lived database user, published in a Secret, rotated before it expires and revoked when it ends.',
   spec: DatabaseCredentialSpec,
   status: DatabaseCredentialStatus,
+  objectRules: [labelSafeName],
   printerColumns: [
     { name: 'Role', type: 'string', jsonPath: '.spec.roleRef.name', description: 'Role the user is issued from.' },
     ...readyColumns,

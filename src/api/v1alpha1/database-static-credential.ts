@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { passwordPolicy } from './database-role.ts';
-import { ageColumn, readyColumns, type KindDefinition } from './kind.ts';
+import { ageColumn, labelSafeName, readyColumns, type KindDefinition } from './kind.ts';
 import { conditions, cronSchedule, described, immutable, objectMeta, objectName, observedGeneration } from './schema.ts';
 import { rolloutRestartTargets, secretSpec } from './secret-spec.ts';
 
@@ -64,6 +64,7 @@ export const databaseStaticCredentialKind: KindDefinition = {
   description: 'The password of an existing, long-lived database user, rotated on a schedule and published in a Secret.',
   spec: DatabaseStaticCredentialSpec,
   status: DatabaseStaticCredentialStatus,
+  objectRules: [labelSafeName],
   printerColumns: [
     { name: 'Server', type: 'string', jsonPath: '.spec.serverRef.name', description: 'Server the user lives on.' },
     { name: 'Username', type: 'string', jsonPath: '.spec.username', description: 'The rotated user.' },

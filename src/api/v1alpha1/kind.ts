@@ -26,7 +26,15 @@ export interface KindDefinition {
   status: z.ZodType;
   /** CEL rules on the whole spec that refer to metadata are not allowed; these apply to .spec. */
   printerColumns: PrinterColumn[];
+  /** CEL rules on the whole object (they may read metadata.name), with the message the apiserver gives. */
+  objectRules?: { rule: string; message: string }[];
 }
+
+/** Credentials name their Secret with a label of their own name, and label values stop at 63 characters. */
+export const labelSafeName = {
+  rule: 'self.metadata.name.size() <= 63',
+  message: 'the name must be at most 63 characters: it becomes the dbcred.io/credential label of the Secret',
+};
 
 /** Columns that every dbcred kind shows. */
 export const readyColumns: PrinterColumn[] = [

@@ -10,7 +10,7 @@ import { renderSecretData } from '../../secrets/secret-data.ts';
 import { digestSecret, layoutHash } from '../../secrets/secret-digest.ts';
 import { mustParseDuration } from '../../util/duration.ts';
 import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
-import { rerenderSecret, secretNameOf, secretValues, writeSecret } from '../published-secret.ts';
+import { assertSecretIsOurs, rerenderSecret, secretNameOf, secretValues, writeSecret } from '../published-secret.ts';
 import type { ResolvedRole } from '../roles.ts';
 import { withCondition, withoutCondition } from '../status-conditions.ts';
 import type { CredentialContext, Status } from './credential-context.ts';
@@ -38,6 +38,9 @@ export async function issueUser(
   const { ctx } = c;
   const st: Status = cred.status ?? {};
   let pending = st.pending;
+  // A Secret name taken by someone else is refused before any user exists (checked once: a
+  // credential that has a user already found its name free).
+  if (!pending && !st.current && !c.cachedSecret(cred)) await assertSecretIsOurs(ctx.client, cred);
   if (!pending) {
     // After an expiry or a dropped intent nothing else remembers the serials used: lastSerial does.
     const serial = Math.max(st.lastSerial ?? 0, st.current?.serial ?? 0, ...(st.retiring ?? []).map((r) => r.serial)) + 1;
