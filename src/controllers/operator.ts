@@ -127,7 +127,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     engines,
     events,
     audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
-    status: new StatusWriter(client),
+    status: new StatusWriter(client, () => clock.now()),
     failpoints: new Failpoints(deps.env ?? process.env),
     metrics: createCredentialMetrics(
       metrics.registry,

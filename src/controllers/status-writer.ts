@@ -15,21 +15,33 @@ function rv(obj: KubeObject | undefined): bigint {
   }
 }
 
+/** How long a copy of an object this process wrote is trusted while the cache has not delivered it. */
+export const ABSENT_GRACE_MS = 30_000;
+
 /**
  * Objects this process wrote, newer than the informer's copy until the watch catches up. One per
  * resource type (keys are namespace/name); an entry goes as soon as the cache holds that version
  * or a newer one, so it never holds a second copy of the cache.
  */
 export class Freshest {
-  private readonly written = new Map<string, KubeObject>();
+  private readonly written = new Map<string, { object: KubeObject; at: number }>();
+  private readonly now: () => number;
+
+  /** now tells the time, to let a copy the cache never delivered go after ABSENT_GRACE_MS. */
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   /** freshest returns whichever is newer: the cached object or the one this process last wrote. */
   get<T extends KubeObject>(cached: T | undefined, key: string): T | undefined {
-    const mine = this.written.get(key) as T | undefined;
-    if (!mine) return cached;
-    // An object absent from the cache is taken as deleted and forgotten. That is wrong for an object
-    // this process has just created and the watch has not delivered yet: it reads as missing.
+    const entry = this.written.get(key);
+    if (!entry) return cached;
+    const mine = entry.object as T;
     if (!cached) {
+      // Absent from the cache: just created and not yet delivered by the watch (a slow or
+      // reconnecting watch), or deleted. A deletion the cache saw comes as a delete event, which
+      // drops the copy; one it never saw (created and deleted in between) goes after the grace.
+      if (this.now() - entry.at < ABSENT_GRACE_MS) return mine;
       this.written.delete(key);
       return undefined;
     }
@@ -40,13 +52,13 @@ export class Freshest {
 
   /** remember records an object this process wrote. */
   remember(obj: KubeObject): void {
-    this.written.set(keyOf(obj), obj);
+    this.written.set(keyOf(obj), { object: obj, at: this.now() });
   }
 
   /** observe is fed the informer's events: a cached version at least as new as ours replaces it. */
   observe(event: InformerEvent<KubeObject>): void {
     const key = keyOf(event.object);
-    const mine = this.written.get(key);
+    const mine = this.written.get(key)?.object;
     if (mine && (event.type === 'delete' || rv(event.object) >= rv(mine))) this.written.delete(key);
   }
 
@@ -64,14 +76,16 @@ export class Freshest {
 export class StatusWriter {
   private readonly fresh = new Map<string, Freshest>();
   private readonly client: KubeClient;
+  private readonly now: () => number;
 
-  constructor(client: KubeClient) {
+  constructor(client: KubeClient, now: () => number = Date.now) {
     this.client = client;
+    this.now = now;
   }
 
   private of(res: ResourceType): Freshest {
     let f = this.fresh.get(res.plural);
-    if (!f) this.fresh.set(res.plural, (f = new Freshest()));
+    if (!f) this.fresh.set(res.plural, (f = new Freshest(this.now)));
     return f;
   }
 

@@ -28,12 +28,13 @@ export class CredentialContext {
   /** Users the sweeper found missing from their database (dropped by hand): re-issued. */
   readonly missingUsers: Set<string>;
   /** Secrets this process wrote, newer than the cache until its watch catches up. */
-  readonly secrets = new Freshest();
+  readonly secrets: Freshest;
 
   constructor(ctx: OperatorContext, informers: CredentialInformers, missingUsers: Set<string>) {
     this.ctx = ctx;
     this.informers = informers;
     this.missingUsers = missingUsers;
+    this.secrets = new Freshest(() => ctx.clock.now());
     informers.secrets.on((event) => this.secrets.observe(event));
   }
 

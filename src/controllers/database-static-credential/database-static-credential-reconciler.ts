@@ -32,12 +32,13 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
   private readonly ctx: OperatorContext;
   private readonly informer: Informer<KubeObject>;
   private readonly informers: RoleInformers & { secrets: Informer<KubeObject> };
-  private readonly secrets = new Freshest();
+  private readonly secrets: Freshest;
 
   constructor(ctx: OperatorContext, informer: Informer<KubeObject>, informers: RoleInformers & { secrets: Informer<KubeObject> }) {
     this.ctx = ctx;
     this.informer = informer;
     this.informers = informers;
+    this.secrets = new Freshest(() => ctx.clock.now());
     informers.secrets.on((event) => this.secrets.observe(event));
   }
 

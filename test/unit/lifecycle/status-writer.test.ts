@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Freshest, StatusWriter } from '../../../src/controllers/status-writer.ts';
+import { ABSENT_GRACE_MS, Freshest, StatusWriter } from '../../../src/controllers/status-writer.ts';
 import { DbcredResources } from '../../../src/controllers/dbcred-resources.ts';
 import type { InformerEvent } from '../../../src/runtime/cache/informer.ts';
 import type { KubeClient } from '../../../src/runtime/kube/client.ts';
@@ -32,5 +32,26 @@ describe('the copies a process keeps of what it wrote', () => {
     listeners.forEach((h) => h({ type: 'upsert', object: obj('a', '7'), sync: false }));
     listeners.forEach((h) => h({ type: 'delete', object: obj('b', '8') }));
     expect(fresh.size()).toBe(0);
+  });
+
+  it('are trusted while the cache has not delivered a just-created object, for a grace period only', () => {
+    let now = 1_000;
+    const fresh = new Freshest(() => now);
+    fresh.remember(obj('secret', '5'));
+    // The watch is slow: the cache has no such object yet; what this process wrote still counts.
+    expect(fresh.get(undefined, 'team/secret')?.metadata.resourceVersion).toBe('5');
+    now += ABSENT_GRACE_MS - 1;
+    expect(fresh.get(undefined, 'team/secret')).toBeDefined();
+    // Never delivered past the grace (created and deleted in between): taken as gone, and forgotten.
+    now += 1;
+    expect(fresh.get(undefined, 'team/secret')).toBeUndefined();
+    expect(fresh.size()).toBe(0);
+  });
+
+  it('go at once when the cache delivers the deletion of a just-created object', () => {
+    const fresh = new Freshest(() => 0);
+    fresh.remember(obj('secret', '5'));
+    fresh.observe({ type: 'delete', object: obj('secret', '5') });
+    expect(fresh.get(undefined, 'team/secret')).toBeUndefined();
   });
 });
