@@ -4,6 +4,7 @@
 import type { DatabaseCredential } from '../../api/v1alpha1/index.ts';
 import type { Result } from '../../runtime/controller.ts';
 import { ConditionError, messageOf, reasonFor } from '../condition-error.ts';
+import { recordDenial } from '../denial.ts';
 import { deleteSecret } from '../published-secret.ts';
 import { withCondition, withoutCondition } from '../status-conditions.ts';
 import type { CredentialContext, Status } from './credential-context.ts';
@@ -75,11 +76,9 @@ export async function cannotIssue(c: CredentialContext, cred: DatabaseCredential
     cred = await c.setCondition(cred, 'False', reason, message);
   }
   if (previous?.reason !== reason) {
-    c.event(cred, 'Warning', reason, st.current ? 'Rotate' : 'Issue', message);
-    if (denial) {
-      c.ctx.metrics.denials.inc({ reason });
-      c.audit(cred, { action: 'deny', outcome: 'denied', role: cred.spec.roleRef.name, reason, message });
-    }
+    const action = st.current ? 'Rotate' : 'Issue';
+    if (denial) recordDenial(c.ctx, cred, 'DatabaseCredential', action, reason, message, { role: cred.spec.roleRef.name });
+    else c.event(cred, 'Warning', reason, action, message);
   }
   const st2 = cred.status ?? {};
   // Missing references come back on their own (a role or Secret created later), and a full quota

@@ -4,6 +4,7 @@
 // dropped from the status, with a Warning Event and an audit record.
 import type { DatabaseCredential } from '../../api/v1alpha1/index.ts';
 import { isUsernameFor } from '../../engines/username.ts';
+import { recordDenial } from '../denial.ts';
 import type { CredentialContext } from './credential-context.ts';
 
 /** foreignUsers lists the users the credential's status names that it did not issue. */
@@ -21,9 +22,7 @@ export async function dropForeignUsers(c: CredentialContext, cred: DatabaseCrede
   const st = cred.status ?? {};
   const keep = <T extends { username: string }>(u: T | undefined) => (u === undefined || foreign.includes(u.username) ? null : u);
   const message = `the status named user(s) ${foreign.join(', ')} that this credential did not issue (its status was edited); they were left alone and dropped from the status`;
-  c.event(cred, 'Warning', 'ForeignUser', 'Check', message);
-  c.ctx.metrics.denials.inc({ reason: 'ForeignUser' });
-  c.audit(cred, { action: 'deny', outcome: 'denied', reason: 'ForeignUser', message });
+  recordDenial(c.ctx, cred, 'DatabaseCredential', 'Check', 'ForeignUser', message);
   return c.writeStatus(cred, {
     pending: keep(st.pending),
     current: keep(st.current),

@@ -1,14 +1,13 @@
 // DatabaseRole and ClusterDatabaseRole: validated against their server (it exists and may be
 // used, the engine block matches its engine, the admin can grant the group roles), reported in
 // Ready with the reason, plus the number of live users issued from the role.
-import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import { ClusterDatabaseRole, DatabaseRole, validate } from '../../api/v1alpha1/index.ts';
 import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
-import { EventRecorder } from '../../runtime/events.ts';
 import { privilegedRefusal, rolePolicyRefusal } from '../account-policy.ts';
+import { recordDenial } from '../denial.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
@@ -103,17 +102,7 @@ export class DatabaseRoleReconciler implements Reconciler {
     if (!sameStatus(previous, next)) await ctx.status.write(DbcredResources[kind], raw, next);
     const previousReason = previous.conditions?.find((c: { type: string }) => c.type === 'Ready') as { reason?: string } | undefined;
     if (DENIALS.has(reason) && previousReason?.reason !== reason) {
-      // A refusal is visible three ways: the condition above, a Warning Event and an audit record.
-      ctx.events.record(EventRecorder.targetOf(raw, API_VERSION, kind), 'Warning', reason, 'Check', message);
-      ctx.metrics.denials.inc({ reason });
-      ctx.audit.record({
-        action: 'deny',
-        outcome: 'denied',
-        object: { kind, namespace: raw.metadata.namespace, name: raw.metadata.name, uid: raw.metadata.uid },
-        role: raw.metadata.name,
-        reason,
-        message,
-      });
+      recordDenial(ctx, raw, kind, 'Check', reason, message, { role: raw.metadata.name });
     }
     return { requeueAfterMs: RECHECK_MS };
   }

@@ -15,6 +15,7 @@ import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { privilegedRefusal, staticUserRefusal } from '../account-policy.ts';
+import { recordDenial } from '../denial.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
@@ -121,7 +122,8 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       const message = `cannot rotate the password: ${messageOf(error)}`;
       const previous = cred.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
       await this.setReady(cred, intact && !denied ? 'True' : 'False', reason, message, now);
-      if (denied && previous !== reason) this.deny(cred, reason, message);
+      if (denied && previous !== reason)
+        recordDenial(ctx, cred, 'DatabaseStaticCredential', 'Rotate', reason, message, { username: cred.spec.username });
       if (error instanceof ConditionError && !error.retryable) return { requeueAfterMs: RETRY_MS };
       throw error;
     }
@@ -160,21 +162,6 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       server: server.ref.name,
       username: cred.spec.username,
       reason: 'SecretUpdated',
-      message,
-    });
-  }
-
-  /** deny makes a refusal visible beyond the condition: a Warning Event, a metric and an audit record. */
-  private deny(cred: DatabaseStaticCredential, reason: Reason, message: string): void {
-    const { ctx } = this;
-    ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Warning', reason, 'Rotate', message);
-    ctx.metrics.denials.inc({ reason });
-    ctx.audit.record({
-      action: 'deny',
-      outcome: 'denied',
-      object: { kind: 'DatabaseStaticCredential', namespace: cred.metadata.namespace, name: cred.metadata.name, uid: cred.metadata.uid },
-      username: cred.spec.username,
-      reason,
       message,
     });
   }
