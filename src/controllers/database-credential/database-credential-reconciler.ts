@@ -93,7 +93,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
       status: st,
       now,
       secret: c.cachedSecret(cred),
-      layout: st.current && layoutHash(cred.spec.secret, secretValues(server, st.current.username, Date.parse(st.current.expiresAt))),
+      layout: () => st.current && layoutHash(cred.spec.secret, secretValues(server, st.current.username, Date.parse(st.current.expiresAt))),
       currentUserMissing: st.current !== undefined && c.missingUsers.has(st.current.username),
     });
     switch (action) {

@@ -23,8 +23,11 @@ export interface CredentialState {
   status: Status;
   /** The credential's Secret as cached (a digest), if there is one. */
   secret?: DigestibleSecret;
-  /** The layout hash the Secret would have if rendered now (spec and server address). */
-  layout: string | undefined;
+  /**
+   * The layout hash the Secret would have if rendered now (spec and server address); asked only
+   * when nothing else is due, as it renders the Secret and hashes it on every reconcile otherwise.
+   */
+  layout: () => string | undefined;
   /** The sweeper found the current user missing from its database. */
   currentUserMissing: boolean;
   now: number;
@@ -43,7 +46,10 @@ export function nextAction(s: CredentialState): NextAction {
   if (s.currentUserMissing) return 'repair';
   if (!secretIsIntact(s.secret, current.username)) return 'repair';
   if (s.rotationEnabled && current.renewAt && now >= Date.parse(current.renewAt)) return 'rotate';
-  if (s.secret && s.layout !== undefined && secretLayoutIsStale(s.secret, s.layout)) return 'republish';
+  if (s.secret) {
+    const layout = s.layout();
+    if (layout !== undefined && secretLayoutIsStale(s.secret, layout)) return 'republish';
+  }
   return 'none';
 }
 

@@ -41,7 +41,7 @@ function state(o: Partial<CredentialState> & { status?: DatabaseCredentialStatus
     rotationEnabled: true,
     status: {},
     secret: secret({ layout: LAYOUT }),
-    layout: LAYOUT,
+    layout: () => LAYOUT,
     currentUserMissing: false,
     now: NOW,
     ...o,
@@ -50,7 +50,7 @@ function state(o: Partial<CredentialState> & { status?: DatabaseCredentialStatus
 
 // Every row is one situation a user can be in, and what the operator does next.
 const table: [string, CredentialState, NextAction][] = [
-  ['a new credential gets its first user', state({ secret: undefined, layout: undefined }), 'issue'],
+  ['a new credential gets its first user', state({ secret: undefined, layout: () => undefined }), 'issue'],
   ['an intent recorded before a crash, with no user yet, is completed', state({ status: { pending }, secret: undefined }), 'issue'],
   ['an intent recorded during a rotation is completed as a rotation', state({ status: { current: current(), pending } }), 'rotate'],
   ['a healthy user before its renewal time needs nothing', state({ status: { current: current() } }), 'none'],
