@@ -140,7 +140,7 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
   );
   const floor: number[] = [];
   for (let i = 0; i < config.floorN; i++) {
-    const username = usernameFor({ credentialUid: randomUUID(), serial: 1 }, engine.maxUsernameLength);
+    const username = usernameFor({ credentialUid: randomUUID(), serial: 1, marker: engine.marker }, engine.maxUsernameLength);
     const password = generatePassword({ length: 32, alphabet: 'alphanumeric' });
     const t0 = performance.now();
     await engine.createUser({ username, password, expiresAt: new Date(Date.now() + 3_600_000), policy: { memberOf: ['app_readers'] } });

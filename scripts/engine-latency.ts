@@ -46,7 +46,7 @@ async function lifecycle(label: string, engine: Engine): Promise<void> {
   await engine.ping();
   for (let i = 0; i < runs + 10; i++) {
     const user = {
-      username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, engine.maxUsernameLength),
+      username: usernameFor({ credentialUid: randomUUID(), serial: 1, marker: engine.marker }, engine.maxUsernameLength),
       password: generatePassword(),
       expiresAt: new Date(Date.now() + 3_600_000),
       policy: {},
@@ -74,7 +74,7 @@ async function scramSplit(info: DatabaseServerInfo): Promise<void> {
     const verify: number[] = [];
     for (let i = 0; i < n + 5; i++) {
       const user = {
-        username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, 63),
+        username: usernameFor({ credentialUid: randomUUID(), serial: 1, marker: engine.marker }, 63),
         password: generatePassword(),
         expiresAt: new Date(Date.now() + 3_600_000),
         policy: {},

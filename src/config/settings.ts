@@ -22,6 +22,14 @@ export const Settings = z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'must be lowercase letters, digits, . and -')
       .default('dbcred'),
+    /**
+     * The cluster's id in the ownership marker (<instance>@<cluster id>). Unset: the uid of the
+     * kube-system Namespace, read at start (which needs get on it); set it where that read is not allowed.
+     */
+    clusterId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be letters, digits, ., _ and - (a Namespace uid fits)')
+      .optional(),
     leaderElect: bool.default(true),
     leaderElectionNamespace: z.string().min(1).default('dbcred-system'),
     identity: z.string().min(1).default(`${hostname()}-${process.pid}`),
@@ -46,6 +54,11 @@ export const Settings = z
       .pipe(z.number().int().min(1).max(1_000_000))
       .default(16),
     shutdownGrace: duration.default(20_000),
+    /**
+     * Restart a credential's rolloutRestartTargets after a rotation. false: restarts are skipped
+     * (with a Warning Event), for installations whose RBAC gives no write on workloads.
+     */
+    rolloutRestarts: bool.default(true),
   })
   .refine((s) => s.leaseDuration > 0 && s.renewDeadline < s.leaseDuration && s.retryPeriod < s.renewDeadline, {
     message: 'leader election needs 0 < retryPeriod < renewDeadline < leaseDuration',

@@ -4,7 +4,7 @@
 // (Engine.privilegedAccounts); these run first and need no connection.
 import type { AccountSet } from '../api/v1alpha1/index.ts';
 import type { PrivilegedAccount } from '../engines/engine.ts';
-import { USERNAME_MARKER } from '../engines/username.ts';
+import { usernameTag } from '../engines/username.ts';
 import { ConditionError } from './condition-error.ts';
 import type { AnyServer } from './engine-pool.ts';
 import type { AnyRole } from './roles.ts';
@@ -24,7 +24,8 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${escaped.join('.*')}$`);
 }
 
-const isIssuedUser = (name: string) => name.startsWith(USERNAME_MARKER);
+// Any installation's generated names (dbc<tag>_…), and the dbc_… form of earlier versions.
+const isIssuedUser = (name: string) => usernameTag(name) !== undefined || name.startsWith('dbc_');
 const refuse = (message: string) => new ConditionError('ACCESS_DENIED', 'NotAllowedByServer', message);
 
 /**

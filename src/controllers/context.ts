@@ -20,4 +20,6 @@ export interface OperatorContext {
   status: StatusWriter;
   failpoints: Failpoints;
   metrics: CredentialMetrics;
+  /** Whether rolloutRestartTargets are restarted (--rollout-restarts); false: skipped with a Warning. */
+  rolloutRestarts: boolean;
 }

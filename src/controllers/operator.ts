@@ -2,12 +2,15 @@
 // main.ts builds one from settings; tests build one in-process.
 import { AuditLog, type AuditRecord } from '../audit/audit-log.ts';
 import type { Reason } from '../api/v1alpha1/conditions.ts';
+import type { EngineOptions } from '../engines/engine.ts';
 import { builtinEngines } from '../engines/registry.ts';
+import { installationMarker } from '../engines/username.ts';
 import { Informer } from '../runtime/cache/informer.ts';
 import { Controller } from '../runtime/controller.ts';
 import { BucketRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter } from '../runtime/workqueue/rate-limiter.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
+import { isForbidden, isNotFound } from '../runtime/kube/errors.ts';
 import { Resources } from '../runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../runtime/kube/types.ts';
 import { Manager } from '../runtime/manager.ts';
@@ -17,6 +20,7 @@ import { createCredentialMetrics } from '../observability/credential-metrics.ts'
 import type { Settings } from '../config/settings.ts';
 import type { Clock } from '../util/clock.ts';
 import { Failpoints } from '../util/failpoints.ts';
+import { DbcredError } from '../util/errors.ts';
 import type { OperatorContext } from './context.ts';
 import { DatabaseCredentialReconciler } from './database-credential/database-credential-reconciler.ts';
 import { liveUsers } from './database-credential/quota.ts';
@@ -80,14 +84,14 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   });
   const informer = (
     resource: Parameters<typeof manager.addInformer>[0]['resource'],
-    labelSelector?: string,
+    selectors: { labelSelector?: string; fieldSelector?: string } = {},
     transform = withoutUnreadFields,
   ) =>
     manager.addInformer(
       new Informer<KubeObject>({
         client,
         resource,
-        labelSelector,
+        ...selectors,
         clock,
         logger,
         namespace: resource.namespaced ? settings.watchNamespace : undefined,
@@ -100,17 +104,27 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const clusterRoles = informer(DbcredResources.ClusterDatabaseRole);
   const credentials = informer(DbcredResources.DatabaseCredential);
   const staticCredentials = informer(DbcredResources.DatabaseStaticCredential);
-  const namespaces = informer(Resources.Namespace);
+  // Namespace labels are read only for the namespaces credentials live in (allowedNamespaces
+  // selectors): watching one, only that Namespace, by name, which RBAC can grant (resourceNames).
+  const namespaces = informer(
+    Resources.Namespace,
+    settings.watchNamespace ? { fieldSelector: `metadata.name=${settings.watchNamespace}` } : {},
+  );
   // Only Secrets the operator wrote are watched (least privilege: admin Secrets are read on demand).
   // They are cached as digests (whose user, whether intact): no password stays in memory.
-  const secrets = informer(Resources.Secret, `${MANAGED_BY_LABEL}=${MANAGED_BY}`, (obj) => digestSecret(withoutUnreadFields(obj)));
+  const secrets = informer(Resources.Secret, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }, (obj) =>
+    digestSecret(withoutUnreadFields(obj)),
+  );
 
+  // I2: the ownership marker (<instance>@<cluster id>) is set by start(), before any reconcile can
+  // build an engine with these options.
+  const engineOptions: EngineOptions = { scramIterations: settings.scramIterations };
   const engines = new EnginePool({
     client,
     registry: builtinEngines(),
     servers,
     clusterServers,
-    engineOptions: { scramIterations: settings.scramIterations, marker: settings.instance },
+    engineOptions,
   });
   const events = new EventRecorder<Reason>({
     client,
@@ -133,6 +147,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       metrics.registry,
       () => credentials.list().filter((c) => (c as { status?: { current?: unknown } }).status?.current).length,
     ),
+    rolloutRestarts: settings.rolloutRestarts,
   };
   // Retries back off per key up to 1 min (not controller-runtime's 1000 s): a credential waiting on a
   // database that was down must not sleep for a quarter of an hour after it returns.
@@ -200,6 +215,8 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     sweeper,
     credentials: credentialController,
     async start() {
+      engineOptions.marker = installationMarker(settings.instance, settings.clusterId ?? (await readClusterId(client)));
+      logger.info({ marker: engineOptions.marker }, 'ownership marker of this installation');
       await manager.start();
       sweeper.start(settings.sweepSchedule);
       if (ctx.failpoints.active().length > 0)
@@ -212,6 +229,26 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       await engines.closeAll();
     },
   };
+}
+
+/**
+ * readClusterId returns the uid of the kube-system Namespace, this cluster's id in the ownership
+ * marker; when RBAC forbids the read or the Namespace does not exist, it fails naming --cluster-id.
+ */
+async function readClusterId(client: KubeClient): Promise<string> {
+  let uid: string | undefined;
+  try {
+    uid = (await client.get<KubeObject>(Resources.Namespace, 'kube-system')).metadata.uid;
+  } catch (error) {
+    if (!isForbidden(error) && !isNotFound(error)) throw error;
+    throw new DbcredError(
+      'CONFIG_INVALID',
+      `cannot read the kube-system Namespace for this cluster's id in the ownership marker (${(error as Error).message}): ` +
+        'grant get on namespaces/kube-system, or set --cluster-id (DBCRED_CLUSTER_ID) to an id unique to this cluster',
+    );
+  }
+  if (!uid) throw new DbcredError('CONFIG_INVALID', 'the kube-system Namespace has no uid: set --cluster-id (DBCRED_CLUSTER_ID)');
+  return uid;
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

@@ -32,7 +32,11 @@ export interface EngineOptions {
   connectTimeoutMs?: number;
   /** Longest a single statement may run. Default 30 s. */
   statementTimeoutMs?: number;
-  /** PostgreSQL: the COMMENT ON ROLE text that marks users this operator owns. Default "dbcred". */
+  /**
+   * This installation's ownership marker (I2), `<instance>@<cluster id>` (installationMarker):
+   * every generated user name carries its tag, and PostgreSQL also writes it as COMMENT ON ROLE.
+   * Default DEFAULT_MARKER (tests and tools only: the operator always passes its own).
+   */
   marker?: string;
   /** PostgreSQL: PBKDF2 iterations of the SCRAM-SHA-256 verifier. Default 4096 (PostgreSQL's own default). */
   scramIterations?: number;
@@ -123,6 +127,8 @@ export interface Engine {
   readonly name: EngineName;
   /** Longest user name the server accepts (PostgreSQL 63 bytes, MySQL 32 characters). */
   readonly maxUsernameLength: number;
+  /** The installation marker whose tag the users it creates carry in their names (usernameFor's marker). */
+  readonly marker: string;
   /** ping checks that the admin can log in and reports the server version, expiry enforcement and TLS. */
   ping(): Promise<ServerFacts>;
   /** checkPrivileges lists what the admin lacks to issue and revoke users under the policy. */
@@ -144,7 +150,10 @@ export interface Engine {
   rotatePassword(login: UserLogin): Promise<void>;
   /** revokeUser ends the user's sessions (per policy), handles what it owns and drops it. */
   revokeUser(username: string, policy: UserPolicy): Promise<RevokeResult>;
-  /** listOwnedUsers returns every user that carries this operator's marker. */
+  /**
+   * listOwnedUsers returns every user that carries this installation's marker: its tag in the name
+   * (and, on PostgreSQL, its COMMENT); users of other installations sharing the server are not listed.
+   */
   listOwnedUsers(): Promise<OwnedUser[]>;
   /** rotateAdminPassword changes the admin's own password; later connections use the new one. */
   rotateAdminPassword(newPassword: string): Promise<void>;
@@ -157,3 +166,5 @@ export type EngineFactory = (connection: ServerConnection, options?: EngineOptio
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+/** The marker of an engine built without one (EngineOptions.marker). */
+export const DEFAULT_MARKER = 'dbcred';

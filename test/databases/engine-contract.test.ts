@@ -44,7 +44,7 @@ describe.each(targets)('the $label engine', (target) => {
   const issued: string[] = [];
 
   const newUser = (policy: UserPolicy = {}, ttlMs = 3_600_000) => {
-    const username = usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'ct' }, engine.maxUsernameLength);
+    const username = usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'ct', marker: engine.marker }, engine.maxUsernameLength);
     issued.push(username);
     return { username, password: generatePassword(), expiresAt: new Date(Date.now() + ttlMs), policy };
   };

@@ -95,7 +95,7 @@ describe.each(['postgres', 'mysql'] as const)('TLS to %s', (kind) => {
     const engine = engineFor(kind, servers[kind]!.info, 'localhost', 'verify-full', caPem);
     try {
       const user = {
-        username: usernameFor({ credentialUid: randomUUID(), serial: 1 }, engine.maxUsernameLength),
+        username: usernameFor({ credentialUid: randomUUID(), serial: 1, marker: engine.marker }, engine.maxUsernameLength),
         password: generatePassword(),
         expiresAt: new Date(Date.now() + 60_000),
         policy: {},

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { generatePassword } from '../../src/engines/password.ts';
 import { expiryEventName } from '../../src/engines/mysql/mysql-statements.ts';
+import { DEFAULT_MARKER } from '../../src/engines/engine.ts';
 import { usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
 import { requireDatabase } from '../../harness/environment.ts';
@@ -14,7 +15,7 @@ import { mariadbTarget } from './engine-targets.ts';
 
 const shared = mariadbTarget(requireDatabase('mariadb'));
 const user = (policy = {}, ttlMs = 600_000) => ({
-  username: usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'my' }, 32),
+  username: usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'my', marker: DEFAULT_MARKER }, 32),
   password: generatePassword(),
   expiresAt: new Date(Date.now() + ttlMs),
   policy,

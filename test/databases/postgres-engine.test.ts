@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { generatePassword } from '../../src/engines/password.ts';
+import { DEFAULT_MARKER } from '../../src/engines/engine.ts';
 import { usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
 import { requireDatabase } from '../../harness/environment.ts';
@@ -11,7 +12,7 @@ import { startPostgres, type StartedDatabase } from '../../harness/postgres.ts';
 import { postgresTarget } from './engine-targets.ts';
 
 const shared = postgresTarget(requireDatabase('postgres'));
-const newName = () => usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'pg' }, 63);
+const newName = () => usernameFor({ credentialUid: randomUUID(), serial: 1, prefix: 'pg', marker: DEFAULT_MARKER }, 63);
 const user = (policy = {}) => ({ username: newName(), password: generatePassword(), expiresAt: new Date(Date.now() + 600_000), policy });
 
 describe('with log_statement=all on a private server', () => {

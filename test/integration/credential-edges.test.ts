@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DbcredResources, REVOKE_FINALIZER } from '../../src/controllers/dbcred-resources.ts';
 import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/database-credential/rollout-restart.ts';
+import { installationMarker, usernameFor } from '../../src/engines/username.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { KubeError } from '../../src/runtime/kube/errors.ts';
@@ -488,9 +489,12 @@ describe('the safety net', () => {
   });
 
   it('drops a user that carries the dbcred marker but that no credential names (an orphan)', async () => {
-    const orphan = 'dbc_app_orphanorphanorph2';
-    await sql(lab.postgres, [`CREATE ROLE ${orphan} LOGIN`, `COMMENT ON ROLE ${orphan} IS '${lab.ns.name}'`]);
-    const unmarked = 'dbc_app_unmarkedunmarked2';
+    // The operator's marker: its --instance (the namespace) and this cluster's kube-system uid.
+    const kubeSystem = await lab.client.get<KubeObject>(Resources.Namespace, 'kube-system');
+    const marker = installationMarker(lab.ns.name, kubeSystem.metadata.uid!);
+    const orphan = usernameFor({ credentialUid: 'orphan', serial: 1, prefix: 'app', marker }, 63);
+    await sql(lab.postgres, [`CREATE ROLE ${orphan} LOGIN`, `COMMENT ON ROLE ${orphan} IS '${marker}'`]);
+    const unmarked = usernameFor({ credentialUid: 'unmarked', serial: 1, prefix: 'app', marker }, 63);
     await sql(lab.postgres, [`CREATE ROLE ${unmarked} LOGIN`]);
     try {
       await waitFor('the orphan to be dropped', async () => !(await pgUserExists(orphan)), { timeoutMs: 15_000 });

@@ -99,7 +99,7 @@ describe.each(engines)('a DatabaseCredential on $engine', ({ engine, role }) => 
     const data = (await secretData(lab.client, lab.ns.name, name))!;
     expect(Object.keys(data).sort()).toEqual(['DATABASE_URL', 'database', 'host', 'jdbc-url', 'password', 'port', 'uri', 'username']);
     expect(data['username']).toBe(ready.status?.current?.username);
-    expect(data['username']).toMatch(/^dbc_app_[a-z2-7]{16}$/);
+    expect(data['username']).toMatch(/^dbc[a-z2-7]{4}_app_[a-z2-7]{16}$/);
     expect(data['DATABASE_URL']).toBe(data['uri']);
     expect(await loginAndRead(engine, data, 'orders')).toEqual({ user: data['username'], rows: 2 });
     const denied = await loginAndRead(engine, data, 'secrets');

@@ -2,13 +2,14 @@
 // fake drivers fail the Nth call with the worst error a driver could raise: one whose message and
 // properties repeat the whole statement and its parameters.
 import { describe, expect, it } from '@jest/globals';
-import type { Engine, ServerConnection } from '../../src/engines/engine.ts';
+import { DEFAULT_MARKER, type Engine, type ServerConnection } from '../../src/engines/engine.ts';
 import { redactServerMessage, WITHHELD } from '../../src/engines/engine-error.ts';
 import type { MysqlDriver, MysqlRow } from '../../src/engines/mysql/mysql-driver.ts';
 import { MysqlEngine } from '../../src/engines/mysql/mysql-engine.ts';
 import type { PostgresDriver, PostgresQueryable } from '../../src/engines/postgres/postgres-driver.ts';
 import { PostgresEngine } from '../../src/engines/postgres/postgres-engine.ts';
 import { EngineRegistry, builtinEngines } from '../../src/engines/registry.ts';
+import { usernameFor } from '../../src/engines/username.ts';
 import { isDbcredError } from '../../src/util/errors.ts';
 
 const ADMIN_PASSWORD = 'AdminPassw0rdAdminPassw0rd';
@@ -108,7 +109,8 @@ const mysqlRows = (sql: string): MysqlRow[] => {
 };
 
 const user = {
-  username: 'dbc_app_abcdefghijklmnop',
+  // The engines here keep the default marker: the name carries its tag.
+  username: usernameFor({ credentialUid: 'u', serial: 1, prefix: 'app', marker: DEFAULT_MARKER }, 32),
   password: USER_PASSWORD,
   expiresAt: new Date(Date.now() + 60_000),
   policy: {

@@ -43,6 +43,8 @@ export const Reason = {
   EngineMismatch: 'EngineMismatch',
   GroupRoleMissing: 'GroupRoleMissing',
   TemplateInvalid: 'TemplateInvalid',
+  // the operator's configuration
+  RolloutRestartsDisabled: 'RolloutRestartsDisabled',
   // tenancy and limits (denials)
   NamespaceNotAllowed: 'NamespaceNotAllowed',
   NotAllowedByServer: 'NotAllowedByServer',

@@ -45,7 +45,7 @@ export async function issueUser(
     // After an expiry or a dropped intent nothing else remembers the serials used: lastSerial does.
     const serial = Math.max(st.lastSerial ?? 0, st.current?.serial ?? 0, ...(st.retiring ?? []).map((r) => r.serial)) + 1;
     const username = usernameFor(
-      { credentialUid: cred.metadata.uid!, serial, prefix: role.role.spec.usernamePrefix },
+      { credentialUid: cred.metadata.uid!, serial, prefix: role.role.spec.usernamePrefix, marker: server.engine.marker },
       server.engine.maxUsernameLength,
     );
     pending = { username, serial, expiresAt: new Date(now + ttlMs).toISOString(), startedAt: new Date(now).toISOString() };

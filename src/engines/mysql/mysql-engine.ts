@@ -7,6 +7,7 @@ import { DbcredError, isDbcredError } from '../../util/errors.ts';
 import { AdminPool } from '../admin-pool.ts';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MARKER,
   DEFAULT_STATEMENT_TIMEOUT_MS,
   type CreateResult,
   type Engine,
@@ -26,7 +27,7 @@ import { recode } from '../engine-error.ts';
 import { StepFailure, driverCause, step } from '../step.ts';
 import { renderTemplates, type QuotedValues } from '../template.ts';
 import { tlsOptions } from '../tls-options.ts';
-import { assertGeneratedUsername } from '../username.ts';
+import { assertNotForeign, assertOwnUsername, isUsernameOf, usernameHead } from '../username.ts';
 import { mysql2Driver, type MysqlConnectConfig, type MysqlDriver, type MysqlPool } from './mysql-driver.ts';
 import { ER_CANNOT_USER, ER_NO_SUCH_THREAD, mysqlErrno, mysqlError } from './mysql-error.ts';
 import { mysqlPasswordHash } from './mysql-password-hash.ts';
@@ -60,6 +61,8 @@ interface Facts extends ServerFacts {
 export class MysqlEngine implements Engine {
   readonly name = 'mysql' as const;
   readonly maxUsernameLength = MYSQL_MAX_USERNAME_LENGTH;
+  /** MySQL/MariaDB keep no comment on users that both support: the marker lives as its tag in the name. */
+  readonly marker: string;
   readonly #connection: ServerConnection;
   readonly #driver: MysqlDriver;
   readonly #connectTimeoutMs: number;
@@ -76,6 +79,7 @@ export class MysqlEngine implements Engine {
         this.#connection.maxConnections,
       ),
     );
+    this.marker = options.marker ?? DEFAULT_MARKER;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   }
@@ -284,7 +288,7 @@ export class MysqlEngine implements Engine {
    * creation statements, each safe to repeat.
    */
   async createUser(user: NewUser): Promise<CreateResult> {
-    assertGeneratedUsername(user.username, this.maxUsernameLength);
+    assertOwnUsername(user.username, this.maxUsernameLength, this.marker);
     const host = user.policy.mysql?.userHost ?? '%';
     const roles = user.policy.memberOf ?? [];
     const grants = user.policy.mysql?.grants ?? [];
@@ -365,7 +369,7 @@ export class MysqlEngine implements Engine {
 
   /** extendUser moves the expiry event (creating it if missing); DB_USER_MISSING when the user is gone. */
   async extendUser(username: string, expiresAt: Date): Promise<void> {
-    assertGeneratedUsername(username, this.maxUsernameLength);
+    assertOwnUsername(username, this.maxUsernameLength, this.marker);
     await this.#run(`extend user ${username}`, [], async () => {
       const hosts = await this.#hosts(username);
       if (hosts.length === 0) throw new DbcredError('DB_USER_MISSING', `extend user ${username}: it does not exist`);
@@ -374,8 +378,9 @@ export class MysqlEngine implements Engine {
     });
   }
 
-  /** rotatePassword sets a new password on every host of an existing user (dbcred's or a static one). */
+  /** rotatePassword sets a new password on every host of an existing user (dbcred's or a static one; never another installation's). */
   async rotatePassword(login: UserLogin): Promise<void> {
+    assertNotForeign(login.username, this.marker);
     const secret = { hash: mysqlPasswordHash(login.password), password: login.password };
     const what = `rotate password of ${login.username}`;
     await this.#run(what, [login.password, secret.hash], async () => {
@@ -392,7 +397,7 @@ export class MysqlEngine implements Engine {
    * is success (its event, if any, is still dropped).
    */
   async revokeUser(username: string, policy: UserPolicy): Promise<RevokeResult> {
-    assertGeneratedUsername(username, this.maxUsernameLength);
+    assertOwnUsername(username, this.maxUsernameLength, this.marker);
     const statements = renderTemplates(
       policy.revocationStatements,
       this.#values(username, policy.mysql?.userHost ?? '%', undefined, undefined),
@@ -444,11 +449,17 @@ export class MysqlEngine implements Engine {
     return ids.length;
   }
 
-  /** listOwnedUsers returns users named dbc_*, with the time of their expiry event where one exists. */
+  /**
+   * listOwnedUsers returns the users whose name carries this installation's tag (dbc<tag>_*), with
+   * the time of their expiry event where one exists; other installations' users are not listed.
+   */
   async listOwnedUsers(): Promise<OwnedUser[]> {
     return this.#run('list owned users', [], async () => {
       const pool = this.#admin();
-      const users = await step('read users', pool.query(mysqlQueries.owned));
+      const head = usernameHead(this.marker);
+      const users = (await step('read users', pool.execute(mysqlQueries.owned, [head.length, head]))).filter((r) =>
+        isUsernameOf(String(r['username']), this.marker),
+      );
       const expiries = new Map<string, Date>();
       if (this.#connection.database !== undefined) {
         for (const row of await step('read expiry events', pool.execute(mysqlQueries.expiryEvents, [this.#connection.database]))) {

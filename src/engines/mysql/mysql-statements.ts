@@ -163,7 +163,8 @@ export const mysqlQueries = {
   hosts: "SELECT Host AS host FROM mysql.user WHERE User = ? AND Host <> ''",
   /** ?: user name. */
   sessions: 'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?',
-  owned: "SELECT DISTINCT User AS username FROM mysql.user WHERE LEFT(User, 4) = 'dbc_' AND Host <> '' ORDER BY User",
+  /** ?, ?: length of the name head, the head (dbc<tag>_). Accounts whose name starts with it. */
+  owned: "SELECT DISTINCT User AS username FROM mysql.user WHERE LEFT(User, ?) = ? AND Host <> '' ORDER BY User",
   /** ?: schema. Expiry events and when they fire (session time zone is UTC). */
   expiryEvents:
     "SELECT EVENT_NAME AS name, UNIX_TIMESTAMP(EXECUTE_AT) AS at FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND LEFT(EVENT_NAME, 11) = 'dbc_expire_'",

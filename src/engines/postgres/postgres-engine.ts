@@ -6,6 +6,7 @@ import { DbcredError, isDbcredError } from '../../util/errors.ts';
 import { AdminPool } from '../admin-pool.ts';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_MARKER,
   DEFAULT_STATEMENT_TIMEOUT_MS,
   type CreateResult,
   type Engine,
@@ -24,7 +25,7 @@ import { recode } from '../engine-error.ts';
 import { StepFailure, driverCause, step } from '../step.ts';
 import { renderTemplates, type QuotedValues } from '../template.ts';
 import { tlsOptions } from '../tls-options.ts';
-import { assertGeneratedUsername } from '../username.ts';
+import { assertNotForeign, assertOwnUsername, isUsernameOf, usernameHead } from '../username.ts';
 import {
   oneStatement,
   pgDriver,
@@ -40,7 +41,6 @@ import { postgresQueries, postgresStatements as sql, quoteIdentifier, quoteLiter
 /** PostgreSQL names are at most 63 bytes; generated names are ASCII, so 63 characters. */
 export const POSTGRES_MAX_USERNAME_LENGTH = 63;
 export const POSTGRES_DEFAULT_PORT = 5432;
-export const DEFAULT_MARKER = 'dbcred';
 /** How long revocation waits for each terminated backend to exit (PostgreSQL 14+). */
 const TERMINATE_WAIT_MS = 5_000;
 
@@ -55,7 +55,7 @@ export class PostgresEngine implements Engine {
   readonly maxUsernameLength = POSTGRES_MAX_USERNAME_LENGTH;
   readonly #connection: ServerConnection;
   readonly #driver: PostgresDriver;
-  readonly #marker: string;
+  readonly marker: string;
   readonly #iterations: number;
   readonly #connectTimeoutMs: number;
   readonly #statementTimeoutMs: number;
@@ -68,7 +68,7 @@ export class PostgresEngine implements Engine {
     this.#adminPool = new AdminPool(connection.admin.password, (password) =>
       this.#driver.createPool(this.#config(this.#connection.admin.username, password), this.#connection.maxConnections),
     );
-    this.#marker = options.marker ?? DEFAULT_MARKER;
+    this.marker = options.marker ?? DEFAULT_MARKER;
     this.#iterations = options.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
@@ -207,7 +207,7 @@ export class PostgresEngine implements Engine {
    * and memberships instead and reports created: false.
    */
   async createUser(user: NewUser): Promise<CreateResult> {
-    assertGeneratedUsername(user.username, this.maxUsernameLength);
+    assertOwnUsername(user.username, this.maxUsernameLength, this.marker);
     const groups = user.policy.memberOf ?? [];
     groups.forEach(quoteIdentifier);
     const statements = renderTemplates(
@@ -232,12 +232,12 @@ export class PostgresEngine implements Engine {
           // instead of four. COMMENT cannot fail once CREATE ROLE succeeded, so errors are CREATE ROLE's.
           await step(
             'CREATE ROLE',
-            this.#admin().query(`${sql.createRole(attributes)};\n${sql.commentOnRole(user.username, this.#marker)}`),
+            this.#admin().query(`${sql.createRole(attributes)};\n${sql.commentOnRole(user.username, this.marker)}`),
           );
         } else {
           await this.#transaction(async (q) => {
             await step('CREATE ROLE', q.query(sql.createRole(attributes)));
-            await step('COMMENT ON ROLE', q.query(sql.commentOnRole(user.username, this.#marker)));
+            await step('COMMENT ON ROLE', q.query(sql.commentOnRole(user.username, this.marker)));
             for (const [i, statement] of statements.entries()) await step(`creation statement ${i + 1}`, q.query(oneStatement(statement)));
           });
         }
@@ -270,7 +270,7 @@ export class PostgresEngine implements Engine {
   async #assertOwned(username: string): Promise<boolean> {
     const rows = (await step('read role', this.#admin().query(postgresQueries.role, [username]))).rows;
     if (rows.length === 0) return false;
-    if (rows[0]?.['marker'] !== this.#marker) {
+    if (rows[0]?.['marker'] !== this.marker) {
       throw new DbcredError('DB_USER_CONFLICT', `user ${username} exists but does not carry the marker of this operator; leaving it alone`);
     }
     return true;
@@ -295,13 +295,14 @@ export class PostgresEngine implements Engine {
 
   /** extendUser sets VALID UNTIL; DB_USER_MISSING when the user is gone. */
   async extendUser(username: string, expiresAt: Date): Promise<void> {
-    assertGeneratedUsername(username, this.maxUsernameLength);
+    assertOwnUsername(username, this.maxUsernameLength, this.marker);
     const statement = sql.validUntil(username, expiresAt);
     await this.#alterExisting(`extend user ${username}`, username, statement, []);
   }
 
-  /** rotatePassword sets a new verifier for any existing role (dbcred's or a static user); DB_USER_MISSING when it is gone. */
+  /** rotatePassword sets a new verifier for any existing role but another installation's users; DB_USER_MISSING when it is gone. */
   async rotatePassword(login: UserLogin): Promise<void> {
+    assertNotForeign(login.username, this.marker);
     const verifier = await postgresPasswordHash(login.password, this.#iterations);
     const statement = sql.password(login.username, verifier);
     await this.#alterExisting(`rotate password of ${login.username}`, login.username, statement, [login.password, verifier]);
@@ -324,7 +325,7 @@ export class PostgresEngine implements Engine {
    * missing role is success; a role without our marker is refused (DB_USER_CONFLICT).
    */
   async revokeUser(username: string, policy: UserPolicy): Promise<RevokeResult> {
-    assertGeneratedUsername(username, this.maxUsernameLength);
+    assertOwnUsername(username, this.maxUsernameLength, this.marker);
     const statements = renderTemplates(policy.revocationStatements, this.#values(username, undefined, undefined), 'postgres');
     const ownedObjects = policy.postgres?.ownedObjects ?? { action: 'Drop' as const };
     if (ownedObjects.action === 'Reassign') quoteIdentifier(ownedObjects.reassignTo ?? '');
@@ -366,16 +367,18 @@ export class PostgresEngine implements Engine {
     });
   }
 
-  /** listOwnedUsers returns the roles with the dbc_ prefix and our COMMENT marker, with VALID UNTIL. */
+  /** listOwnedUsers returns the roles named with our installation tag and carrying our COMMENT marker, with VALID UNTIL. */
   async listOwnedUsers(): Promise<OwnedUser[]> {
     return this.#run('list owned users', [], async () => {
-      const rows = (await this.#admin().query(postgresQueries.owned, [this.#marker])).rows;
-      return rows.map((r) => {
-        const until = r['valid_until'];
-        return until instanceof Date && Number.isFinite(until.getTime())
-          ? { username: String(r['username']), expiresAt: until }
-          : { username: String(r['username']) };
-      });
+      const rows = (await this.#admin().query(postgresQueries.owned, [this.marker, usernameHead(this.marker)])).rows;
+      return rows
+        .filter((r) => isUsernameOf(String(r['username']), this.marker))
+        .map((r) => {
+          const until = r['valid_until'];
+          return until instanceof Date && Number.isFinite(until.getTime())
+            ? { username: String(r['username']), expiresAt: until }
+            : { username: String(r['username']) };
+        });
     });
   }
 

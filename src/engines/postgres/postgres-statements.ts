@@ -141,7 +141,7 @@ export const postgresQueries = {
     'SELECT pid, pg_terminate_backend(pid, $2::bigint) AS ended FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
   /** $1: user name (PostgreSQL 12-13: no wait). */
   terminateNoWait: 'SELECT pid, pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
-  /** $1: marker. Users whose name has our prefix and whose comment is our marker. */
+  /** $1: marker, $2: name head (dbc<tag>_). Users whose name starts with our head and whose comment is our marker. */
   owned: `SELECT rolname AS username, rolvaliduntil AS valid_until FROM pg_roles
-    WHERE left(rolname, 4) = 'dbc_' AND shobj_description(oid, 'pg_authid') = $1 ORDER BY rolname`,
+    WHERE left(rolname, length($2::text)) = $2::text AND shobj_description(oid, 'pg_authid') = $1 ORDER BY rolname`,
 };

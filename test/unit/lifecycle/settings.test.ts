@@ -38,6 +38,7 @@ describe('operator settings', () => {
       sweepSchedule: '*/30 * * * * *',
       scramIterations: 16,
       shutdownGrace: 20_000,
+      rolloutRestarts: true,
     });
   });
 
@@ -84,6 +85,13 @@ describe('operator settings', () => {
   it('read a bare boolean flag as true, and accept an explicit false', () => {
     expect(loadSettings(['--leader-elect'], { DBCRED_LEADER_ELECT: 'false' }).leaderElect).toBe(true);
     expect(loadSettings(['--leader-elect=false'], {}).leaderElect).toBe(false);
+  });
+
+  it('turn rollout restarts off with --rollout-restarts=false or DBCRED_ROLLOUT_RESTARTS=false', () => {
+    expect(SETTING_NAMES).toContainEqual({ key: 'rolloutRestarts', flag: '--rollout-restarts', env: 'DBCRED_ROLLOUT_RESTARTS' });
+    expect(loadSettings(['--rollout-restarts=false'], {}).rolloutRestarts).toBe(false);
+    expect(loadSettings([], { DBCRED_ROLLOUT_RESTARTS: 'false' }).rolloutRestarts).toBe(false);
+    expect(loadSettings(['--rollout-restarts'], { DBCRED_ROLLOUT_RESTARTS: 'false' }).rolloutRestarts).toBe(true);
   });
 
   it('keep everything after the first = as the value', () => {
@@ -176,6 +184,7 @@ describe('operator settings', () => {
       [['--lease-duration=15'], {}, 'leaseDuration'],
       [[], { DBCRED_SHUTDOWN_GRACE: '1d' }, 'shutdownGrace'],
       [['--leader-elect=yes'], {}, 'leaderElect'],
+      [['--rollout-restarts=off'], {}, 'rolloutRestarts'],
       [['--log-level=loud'], {}, 'logLevel'],
       [['--health-addr=8080'], {}, 'healthAddr'],
       [['--scram-iterations=0'], {}, 'scramIterations'],
