@@ -19,8 +19,8 @@ export async function kubectl(kubeconfig: string, args: string[], input?: string
 }
 
 /**
- * installCrds server-side applies crds/ and the chart's revoke-finalizer admission policy (rendered
- * by helm: the suites run with what the chart installs), and waits until every dbcred CRD is
+ * installCrds server-side applies crds/, the chart's revoke-finalizer admission policy and its
+ * tenant ClusterRoles (rendered by helm: the suites run with what the chart installs), and waits until every dbcred CRD is
  * Established and the apiserver's discovery lists all of them (on a fresh apiserver that can lag by
  * tens of seconds, and kubectl's short names and the dbcred category depend on it).
  */
@@ -33,6 +33,8 @@ export async function installCrds(kubeconfig: string): Promise<void> {
     join(REPO_ROOT, 'charts', 'dbcred'),
     '--show-only',
     'templates/revoke-finalizer-policy.yaml',
+    '--show-only',
+    'templates/tenant-rbac.yaml',
   ]);
   await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=dbcred-tests', '-f', '-'], policy);
   await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=dbcred']);

@@ -31,6 +31,8 @@ export interface ResolvedServer {
   port: number;
   database?: string;
   tlsMode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+  /** The CA (PEM) the server's certificate is checked against, when the server names one. */
+  caPem?: string;
   /** The admin login's user name (never handed out nor rotated through a credential). */
   adminUsername: string;
 }
@@ -143,6 +145,7 @@ export class EnginePool {
       port,
       database,
       tlsMode: spec.tls.mode,
+      ...(caPem === undefined ? {} : { caPem }),
       adminUsername: username,
     };
   }

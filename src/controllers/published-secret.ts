@@ -37,6 +37,7 @@ export function secretValues(server: ResolvedServer, username: string, expiresAt
     database: server.database,
     expiresAt: new Date(expiresAt),
     tlsMode: server.tlsMode,
+    ...(server.caPem === undefined ? {} : { caCert: server.caPem }),
   };
 }
 

@@ -109,6 +109,51 @@ describe.each(['postgres', 'mysql'] as const)('TLS to %s', (kind) => {
   });
 });
 
+describe.each(['postgres', 'mysql'] as const)('verify-full on %s checks the host before any credential is sent', (kind) => {
+  it('a wrong host name fails the TLS handshake, not the login: a user that does not exist is never looked up', async () => {
+    const info = servers[kind]!.info;
+    const stranger = { ...info, admin: { user: `nobody_${randomUUID().slice(0, 8)}`, password: 'never-sent' } };
+    const engine = engineFor(kind, stranger, '127.0.0.1', 'verify-full', caPem);
+    try {
+      // Had the login gone first, this would be an access-denied error for the unknown user.
+      expect(await tlsFailure(engine.ping())).toBe(true);
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('a certificate that names an IP address', () => {
+  const byIp: Partial<Record<'postgres' | 'mysql', StartedDatabase>> = {};
+  beforeAll(async () => {
+    const ca = await createCA(await mkdtemp(join(dir, 'ip-')), 'dbcred-ip-ca');
+    const server = await ca.issue({ name: 'server', commonName: '127.0.0.1', usage: 'server', ips: ['127.0.0.1'] });
+    caByIp = await readFile(ca.cert, 'utf8');
+    const [pg, maria] = await Promise.all([startPostgres({ tls: server }), startMariaDB({ tls: server })]);
+    byIp.postgres = pg;
+    byIp.mysql = maria;
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([byIp.postgres?.stop(), byIp.mysql?.stop()]);
+  });
+  let caByIp: string;
+
+  it.each(['postgres', 'mysql'] as const)('%s: verify-full to that address succeeds, to a name it does not list fails', async (kind) => {
+    for (const [host, ok] of [
+      ['127.0.0.1', true],
+      ['localhost', false],
+    ] as const) {
+      const engine = engineFor(kind, byIp[kind]!.info, host, 'verify-full', caByIp);
+      try {
+        if (ok) expect((await engine.ping()).tls).toBe(true);
+        else expect(await tlsFailure(engine.ping())).toBe(true);
+      } finally {
+        await engine.close();
+      }
+    }
+  });
+});
+
 describe('require against a server without TLS', () => {
   it.each([
     ['postgres', 'postgres'],

@@ -75,7 +75,7 @@ describe('the v1alpha1 schemas (as the operator reads objects)', () => {
     expect(credential({ secret: { template: { URL: '{{username}}@{{hostname}}' } } })).toEqual({
       ok: false,
       message:
-        'spec.secret.template: secret.template values may only use the variables {{username}}, {{password}}, {{host}}, {{port}}, {{database}}, {{uri}}, {{jdbcUrl}}, {{expiresAt}}',
+        'spec.secret.template: secret.template values may only use the variables {{username}}, {{password}}, {{host}}, {{port}}, {{database}}, {{uri}}, {{jdbcUrl}}, {{expiresAt}}, {{caCert}}',
     });
   });
 

@@ -3,7 +3,7 @@
 /** Variables of a role's creation and revocation statements (values are quoted by the engine). */
 export const STATEMENT_VARIABLES = ['username', 'password', 'expiresAt', 'database'] as const;
 /** Variables of a Secret's template keys. */
-export const SECRET_VARIABLES = ['username', 'password', 'host', 'port', 'database', 'uri', 'jdbcUrl', 'expiresAt'] as const;
+export const SECRET_VARIABLES = ['username', 'password', 'host', 'port', 'database', 'uri', 'jdbcUrl', 'expiresAt', 'caCert'] as const;
 
 const PLACEHOLDER = /\{\{[^}]*\}\}/g;
 

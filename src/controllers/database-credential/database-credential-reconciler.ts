@@ -162,7 +162,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const server = await ctx.engines.resolve(role.server);
     // The spec checks are cheap and always hold; what only the database can tell (privileged group
     // roles) comes from the role's own check, which must have judged its current spec.
-    const refusal = rolePolicyRefusal(role.role, server.object) ?? roleCheckRefusal(role);
+    const refusal = rolePolicyRefusal(role.role, server.object) ?? roleCheckRefusal(role) ?? serverCheckRefusal(server);
     if (refusal) throw refusal;
     return { role, server, ttlMs };
   }
@@ -179,6 +179,19 @@ export class DatabaseCredentialReconciler implements Reconciler {
 /** withRetry adds the revocation retry to a result when a revocation failed earlier in the reconcile. */
 function withRetry(result: Result, retry: boolean): Result {
   return retry ? { ...result, ...REVOCATION_RETRY } : result;
+}
+
+/**
+ * serverCheckRefusal: a server whose own check of its current spec failed (its certificate or host
+ * refused, the admin login wrong, the database unreachable) issues no user: nothing is recorded or
+ * created for a login that cannot be made. The server turning Ready brings its credentials back.
+ */
+function serverCheckRefusal(server: ResolvedServer): ConditionError | undefined {
+  const { metadata, status } = server.object;
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status !== 'False' || ready.observedGeneration !== metadata.generation) return undefined;
+  const name = `${server.ref.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
+  return new ConditionError('REFERENCE_INVALID', 'ServerNotReady', `${name} is not ready (${ready.reason}): ${ready.message}`);
 }
 
 /**

@@ -17,7 +17,7 @@ import { policyOf, roleServer, type RoleInformers } from '../roles.ts';
 const RECHECK_MS = 60_000;
 
 /** Reasons that refuse a role on its server (tenancy, privileged accounts): each also raises an Event and an audit record. */
-const DENIALS = new Set<Reason>(['NotAllowedByServer', 'PrivilegedAccount']);
+const DENIALS = new Set<Reason>(['NotAllowedByServer', 'PrivilegedAccount', 'NamespaceNotAllowed']);
 
 export class DatabaseRoleReconciler implements Reconciler {
   private readonly ctx: OperatorContext;

@@ -1,6 +1,6 @@
 // The mysql2 library behind the few structural interfaces the engine needs (Kysely's layout), so
 // the engine can be tested with a fake and mysql2 stays an implementation detail of this file.
-import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import type mysql from 'mysql2/promise';
 import type { TlsOptions } from '../tls-options.ts';
 
@@ -59,25 +59,28 @@ function options(config: MysqlConnectConfig): mysql.ConnectionOptions {
     ...(tls === undefined
       ? {}
       : {
-          // verifyIdentity stays off: mysql2 checks an IP host against "localhost" (Node.js has no host
-          // name for a socket connected to an IP), so verifyServerIdentity below does the check itself.
-          ssl: { rejectUnauthorized: tls.rejectUnauthorized, verifyIdentity: false, ...(tls.ca === undefined ? {} : { ca: tls.ca }) },
+          ssl: {
+            rejectUnauthorized: tls.rejectUnauthorized,
+            verifyIdentity: tls.verifyHostName,
+            ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+          },
+          ...(tls.verifyHostName && isIP(config.host) !== 0 ? { stream: () => socketNamedFor(config.host, config.port) } : {}),
         }),
   };
 }
 
 /**
- * verifyServerIdentity checks the certificate of an established connection against the configured
- * host (DNS name or IP address), as verify-full requires; it returns the TLS error, or undefined.
+ * socketNamedFor connects to an IP address so that the TLS handshake checks the certificate against
+ * that address, before any credential is sent. mysql2 hands tls.connect no server name for an IP
+ * host, and Node.js then checks the certificate against the socket's `_host` (set only for DNS
+ * names) or else "localhost": a certificate for "localhost" would pass for any IP.
  */
-export function verifyServerIdentity(connection: object, config: MysqlConnectConfig): Error | undefined {
-  if (config.tls?.verifyHostName !== true) return undefined;
-  // mysql2's promise wrapper keeps the core connection in .connection; after STARTTLS its stream is the TLS socket.
-  const core = (connection as { connection?: { stream?: { getPeerCertificate?: () => PeerCertificate } } }).connection;
-  const stream = core?.stream;
-  if (typeof stream?.getPeerCertificate !== 'function')
-    return Object.assign(new Error('the server did not start TLS'), { code: 'ERR_TLS_NOT_STARTED' });
-  return checkServerIdentity(config.host, stream.getPeerCertificate());
+function socketNamedFor(host: string, port: number): Socket {
+  const socket = tcpConnect(port, host);
+  socket.setNoDelay(true);
+  socket.setKeepAlive(true, 30_000);
+  (socket as Socket & { _host?: string })._host = host;
+  return socket;
 }
 
 type Runner = Pick<mysql.Connection, 'query' | 'execute'>;
@@ -102,18 +105,12 @@ export const mysql2Driver: MysqlDriver = {
       m.createPool({ ...options(config), connectionLimit: max, maxIdle: max, idleTimeout: 30_000, enableKeepAlive: true }),
     );
     const prepared = new WeakSet<object>();
-    // Each statement checks a connection out explicitly, so a new connection is verified (host
-    // name) and prepared (time zone) before its first statement runs.
+    // Each statement checks a connection out explicitly, so a new connection is prepared (time
+    // zone) before its first statement runs.
     const withConnection = async <T>(work: (runner: MysqlQueryable) => Promise<T>): Promise<T> => {
       const connection = await (await pool).getConnection();
-      let healthy = true;
       try {
         if (!prepared.has(connection.connection)) {
-          const identity = verifyServerIdentity(connection, config);
-          if (identity !== undefined) {
-            healthy = false;
-            throw identity;
-          }
           // Expiry events are scheduled with FROM_UNIXTIME and read back with UNIX_TIMESTAMP: both
           // in the session time zone, pinned to UTC here.
           await connection.query("SET time_zone = '+00:00'");
@@ -121,8 +118,7 @@ export const mysql2Driver: MysqlDriver = {
         }
         return await work(queryable(connection, config.statementTimeoutMs));
       } finally {
-        if (healthy) connection.release();
-        else connection.destroy();
+        connection.release();
       }
     };
     return {
@@ -134,11 +130,6 @@ export const mysql2Driver: MysqlDriver = {
   async connect(config) {
     const connection = await (await mysql2()).createConnection(options(config));
     connection.on('error', () => undefined);
-    const identity = verifyServerIdentity(connection, config);
-    if (identity !== undefined) {
-      connection.destroy();
-      throw identity;
-    }
     return { ...queryable(connection, config.statementTimeoutMs), end: () => connection.end() };
   },
 };

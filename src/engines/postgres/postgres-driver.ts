@@ -75,6 +75,9 @@ function clientConfig(config: PostgresConnectConfig): pg.ClientConfig {
     statement_timeout: config.statementTimeoutMs,
     // A lost server must not hang a query forever: the socket-level timeout backs up statement_timeout.
     query_timeout: config.statementTimeoutMs + 5_000,
+    // SCRAM-SHA-256-PLUS where the server offers it: the password exchange is bound to this TLS
+    // session, so a man in the middle with a certificate we accepted still cannot relay the login.
+    enableChannelBinding: tls !== undefined,
     ssl:
       tls === undefined
         ? false

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { PASSWORD_ALPHABETS } from '../../../src/engines/password.ts';
-import { DEFAULT_KEYS, jdbcUrlOf, renderSecretData, uriOf, type CredentialValues } from '../../../src/secrets/secret-data.ts';
+import { CA_KEY, DEFAULT_KEYS, jdbcUrlOf, renderSecretData, uriOf, type CredentialValues } from '../../../src/secrets/secret-data.ts';
 
 const expiresAt = new Date('2026-11-29T13:00:00.000Z');
 
@@ -35,6 +35,27 @@ describe('the default Secret keys', () => {
   });
 });
 
+describe('the ca.crt key', () => {
+  const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it("holds the server's CA when its certificate is checked against one, so clients can check it too", () => {
+    for (const tlsMode of ['verify-ca', 'verify-full'] as const) {
+      for (const v of [pg, my]) expect(renderSecretData({ ...v, tlsMode, caCert: ca })[CA_KEY]).toBe(ca);
+    }
+  });
+
+  it('is absent when nothing is checked or no CA was named (the system CAs are used)', () => {
+    expect(renderSecretData({ ...pg, tlsMode: 'require', caCert: ca })).not.toHaveProperty(CA_KEY);
+    expect(renderSecretData(pg)).not.toHaveProperty(CA_KEY);
+  });
+
+  it('cannot be replaced by a template key, and is a template variable', () => {
+    const data = renderSecretData({ ...pg, caCert: ca }, { [CA_KEY]: 'forged', 'root.pem': '{{caCert}}' });
+    expect(data[CA_KEY]).toBe(ca);
+    expect(data['root.pem']).toBe(ca);
+  });
+});
+
 describe('the uri key', () => {
   it('is a postgresql:// URL that carries the server TLS mode as sslmode', () => {
     expect(uriOf(pg)).toBe(`postgresql://${pg.username}:${pg.password}@db.example.internal:5432/orders?sslmode=verify-full`);
@@ -43,8 +64,11 @@ describe('the uri key', () => {
     }
   });
 
-  it('is a mysql:// URL without query parameters', () => {
-    expect(uriOf(my)).toBe(`mysql://${my.username}:${my.password}@db.example.internal:3306/orders`);
+  it("is a mysql:// URL that carries MySQL's ssl-mode when TLS is on, and no query without TLS", () => {
+    expect(uriOf(my)).toBe(`mysql://${my.username}:${my.password}@db.example.internal:3306/orders?ssl-mode=REQUIRED`);
+    expect(uriOf({ ...my, tlsMode: 'verify-full' })).toMatch(/\?ssl-mode=VERIFY_IDENTITY$/);
+    expect(uriOf({ ...my, tlsMode: 'verify-ca' })).toMatch(/\?ssl-mode=VERIFY_CA$/);
+    expect(uriOf({ ...my, tlsMode: 'disable' })).toBe(`mysql://${my.username}:${my.password}@db.example.internal:3306/orders`);
   });
 
   it('percent-encodes credentials and database so reserved characters cannot change the URL structure', () => {
