@@ -55,6 +55,8 @@ export class EnginePool {
     servers: Informer<KubeObject>;
     clusterServers: Informer<KubeObject>;
     engineOptions: EngineOptions;
+    /** Asked before every engine call; throws when this replica may not act (fencing on leader loss). */
+    guard?: () => void;
   };
 
   constructor(options: EnginePool['o']) {
@@ -120,7 +122,7 @@ export class EnginePool {
     if (entry?.fingerprint !== fingerprint) {
       // The old pool is closed when nothing can need it: a rebuilt engine replaces it as lastKnown.
       if (entry) void entry.engine.close().catch(() => undefined);
-      const engine = this.o.registry.create(
+      const built = this.o.registry.create(
         spec.engine,
         {
           host: spec.host,
@@ -132,6 +134,7 @@ export class EnginePool {
         },
         this.o.engineOptions,
       );
+      const engine = this.o.guard ? fenced(built, this.o.guard) : built;
       entry = { fingerprint, engine };
       this.engines.set(key, entry);
       this.lastKnown.set(key, engine);
@@ -180,4 +183,21 @@ export class EnginePool {
       throw new ConditionError('REFERENCE_MISSING', 'SecretKeyMissing', `Secret ${secret.metadata.namespace}/${name} has no key "${key}"`);
     return Buffer.from(value, 'base64').toString('utf8');
   }
+}
+
+/**
+ * fenced wraps an engine so that every call but close() first asks guard: a replica that lost the
+ * lease (or was paused past its renew deadline) sends nothing more to any database.
+ */
+function fenced(engine: Engine, guard: () => void): Engine {
+  return new Proxy(engine, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || property === 'close') return value;
+      return (...args: unknown[]): unknown => {
+        guard();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }

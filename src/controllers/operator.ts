@@ -119,12 +119,21 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // I2: the ownership marker (<instance>@<cluster id>) is set by start(), before any reconcile can
   // build an engine with these options.
   const engineOptions: EngineOptions = { scramIterations: settings.scramIterations };
+  // Fencing: every write to the apiserver and every database call of the controllers first checks
+  // that this replica still holds the lease by the clock, so a leader paused or cut off past its
+  // renew deadline does nothing more once it runs again (the compare-and-swap on each write catches
+  // one already sent).
+  const guard = (): void => {
+    if (!manager.isLeading()) throw new DbcredError('NOT_LEADER', 'this replica no longer holds the leader lease');
+  };
+  const writer = client.guarded(guard);
   const engines = new EnginePool({
     client,
     registry: builtinEngines(),
     servers,
     clusterServers,
     engineOptions,
+    guard,
   });
   const events = new EventRecorder<Reason>({
     client,
@@ -135,13 +144,13 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   });
   registerEventsDropped(metrics.registry, () => events.dropped);
   const ctx: OperatorContext = {
-    client,
+    client: writer,
     clock,
     logger,
     engines,
     events,
     audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
-    status: new StatusWriter(client, () => clock.now()),
+    status: new StatusWriter(writer, () => clock.now()),
     failpoints: new Failpoints(deps.env ?? process.env),
     metrics: createCredentialMetrics(
       metrics.registry,

@@ -71,14 +71,18 @@ export async function assertSecretIsOurs(client: KubeClient, cred: SecretOwner):
 }
 
 /**
- * writeSecret creates or replaces the credential's Secret with data; it refuses (SecretConflict)
- * to overwrite a Secret of that name that this credential does not own.
+ * writeSecret publishes data in the credential's Secret, conditioned on what the caller read: with
+ * no Secret seen it only creates one, and over a seen Secret it replaces exactly that version. A
+ * Secret written meanwhile by anyone else (a newer leader, a person) makes the write fail with a
+ * conflict instead of being overwritten; the retry reads again. A Secret of that name that this
+ * credential does not own is refused (SecretConflict).
  */
 export async function writeSecret(
   client: KubeClient,
   cred: SecretOwner,
   data: Record<string, string>,
-  layout?: string,
+  layout: string | undefined,
+  seen: SecretObject | undefined,
 ): Promise<SecretObject> {
   const name = secretNameOf(cred);
   const namespace = cred.metadata.namespace!;
@@ -106,18 +110,22 @@ export async function writeSecret(
     type: 'Opaque',
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
   };
+  if (seen) {
+    const conflict = secretConflict(cred, seen);
+    if (conflict) throw conflict;
+    return client.replace<SecretObject>(Resources.Secret, {
+      ...body,
+      metadata: { ...body.metadata, resourceVersion: seen.metadata.resourceVersion },
+    });
+  }
   try {
     return await client.create<SecretObject>(Resources.Secret, body);
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
+    // Someone else's Secret is a refusal; our own that this reconcile did not see is a conflict to retry.
+    const existing = await client.get<SecretObject>(Resources.Secret, name, namespace);
+    throw secretConflict(cred, existing) ?? error;
   }
-  const existing = await client.get<SecretObject>(Resources.Secret, name, namespace);
-  const conflict = secretConflict(cred, existing);
-  if (conflict) throw conflict;
-  return client.replace<SecretObject>(Resources.Secret, {
-    ...body,
-    metadata: { ...body.metadata, resourceVersion: existing.metadata.resourceVersion },
-  });
 }
 
 /**
@@ -144,6 +152,7 @@ export async function rerenderSecret(
     cred,
     renderSecretData({ ...values, password }, cred.spec.secret.template),
     layoutHash(cred.spec.secret, values),
+    live,
   );
 }
 

@@ -67,8 +67,11 @@ export class Manager {
     return controller;
   }
 
-  /** mayReconcile is the gate controllers ask before each key: true only while leading (or without election). */
-  mayReconcile = (): boolean => (this.elector ? this.elector.isLeader() : true) && !this.stopping;
+  /** isLeading: this replica holds the lease now by the clock (always, without election); the fence of every side effect. */
+  isLeading = (): boolean => (this.elector ? this.elector.isLeader() : true);
+
+  /** mayReconcile is the gate controllers ask before each key: true only while leading and not stopping. */
+  mayReconcile = (): boolean => this.isLeading() && !this.stopping;
 
   /** start brings everything up in order; it resolves once caches are synced and election has begun. */
   async start(): Promise<void> {

@@ -48,6 +48,10 @@ export const ERROR_CATALOG = {
   },
 
   // reconciliation
+  NOT_LEADER: {
+    retryable: true,
+    summary: 'A side effect was refused because this replica no longer holds the leader lease (another replica carries on).',
+  },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -65,6 +65,7 @@ export async function issueUser(
     cred,
     renderSecretData({ ...values, password }, cred.spec.secret.template),
     layoutHash(cred.spec.secret, values),
+    c.cachedSecret(cred),
   );
   c.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
   ctx.failpoints.hit('after-secret-written');

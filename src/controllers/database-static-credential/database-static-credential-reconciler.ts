@@ -88,6 +88,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
         cred,
         renderSecretData({ ...values, password }, cred.spec.secret.template),
         layoutHash(cred.spec.secret, values),
+        secret,
       );
       this.secrets.remember(digestSecret(written)); // no password kept
       const rotatedAt = ctx.clock.now();

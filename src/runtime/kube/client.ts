@@ -31,6 +31,15 @@ export interface WriteOptions {
   subresource?: string;
 }
 
+export interface ClientOptions {
+  /** Called before every write (any verb but GET); it throws to refuse it (fencing: only the leader writes). */
+  guard?: () => void;
+  /** Bound on a request other than a watch, so a write cannot land long after it was sent. Default 10 s. */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
 const JSON_TYPE = 'application/json';
 const MERGE_PATCH = 'application/merge-patch+json';
 const APPLY_PATCH = 'application/apply-patch+yaml'; // JSON is valid YAML
@@ -41,12 +50,19 @@ export class KubeClient {
   readonly server: string;
   /** Default field manager for writes (server-side apply and managedFields). */
   readonly fieldManager: string;
+  private readonly options: ClientOptions;
 
-  constructor(conn: Connection, fieldManager = 'dbcred') {
+  constructor(conn: Connection, fieldManager = 'dbcred', options: ClientOptions = {}) {
     if (!conn.server) throw new KubeError(0, 'NoCluster', 'the kubeconfig has no current cluster');
     this.conn = conn;
     this.server = conn.server;
     this.fieldManager = fieldManager;
+    this.options = options;
+  }
+
+  /** guarded is this client (same connections) with every write first asking guard, which throws to refuse it. */
+  guarded(guard: () => void): KubeClient {
+    return new KubeClient(this.conn, this.fieldManager, { ...this.options, guard });
   }
 
   /** fromKubeconfigFile loads a kubeconfig file (the current context). */
@@ -61,7 +77,7 @@ export class KubeClient {
 
   /** withToken connects to the same server as this client with a bearer token (e.g. a ServiceAccount's). */
   withToken(token: string): KubeClient {
-    return new KubeClient(this.conn.withToken(token), this.fieldManager);
+    return new KubeClient(this.conn.withToken(token), this.fieldManager, this.options);
   }
 
   /** get reads one object; a missing object is a KubeError with status 404. */
@@ -220,7 +236,9 @@ export class KubeClient {
     what: string,
     options: { query?: Record<string, string>; body?: unknown; contentType?: string } = {},
   ): Promise<T> {
-    const { statusCode, body } = await this.raw(method, path, what, options);
+    if (method !== 'GET') this.options.guard?.();
+    const signal = AbortSignal.timeout(this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    const { statusCode, body } = await this.raw(method, path, what, { ...options, signal, timeoutSignal: true });
     if (statusCode >= 400) throw fromStatus(statusCode, await readStatus(body), what);
     return (await body.json()) as T;
   }
@@ -229,7 +247,7 @@ export class KubeClient {
     method: string,
     path: string,
     what: string,
-    options: { query?: Record<string, string>; body?: unknown; contentType?: string; signal?: AbortSignal },
+    options: { query?: Record<string, string>; body?: unknown; contentType?: string; signal?: AbortSignal; timeoutSignal?: boolean },
   ) {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
@@ -250,9 +268,11 @@ export class KubeClient {
         signal: options.signal,
       });
     } catch (error) {
-      if (options.signal?.aborted) throw error;
+      // A watch's own signal ends it on purpose; a timed-out request is a failure like any other.
+      if (options.signal?.aborted && !options.timeoutSignal) throw error;
       this.conn.dropConnections();
-      throw new KubeError(0, 'Unreachable', `${what}: the apiserver could not be reached (${(error as Error).message})`, error);
+      const why = options.signal?.aborted ? 'no answer in time' : (error as Error).message;
+      throw new KubeError(0, 'Unreachable', `${what}: the apiserver could not be reached (${why})`, error);
     }
   }
 }

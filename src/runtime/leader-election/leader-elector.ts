@@ -2,9 +2,11 @@
 // compare-and-swap on resourceVersion; a follower judges expiry by its own clock from the moment it
 // last saw the record change (never by the leader's timestamps, so clock skew cannot cut a lease
 // short); a leader that cannot renew within renewDeadline stops leading before leaseDuration has
-// passed since its last renewal. Stopping leading stops new reconciles and aborts the signals of the
-// ones in flight; it does not fence work that ignores its signal or a write already sent, so a
-// paused leader's in-flight reconcile can still overlap the next leader's.
+// passed since its last renewal. isLeader() is computed from the clock at each call, not from a flag
+// a timer clears: a process paused (SIGSTOP, a long GC, a frozen VM) past its renew deadline finds
+// itself no longer leading at the first check after it resumes, before any timer has run. The
+// controllers' clients and engines ask it before every side effect (fencing); a write already sent
+// when the pause began is caught by the compare-and-swap every write carries.
 import type { Clock, TimerHandle } from '../../util/clock.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -56,9 +58,9 @@ export class LeaderElector {
     if (this.o.renewDeadlineMs >= this.o.leaseDurationMs) throw new Error('renewDeadline must be shorter than leaseDuration');
   }
 
-  /** isLeader: this replica holds the lease now (and renewed it within renewDeadline). */
+  /** isLeader: this replica holds the lease now, i.e. it renewed it less than renewDeadline ago by the clock. */
   isLeader(): boolean {
-    return this.leading;
+    return this.leading && this.o.clock.now() - this.lastRenew < this.o.renewDeadlineMs;
   }
 
   /** start campaigns in the background until stop(). */

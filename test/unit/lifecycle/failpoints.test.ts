@@ -46,6 +46,14 @@ describe('failpoints', () => {
     expect(() => new Failpoints({ DBCRED_FAILPOINT: 'after-user-craeted' })).toThrow('unknown failpoint "after-user-craeted"');
   });
 
+  it('crash by default or freeze the process with the pause action, and refuse any other action', () => {
+    const armed = { ...enable, DBCRED_FAILPOINT: 'after-user-created' };
+    expect(new Failpoints({ ...armed, DBCRED_FAILPOINT_ACTION: 'pause' }).active()).toEqual(['after-user-created']);
+    expect(() => new Failpoints({ ...armed, DBCRED_FAILPOINT_ACTION: 'nap' })).toThrow(
+      'unknown failpoint action "nap" (known: crash, pause)',
+    );
+  });
+
   it('read process.env by default', () => {
     const saved = { fp: process.env['DBCRED_FAILPOINT'], en: process.env['DBCRED_ENABLE_FAILPOINTS'] };
     try {
