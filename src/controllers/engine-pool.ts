@@ -153,6 +153,15 @@ export class EnginePool {
     };
   }
 
+  /** forget closes and drops the server's engine once nothing can need it (the server is gone and no user lives on it). */
+  forget(ref: ServerRef): void {
+    const key = serverKey(ref);
+    const engines = new Set([this.engines.get(key)?.engine, this.lastKnown.get(key)]);
+    this.engines.delete(key);
+    this.lastKnown.delete(key);
+    for (const engine of engines) void engine?.close().catch(() => undefined);
+  }
+
   /** closeAll ends every admin pool (shutdown). */
   async closeAll(): Promise<void> {
     const all = new Set([...this.engines.values()].map((e) => e.engine).concat([...this.lastKnown.values()]));

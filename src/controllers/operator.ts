@@ -30,7 +30,9 @@ import { watchRoleSources } from './database-role/watches.ts';
 import { DatabaseServerReconciler } from './database-server/database-server-reconciler.ts';
 import { DatabaseStaticCredentialReconciler } from './database-static-credential/database-static-credential-reconciler.ts';
 import { watchStaticCredentialSources } from './database-static-credential/watches.ts';
-import { EnginePool } from './engine-pool.ts';
+import { EnginePool, type ServerRef } from './engine-pool.ts';
+import { serverInUse } from './database-server/server-protection.ts';
+import { watchServerSources } from './database-server/watches.ts';
 import { DbcredResources } from './dbcred-resources.ts';
 import { digestSecret } from '../secrets/secret-digest.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
@@ -174,8 +176,12 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
         mayReconcile: manager.mayReconcile,
       }),
     );
-  controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)).watch(servers);
-  controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)).watch(clusterServers);
+  const inUse = (ref: ServerRef) => serverInUse(credentials, ref);
+  watchServerSources(
+    controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers, inUse)),
+    controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers, inUse)),
+    { servers, clusterServers, credentials },
+  );
   const roleInformers = { roles, clusterRoles, namespaces };
   const countLiveUsers = (kind: string, name: string, namespace?: string) => liveUsers(credentials, kind, name, namespace);
   watchRoleSources(
