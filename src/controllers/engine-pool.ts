@@ -175,6 +175,8 @@ export class EnginePool {
     const cached = this.secrets.get(key);
     const now = Date.now();
     if (cached && now - cached.at < SECRET_TTL_MS) return cached.secret;
+    // Expired reads go, so Secrets no server uses any more (and their passwords) do not stay in memory.
+    for (const [k, v] of this.secrets) if (now - v.at >= SECRET_TTL_MS) this.secrets.delete(k);
     try {
       const secret = await this.o.client.get<SecretObject>(Resources.Secret, name, namespace);
       this.secrets.set(key, { secret, at: now });

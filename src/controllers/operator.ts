@@ -190,7 +190,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     { roles, clusterRoles, credentials },
   );
   // Users the sweeper found missing from their database: the credential reconciler issues anew.
-  const missingUsers = new Set<string>();
+  const missingUsers = new Map<string, string>();
   const credentialController = watchCredentialSources(
     controller(
       'databasecredentials',

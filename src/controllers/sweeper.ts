@@ -25,7 +25,8 @@ export interface SweeperOptions {
   servers: Informer<KubeObject>;
   clusterServers: Informer<KubeObject>;
   /** Users found missing are added here; their credentials re-issue. */
-  missingUsers: Set<string>;
+  /** Credential key → its current user, found missing from the database (dropped by hand). */
+  missingUsers: Map<string, string>;
   enqueue: (credentialKey: string) => void;
   mayRun: () => boolean;
   /** The watched namespace, when the operator watches only one. */
@@ -123,7 +124,7 @@ export class Sweeper {
         continue;
       }
       if (relisted.get(k)!.has(m.username)) continue;
-      this.o.missingUsers.add(m.username);
+      this.o.missingUsers.set(m.key, m.username);
       result.missingUsers.push(m.username);
       this.o.enqueue(m.key);
     }

@@ -129,6 +129,37 @@ describe('limits', () => {
     );
   });
 
+  it.each([
+    ['pg', 'PostgreSQL'],
+    ['mysql', 'MariaDB'],
+  ])('ten credentials of a role with a quota of 3, created at once, get exactly 3 users (%s)', async (server) => {
+    const role = `quota-three-${server}`;
+    await create(lab.client, 'DatabaseRole', lab.ns.name, role, {
+      serverRef: { name: server },
+      memberOf: ['app_readers'],
+      maxActiveCredentials: 3,
+    });
+    const names = Array.from({ length: 10 }, (_, i) => `${role}-${i}`);
+    await Promise.all(names.map((name) => create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: role } })));
+    let outcomes: string[] = [];
+    await waitFor(
+      'every credential to be issued or refused for the quota',
+      async () => {
+        outcomes = await Promise.all(
+          names.map(async (name) => {
+            const ready = condition(await get(lab.client, 'DatabaseCredential', lab.ns.name, name), 'Ready');
+            return ready?.status === 'True' ? 'issued' : ready?.reason === 'QuotaExceeded' ? 'refused' : 'undecided';
+          }),
+        );
+        return !outcomes.includes('undecided');
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(outcomes.filter((o) => o === 'issued')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'refused')).toHaveLength(7);
+    for (const name of names) await lab.client.delete(DbcredResources.DatabaseCredential, name, lab.ns.name);
+  });
+
   it('a credential waiting for a place in the quota gets its user as soon as another credential of the role is deleted', async () => {
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'quota-waits', {
       serverRef: { name: 'pg' },

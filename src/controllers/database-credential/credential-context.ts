@@ -7,11 +7,15 @@ import type { AuditEntry } from '../../audit/audit-log.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import { EventRecorder } from '../../runtime/events.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
+import { Resources } from '../../runtime/kube/builtin-resources.ts';
+import { isNotFound } from '../../runtime/kube/errors.ts';
+import { digestSecret } from '../../secrets/secret-digest.ts';
 import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../dbcred-resources.ts';
 import { secretNameOf, type SecretObject } from '../published-secret.ts';
 import type { RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
+import { KeyedLock } from '../../util/keyed-lock.ts';
 import { sameStatus, withCondition } from '../status-conditions.ts';
 
 export type Status = DatabaseCredentialStatus;
@@ -25,12 +29,14 @@ export interface CredentialInformers extends RoleInformers {
 export class CredentialContext {
   readonly ctx: OperatorContext;
   readonly informers: CredentialInformers;
-  /** Users the sweeper found missing from their database (dropped by hand): re-issued. */
-  readonly missingUsers: Set<string>;
+  /** Credential key → its current user, which the sweeper found missing from the database (dropped by hand): re-issued. */
+  readonly missingUsers: Map<string, string>;
   /** Secrets this process wrote, newer than the cache until its watch catches up. */
   readonly secrets: Freshest;
+  /** Held per role (with a quota) from the quota check until the intent is written. */
+  readonly quotaLock = new KeyedLock();
 
-  constructor(ctx: OperatorContext, informers: CredentialInformers, missingUsers: Set<string>) {
+  constructor(ctx: OperatorContext, informers: CredentialInformers, missingUsers: Map<string, string>) {
     this.ctx = ctx;
     this.informers = informers;
     this.missingUsers = missingUsers;
@@ -86,9 +92,28 @@ export class CredentialContext {
     });
   }
 
+  /** latestCredential is a cached credential, or the newer copy this process wrote. */
+  latestCredential = (raw: KubeObject): KubeObject =>
+    this.ctx.status.freshest(RES, raw, `${raw.metadata.namespace}/${raw.metadata.name}`) ?? raw;
+
   /** cachedSecret is the credential's Secret as last seen (the cache, or this process's newer write). */
   cachedSecret(cred: DatabaseCredential): SecretObject | undefined {
     const key = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
     return this.secrets.get<SecretObject>(this.informers.secrets.get(key), key);
+  }
+
+  /**
+   * liveSecret reads the credential's Secret from the apiserver (as a digest: no password kept) and
+   * remembers it, for decisions the cache may be too late for; undefined when there is none.
+   */
+  async liveSecret(cred: DatabaseCredential): Promise<SecretObject | undefined> {
+    try {
+      const live = digestSecret(await this.ctx.client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace));
+      this.secrets.remember(live);
+      return live;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 }

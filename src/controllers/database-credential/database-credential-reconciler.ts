@@ -25,7 +25,7 @@ import { finalizeCredential, finalizeMalformed } from './finalize.ts';
 import { dropForeignUsers } from './foreign-users.ts';
 import { issueUser, republishSecret } from './issuance.ts';
 import { nextAction, nextWake } from './next-action.ts';
-import { quotaRefusal } from './quota.ts';
+import { quotaRefusal, roleKey } from './quota.ts';
 import { REVOCATION_RETRY, retireDueUsers, settleExpiredIntent } from './revocation.ts';
 
 export type { CredentialInformers } from './credential-context.ts';
@@ -40,7 +40,7 @@ interface Resolved {
 export class DatabaseCredentialReconciler implements Reconciler {
   private readonly c: CredentialContext;
 
-  constructor(ctx: OperatorContext, informers: CredentialInformers, missingUsers: Set<string>) {
+  constructor(ctx: OperatorContext, informers: CredentialInformers, missingUsers: Map<string, string>) {
     this.c = new CredentialContext(ctx, informers, missingUsers);
   }
 
@@ -50,6 +50,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const raw = ctx.status.freshest(RES, this.c.informers.credentials.get(key), key);
     if (!raw) {
       ctx.status.forget(RES, key);
+      this.c.missingUsers.delete(key);
       return;
     }
     const parsed = validate(DatabaseCredential, raw);
@@ -87,15 +88,20 @@ export class DatabaseCredentialReconciler implements Reconciler {
     // 3. What now.
     const st = cred.status ?? {};
     const { server } = resolved;
-    const action = nextAction({
+    const facts = {
       generation: cred.metadata.generation,
       rotationEnabled: cred.spec.rotation.enabled,
       status: st,
       now,
-      secret: c.cachedSecret(cred),
       layout: () => st.current && layoutHash(cred.spec.secret, secretValues(server, st.current.username, Date.parse(st.current.expiresAt))),
-      currentUserMissing: st.current !== undefined && c.missingUsers.has(st.current.username),
-    });
+      currentUserMissing:
+        st.current !== undefined && c.missingUsers.get(`${cred.metadata.namespace}/${cred.metadata.name}`) === st.current.username,
+    };
+    let action = nextAction({ ...facts, secret: c.cachedSecret(cred) });
+    // A repair is judged from the cache, which can lag behind the Secret's last write (a slow or
+    // reconnecting watch): it is confirmed against the apiserver first, one read on a rare path,
+    // so cache lag never issues a second user.
+    if (action === 'repair') action = nextAction({ ...facts, secret: await c.liveSecret(cred) });
     switch (action) {
       case 'expire':
         return expireCurrent(
@@ -110,10 +116,17 @@ export class DatabaseCredentialReconciler implements Reconciler {
       case 'issue':
       case 'rotate':
       case 'repair': {
-        const refusal = st.pending ? undefined : quotaRefusal(c.informers.credentials, resolved.role, cred);
-        if (refusal) return withRetry(await cannotIssue(c, cred, refusal, now), retry);
+        // With a quota, the check and the intent write of one role's credentials do not interleave
+        // (16 workers): each intent counts before the next check, so the quota is exact.
+        const limited = !st.pending && resolved.role.role.spec.maxActiveCredentials !== undefined;
+        const release = limited ? await c.quotaLock.acquire(roleKey(resolved.role)) : () => undefined;
         try {
-          cred = await issueUser(c, cred, resolved.role, server, resolved.ttlMs, action, now);
+          const refusal = limited ? quotaRefusal(c.informers.credentials, resolved.role, cred, c.latestCredential) : undefined;
+          if (refusal) {
+            release();
+            return withRetry(await cannotIssue(c, cred, refusal, now), retry);
+          }
+          cred = await issueUser(c, cred, resolved.role, server, resolved.ttlMs, action, now, release);
         } catch (error) {
           await c.setCondition(
             cred,
@@ -123,6 +136,8 @@ export class DatabaseCredentialReconciler implements Reconciler {
             st.current ? 'Rotating' : 'Ready',
           );
           throw error; // retried with backoff by the controller
+        } finally {
+          release();
         }
         break;
       }

@@ -22,9 +22,9 @@ type Retiring = NonNullable<Status['retiring']>[number];
 export type IssueWhy = 'issue' | 'rotate' | 'repair';
 
 /**
- * issueUser records the intent (unless one is being completed), creates and verifies the user,
- * publishes it, and records it as current with the previous user retiring; it returns the
- * credential as written.
+ * issueUser records the intent (unless one is being completed), calls intentRecorded, creates and
+ * verifies the user, publishes it, and records it as current with the previous user retiring; it
+ * returns the credential as written.
  */
 export async function issueUser(
   c: CredentialContext,
@@ -34,6 +34,7 @@ export async function issueUser(
   ttlMs: number,
   why: IssueWhy,
   now: number,
+  intentRecorded: () => void = () => undefined,
 ): Promise<DatabaseCredential> {
   const { ctx } = c;
   const st: Status = cred.status ?? {};
@@ -53,6 +54,7 @@ export async function issueUser(
     cred = await c.writeStatus(cred, { pending, lastSerial: serial, server: serverOf(role.server), secretName: secretNameOf(cred) });
     ctx.failpoints.hit('after-intent-recorded');
   }
+  intentRecorded();
   const expiresAt = Date.parse(pending.expiresAt);
   const password = generatePassword(role.role.spec.passwordPolicy);
   await server.engine.createUser({ username: pending.username, password, expiresAt: new Date(expiresAt), policy: role.policy });
@@ -86,7 +88,7 @@ export async function issueUser(
       reason: why === 'repair' ? 'Repaired' : 'Rotated',
     });
   }
-  c.missingUsers.delete(previous?.username ?? '');
+  c.missingUsers.delete(`${cred.metadata.namespace}/${cred.metadata.name}`);
   const current = {
     username: pending.username,
     serial: pending.serial,

@@ -23,32 +23,47 @@ export function usesRole(c: KubeObject, roleKind: string, roleName: string, role
   return roleKind !== 'DatabaseRole' || c.metadata.namespace === roleNamespace;
 }
 
-/** liveUsers counts users issued from a role that exist or may exist, leaving out one credential's. */
+/**
+ * liveUsers counts users issued from a role that exist or may exist, leaving out one credential's;
+ * `latest` maps a cached credential to the newest copy this process knows (its own writes).
+ */
 export function liveUsers(
   credentials: Informer<KubeObject>,
   roleKind: string,
   roleName: string,
   roleNamespace?: string,
   exceptUid?: string,
+  latest: (raw: KubeObject) => KubeObject = (raw) => raw,
 ): number {
   let n = 0;
   for (const raw of credentials.list()) {
     if (exceptUid !== undefined && raw.metadata.uid === exceptUid) continue;
-    if (usesRole(raw, roleKind, roleName, roleNamespace)) n += usersIn((raw as { status?: DatabaseCredentialStatus }).status);
+    if (usesRole(raw, roleKind, roleName, roleNamespace)) n += usersIn((latest(raw) as { status?: DatabaseCredentialStatus }).status);
   }
   return n;
 }
 
+/** roleKey identifies a role for the quota lock. */
+export const roleKey = (role: ResolvedRole) => `${role.kind}/${role.role.metadata.namespace ?? ''}/${role.role.metadata.name}`;
+
 /**
  * quotaRefusal returns the denial when one more user would exceed the role's quota, or undefined.
- * Counting walks every credential: only for a role with a quota. The credential's own users are
- * counted from its latest status, not the cache's copy (which may still show a user just revoked).
+ * Counting walks every credential: only for a role with a quota. Each credential is counted from
+ * the newest status this process knows (`latest`: an intent it just wrote may not be cached yet),
+ * and the credential's own from its latest status. Exact when the callers of one role hold its lock
+ * (roleKey) from this check until their intent is written.
  */
-export function quotaRefusal(credentials: Informer<KubeObject>, role: ResolvedRole, cred: DatabaseCredential): ConditionError | undefined {
+export function quotaRefusal(
+  credentials: Informer<KubeObject>,
+  role: ResolvedRole,
+  cred: DatabaseCredential,
+  latest?: (raw: KubeObject) => KubeObject,
+): ConditionError | undefined {
   const max = role.role.spec.maxActiveCredentials;
   if (max === undefined) return undefined;
   const live =
-    liveUsers(credentials, role.kind, role.role.metadata.name, role.role.metadata.namespace, cred.metadata.uid) + usersIn(cred.status);
+    liveUsers(credentials, role.kind, role.role.metadata.name, role.role.metadata.namespace, cred.metadata.uid, latest) +
+    usersIn(cred.status);
   if (live + 1 <= max) return undefined;
   return new ConditionError('LIMIT_EXCEEDED', 'QuotaExceeded', `role ${role.role.metadata.name} allows ${max} live users and has ${live}`);
 }

@@ -139,7 +139,17 @@ export async function settleExpiredIntent(c: CredentialContext, cred: DatabaseCr
   const secret = c.cachedSecret(cred);
   if (secret && secretUsername(secret) === pending.username) {
     const current = { username: pending.username, serial: pending.serial, issuedAt: pending.startedAt, expiresAt: pending.expiresAt };
-    return { cred: await c.writeStatus(cred, { pending: null, current }), failed: false };
+    // The user it replaced in the Secret is retired (due now: the Secret no longer names it), so it
+    // is revoked and audited as such, never left for the sweep to find as an orphan.
+    const previous = st.current;
+    const retiring =
+      previous && previous.username !== pending.username
+        ? [
+            ...(st.retiring ?? []),
+            { username: previous.username, serial: previous.serial, revokeAt: new Date(now).toISOString(), reason: 'Rotated' as const },
+          ]
+        : st.retiring;
+    return { cred: await c.writeStatus(cred, { pending: null, current, ...(retiring ? { retiring } : {}) }), failed: false };
   }
   const { failure } = await revokeUsers(c, cred, st.server, [pending.username], 'expired', { dueAt: () => Date.parse(pending.expiresAt) });
   if (failure) return { cred: await showRevocationFailing(c, cred, failure), failed: true };
