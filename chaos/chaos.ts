@@ -1,15 +1,20 @@
 // npm run chaos [-- --long]: faults during continuous issue/rotate/delete traffic, on a control
-// plane of its own. Each round is one of: a SIGKILL of the operator process (every 4th with a
-// PostgreSQL restart while it is down; every 3rd restarting it on a clock skewed by up to ±4 s),
-// or a kube-apiserver restart under the running operator (every 5th). After every round, with the
-// traffic still running, the invariant must hold again: operator-owned users == users named in
-// status, every Secret logs in, nothing expired is current. Short: 10 rounds; long: 1,000; or --rounds=N.
+// plane of its own, against what users run: two operator processes with leader election on. Each
+// round is one of, in turn: a SIGKILL of the leader (every other one with a PostgreSQL restart
+// while it is down; every third replacement on a clock skewed by up to ±4 s), the leader frozen
+// (SIGSTOP) past its lease so the other takes over, then resumed, the lease handed over mid-traffic
+// (SIGTERM of the leader), a SIGKILL of the follower, or a kube-apiserver restart under both. A
+// replica that is gone is replaced. After every round, with the traffic still running, the
+// invariant must hold again: operator-owned users == users named in status, every Secret logs in,
+// nothing expired is current. Short: 10 rounds; long: 1,000; or --rounds=N.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
+import { Resources } from '../src/runtime/kube/builtin-resources.ts';
+import type { KubeObject } from '../src/runtime/kube/types.ts';
 import { REPO_ROOT } from '../harness/binaries.ts';
 import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.ts';
 import { privateControlPlane } from '../harness/tool-stack.ts';
@@ -25,12 +30,12 @@ const random = (min: number, max: number) => min + Math.random() * (max - min);
 const controlPlane = await privateControlPlane();
 const lab = await startLab('chaos');
 const dir = await mkdtemp(join(tmpdir(), 'dbcred-chaos-'));
-// An unexpected crash of this process must not leave its control plane, databases and operator
+// An unexpected crash of this process must not leave its control plane, databases and operators
 // running (they would load the machine for whatever runs next).
-let op: OperatorProcess | undefined;
+const replicas = new Map<string, OperatorProcess>();
 const abandon = async (error: unknown) => {
   console.error('chaos: crashed; stopping what it started', error);
-  op?.child.kill('SIGKILL');
+  for (const r of replicas.values()) r.child.kill('SIGKILL');
   spawnSync('pkill', ['-KILL', '-f', dir]); // an operator still starting is not in `op` yet; its flags name dir
   await lab.cleanup().catch(() => undefined);
   await controlPlane.stop().catch(() => undefined);
@@ -45,6 +50,9 @@ const out = join(REPO_ROOT, 'chaos-results');
 const counts = {
   rounds: 0,
   kills: 0,
+  followerKills: 0,
+  pauses: 0,
+  handovers: 0,
   databaseRestarts: 0,
   apiserverRestarts: 0,
   skewedOperators: 0,
@@ -98,77 +106,145 @@ const generator = (async () => {
   }
 })();
 
-op = await startOperatorProcess({ namespace: lab.ns.name, dir, name: 'op-0' });
+// Short leases, so a take-over happens within seconds.
+const LEASE_MS = 4_000;
+const election = (identity: string) => [
+  '--leader-elect=true',
+  `--leader-election-namespace=${lab.ns.name}`,
+  `--lease-duration=${LEASE_MS}ms`,
+  '--renew-deadline=3s',
+  '--retry-period=500ms',
+  `--identity=${identity}`,
+];
+let started = 0;
+async function startReplica(env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const identity = `op-${started++}`;
+  replicas.set(identity, await startOperatorProcess({ namespace: lab.ns.name, dir, name: identity, env, flags: election(identity) }));
+}
+/** Replicas that exited (a resumed leader that lost its lease exits) are replaced, so two always run. */
+async function keepTwo(env: NodeJS.ProcessEnv = {}): Promise<void> {
+  for (const [identity, r] of replicas) if (r.child.exitCode !== null || r.child.signalCode !== null) replicas.delete(identity);
+  while (replicas.size < 2) await startReplica(env);
+}
+/** The replica holding the lease (waits until one of the running replicas does). */
+async function leader(): Promise<[string, OperatorProcess]> {
+  for (let i = 0; i < 200; i++) {
+    const lease = await lab.client
+      .get<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.Lease, 'dbcred-operator', lab.ns.name)
+      .catch(() => undefined);
+    const holder = lease?.spec?.holderIdentity;
+    const r = holder ? replicas.get(holder) : undefined;
+    if (holder && r && r.child.exitCode === null && r.child.signalCode === null) return [holder, r];
+    await sleep(100);
+  }
+  throw new Error('no running replica took the lease within 20 s');
+}
+const gone = (r: OperatorProcess, ms: number) => Promise.race([r.exited.then(() => true), sleep(ms).then(() => false)]);
+
+await keepTwo();
 for (let round = 1; round <= rounds; round++) {
   await sleep(random(300, 3000));
   let fault: string;
-  if (round % 5 === 0) {
-    // The operator keeps running: its watches break, its writes fail, and it must pick up again.
+  const kind = round % 5;
+  if (kind === 0) {
+    // Both keep running: their watches break, their writes fail, and they must pick up again.
     await controlPlane.restartApiserver();
     counts.apiserverRestarts++;
     fault = 'apiserver restarted';
-  } else {
-    op.child.kill('SIGKILL');
-    await op.exited;
+  } else if (kind === 1) {
+    const [, r] = await leader();
+    r.child.kill('SIGKILL');
+    await r.exited;
     counts.kills++;
-    fault = 'operator killed';
-    if (round % 4 === 0) {
+    fault = 'leader killed';
+    if (counts.kills % 2 === 0) {
       const outage = await lab.postgres.interrupt!();
       await sleep(random(200, 1500));
       await outage.resume();
       counts.databaseRestarts++;
       fault += ', PostgreSQL restarted';
     }
-    const skew = round % 3 === 0 ? random(-4, 4) : 0;
-    if (skew !== 0) {
-      counts.skewedOperators++;
-      fault += `, restarted ${skew.toFixed(1)} s off`;
-    }
-    op = await startOperatorProcess({ namespace: lab.ns.name, dir, name: `op-${round}`, env: skew !== 0 ? skewed(skew) : {} });
+  } else if (kind === 2) {
+    // Frozen past its lease: the other replica takes over; once resumed it must do nothing more and exit.
+    const [identity, r] = await leader();
+    r.child.kill('SIGSTOP');
+    await sleep(LEASE_MS + random(500, 2500));
+    r.child.kill('SIGCONT');
+    counts.pauses++;
+    fault = `leader frozen ${identity}, resumed`;
+    if (!(await gone(r, 30_000))) fault += ' (kept the lease: nobody took it)';
+  } else if (kind === 3) {
+    const [, r] = await leader();
+    r.child.kill('SIGTERM');
+    await r.exited;
+    counts.handovers++;
+    fault = 'lease handed over (leader stopped gracefully)';
+  } else {
+    const [holder] = await leader();
+    const follower = [...replicas].find(([identity]) => identity !== holder)?.[1];
+    follower?.child.kill('SIGKILL');
+    if (follower) await follower.exited;
+    counts.followerKills++;
+    fault = 'follower killed';
   }
-  // The fresh operator must converge while the traffic goes on: the invariant must hold again.
-  const started = Date.now();
+  const skew = round % 3 === 0 && kind !== 0 ? random(-4, 4) : 0;
+  if (skew !== 0) {
+    counts.skewedOperators++;
+    fault += `, replaced on a clock ${skew.toFixed(1)} s off`;
+  }
+  await keepTwo(skew !== 0 ? skewed(skew) : {});
+  // The replicas must converge while the traffic goes on: the invariant must hold again.
+  const since = Date.now();
   let last: string[] = [];
   let reportedSlow = false;
   const paused = new Promise<void>((resolve) => {
     const check = async () => {
       last = await violations(lab).catch((e: unknown) => [`check failed: ${(e as Error).message}`]);
-      if (!reportedSlow && last.length > 0 && Date.now() - started > 10_000) {
+      if (!reportedSlow && last.length > 0 && Date.now() - since > 10_000) {
         // Not a failure yet, but what a slow convergence waits for is the lead to its cause.
         reportedSlow = true;
         console.log(`round ${round}: still converging after 10 s: ${last.join('; ')}`);
       }
-      if (last.length === 0 || Date.now() - started > 45_000) resolve();
+      if (last.length === 0 || Date.now() - since > 45_000) resolve();
       else setTimeout(() => void check(), 250);
     };
     void check();
   });
   await paused;
   if (reportedSlow) {
-    const kept = join(out, `slow-round-${round}.log`);
     await mkdir(out, { recursive: true });
-    await copyFile(op.logFile, kept);
-    console.log(`round ${round}: the operator's log is kept in ${kept}`);
+    for (const [identity, r] of replicas) await copyFile(r.logFile, join(out, `slow-round-${round}-${identity}.log`));
+    console.log(`round ${round}: the replicas' logs are kept in ${out}/slow-round-${round}-*.log`);
   }
   counts.rounds++;
-  counts.convergeMs.push(Date.now() - started);
+  counts.convergeMs.push(Date.now() - since);
   if (last.length > 0) {
     counts.violations += last.length;
     problems.push(`round ${round}: ${last.join('; ')}`);
   }
-  console.log(`round ${round}/${rounds}: ${fault}; converged in ${Date.now() - started} ms, ${last.length} violation(s)`);
+  console.log(`round ${round}/${rounds}: ${fault}; converged in ${Date.now() - since} ms, ${last.length} violation(s)`);
 }
 traffic = false;
 await generator;
-await op.stop();
+for (const r of replicas.values()) await r.stop();
 
-const result = { mode: long ? 'long' : roundsFlag ? 'rounds' : 'short', ...counts, problems, finishedAt: new Date().toISOString() };
+const sorted = [...counts.convergeMs].sort((a, b) => a - b);
+const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const convergence = { p50: pct(50), p99: pct(99), max: sorted.at(-1) ?? 0 };
+const result = {
+  mode: long ? 'long' : roundsFlag ? 'rounds' : 'short',
+  replicas: 2,
+  ...counts,
+  convergence,
+  problems,
+  finishedAt: new Date().toISOString(),
+};
 await mkdir(out, { recursive: true });
 await writeFile(join(out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 await lab.cleanup().catch(() => undefined);
 await rm(dir, { recursive: true, force: true });
 await controlPlane.stop();
 console.log(
-  `chaos: ${counts.rounds} rounds, ${counts.kills} kills, ${counts.databaseRestarts} database restarts, ${counts.apiserverRestarts} apiserver restarts, ${counts.skewedOperators} skewed operators, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations (chaos-results/latest.json)`,
+  `chaos (2 replicas): ${counts.rounds} rounds, ${counts.kills} leader kills, ${counts.pauses} leader pauses, ${counts.handovers} handovers, ${counts.followerKills} follower kills, ${counts.databaseRestarts} database restarts, ${counts.apiserverRestarts} apiserver restarts, ${counts.skewedOperators} skewed replicas, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations, convergence p50 ${convergence.p50} ms p99 ${convergence.p99} ms max ${convergence.max} ms (chaos-results/latest.json)`,
 );
 process.exit(counts.violations === 0 ? 0 : 1);

@@ -6,6 +6,9 @@ import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
 import { isNotFound } from '../src/runtime/kube/errors.ts';
 import { mysqlSql, secretData, sql, type Lab, type Obj } from './lab.ts';
 
+/** Every name usernameFor generates, whatever the installation (dbc<tag>_…): the admin logins do not match. */
+const GENERATED_NAME = '^dbc[a-z2-7]{4}_';
+
 /**
  * violations returns what breaks the invariant in the lab's namespace (empty when it holds). Traffic
  * may go on while it runs (chaos): whatever looks wrong is read again, and only a credential that
@@ -15,8 +18,10 @@ export async function violations(lab: Lab): Promise<string[]> {
   const problems: string[] = [];
   // Databases first, then the API: a user created in between is already named in status (I1).
   const inDatabases = new Set<string>([
-    ...(await sql(lab.postgres, ["SELECT rolname FROM pg_roles WHERE rolname LIKE 'dbc\\_%'"])).map((r) => String(r['rolname'])),
-    ...((await mysqlSql(lab.mariadb, ["SELECT User FROM mysql.user WHERE User LIKE 'dbc\\_%'"])) as { User: string }[]).map((r) => r.User),
+    ...(await sql(lab.postgres, [`SELECT rolname FROM pg_roles WHERE rolname ~ '${GENERATED_NAME}'`])).map((r) => String(r['rolname'])),
+    ...(
+      (await mysqlSql(lab.mariadb, [`SELECT User FROM mysql.user WHERE User REGEXP BINARY '${GENERATED_NAME}'`])) as { User: string }[]
+    ).map((r) => r.User),
   ]);
   const { items } = await lab.client.listAll<Obj>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
   const named = new Set<string>();

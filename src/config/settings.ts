@@ -15,8 +15,9 @@ export const Settings = z
     /** Watch one namespace only (namespaced kinds); empty: every namespace. */
     watchNamespace: z.string().optional(),
     /**
-     * This installation's name, written as the ownership marker on PostgreSQL users, so the orphan
-     * sweeps of two installations sharing a server never touch each other's users.
+     * This installation's name, the first half of the ownership marker (<instance>@<cluster id>) its
+     * users carry on both engines, so the orphan sweeps of two installations sharing a server never
+     * touch each other's users.
      */
     instance: z
       .string()

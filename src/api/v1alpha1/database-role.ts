@@ -87,7 +87,7 @@ export function roleSpecFields(serverKinds: readonly [string, ...string[]], defa
         .min(1)
         .max(8)
         .regex(/^[a-z][a-z0-9]*$/, { message: 'must be 1-8 lowercase letters and digits, starting with a letter' }),
-      'Readable part of generated user names (dbc_<prefix>_<random>); the dbc_ marker is always there so the operator can find its users.',
+      "Readable part of generated user names (dbc<tag>_<prefix>_<random>); the dbc<tag>_ head (the installation's marker) is always there so the operator can find its users.",
     ).optional(),
     passwordPolicy,
     connectionLimit: described(

@@ -35,7 +35,7 @@ export type AccountSet = z.output<ReturnType<typeof accountSet>>;
 /** Fields of both server kinds. */
 export const serverPolicyFields = {
   staticUsers: accountSet(
-    'Existing users whose password DatabaseStaticCredentials may rotate through this server; none when omitted. Never, whatever this says: the admin login, users dbcred issues (dbc_*), and privileged accounts (PostgreSQL: SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS, or a member of such a role; MySQL/MariaDB: any global privilege or GRANT OPTION).',
+    'Existing users whose password DatabaseStaticCredentials may rotate through this server; none when omitted. Never, whatever this says: the admin login, users dbcred issues (dbc<tag>_*), and privileged accounts (PostgreSQL: SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS, or a member of such a role; MySQL/MariaDB: any global privilege or GRANT OPTION).',
   ).optional(),
   allowedPredefinedRoles: described(
     z
