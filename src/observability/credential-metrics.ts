@@ -41,7 +41,7 @@ export function createCredentialMetrics(registry: Registry, activeCount: () => n
     }),
     revoked: new Counter({
       name: 'dbcred_credentials_revoked_total',
-      help: 'Users revoked, by why (retired, expired, deleted, orphan).',
+      help: 'Users revoked, by why (retired, expired, deleted, abandoned, orphan).',
       labelNames: ['why'],
       registers: [registry],
     }),

@@ -8,6 +8,7 @@ import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { KubeError } from '../../src/runtime/kube/errors.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { requireKube } from '../../harness/environment.ts';
+import { kubectl } from '../../harness/crds.ts';
 import { createTestNamespace } from '../../harness/kube-client.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
@@ -365,6 +366,100 @@ describe('apiserver hiccups', () => {
       await ns.cleanup();
     }
   }, 60_000);
+});
+
+describe('an issuance that fails for good after the user was created', () => {
+  it('a Secret the apiserver refuses: the user is dropped at once, nothing stays pending, and deletion leaves nothing', async () => {
+    // A platform admission policy that refuses Secrets with a label the credential asks for.
+    const policy = `refuse-labelled-secrets-${lab.ns.name}`;
+    await kubectl(
+      requireKube().kubeconfig,
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingAdmissionPolicy',
+            metadata: { name: policy },
+            spec: {
+              failurePolicy: 'Fail',
+              matchConstraints: {
+                resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['secrets'] }],
+              },
+              validations: [
+                {
+                  expression: "!has(object.metadata.labels) || !('refuse-me' in object.metadata.labels)",
+                  reason: 'Invalid',
+                  message: 'refused by policy',
+                },
+              ],
+            },
+          },
+          {
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingAdmissionPolicyBinding',
+            metadata: { name: policy },
+            spec: {
+              policyName: policy,
+              validationActions: ['Deny'],
+              matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': lab.ns.name } } },
+            },
+          },
+        ],
+      }),
+    );
+    try {
+      await waitFor(
+        'the admission policy to refuse labelled Secrets',
+        async () => {
+          try {
+            await lab.client.create(
+              Resources.Secret,
+              { metadata: { name: 'probe', namespace: lab.ns.name, labels: { 'refuse-me': 'yes' } } },
+              { dryRun: true },
+            );
+            return false;
+          } catch (error) {
+            return error instanceof KubeError && error.status === 422;
+          }
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret', {
+        roleRef: { name: 'pg-readers' },
+        secret: { labels: { 'refuse-me': 'yes' } },
+      });
+      const refused = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret', 'Ready', 'False');
+      expect(condition(refused, 'Ready')?.message).toContain('refused by policy');
+      // Dropped, audited as a revocation, not left pending for the sweep.
+      const revoked = () =>
+        op.audit
+          .map((l) => JSON.parse(l) as { action: string; object?: { name?: string }; username?: string })
+          .filter((r) => r.action === 'revoke' && r.object?.name === 'refused-secret')
+          .map((r) => r.username!);
+      await waitFor('the created user to be revoked', () => Promise.resolve(revoked().length > 0), { timeoutMs: 20_000 });
+      const first = revoked()[0]!;
+      expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${first}'`])).toEqual([]);
+      await waitFor(
+        'the intent to be cleared',
+        async () => (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status?.pending?.username !== first,
+        { timeoutMs: 10_000 },
+      );
+      await lab.client.delete(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name);
+      await waitForCredentialGone(lab.client, lab.ns.name, 'refused-secret');
+      for (const username of revoked())
+        expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`])).toEqual([]);
+    } finally {
+      await kubectl(requireKube().kubeconfig, [
+        'delete',
+        'validatingadmissionpolicybinding,validatingadmissionpolicy',
+        policy,
+        '--ignore-not-found',
+      ]);
+    }
+  });
 });
 
 describe('the Secret follows its spec and its server', () => {

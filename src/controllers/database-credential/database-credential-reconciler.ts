@@ -128,8 +128,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
           }
           cred = await issueUser(c, cred, resolved.role, server, resolved.ttlMs, action, now, release);
         } catch (error) {
+          // The issuance may have written status already (its intent): the condition goes on that copy.
           await c.setCondition(
-            cred,
+            c.latestCredential(cred) as DatabaseCredential,
             st.current ? 'True' : 'False',
             reasonFor(error, 'IssueFailed'),
             messageOf(error),

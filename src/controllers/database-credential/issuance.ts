@@ -13,6 +13,8 @@ import type { ResolvedServer, ServerRef } from '../engine-pool.ts';
 import { assertSecretIsOurs, rerenderSecret, secretNameOf, secretValues, writeSecret } from '../published-secret.ts';
 import type { ResolvedRole } from '../roles.ts';
 import { withCondition, withoutCondition } from '../status-conditions.ts';
+import { isDbcredError } from '../../util/errors.ts';
+import { revokeUsers } from './revocation.ts';
 import type { CredentialContext, Status } from './credential-context.ts';
 import { restartTargets } from './rollout-restart.ts';
 
@@ -59,17 +61,26 @@ export async function issueUser(
   const password = generatePassword(role.role.spec.passwordPolicy);
   await server.engine.createUser({ username: pending.username, password, expiresAt: new Date(expiresAt), policy: role.policy });
   ctx.failpoints.hit('after-user-created');
-  await server.engine.verifyLogin({ username: pending.username, password });
-  ctx.failpoints.hit('after-user-verified');
-  const values = secretValues(server, pending.username, expiresAt);
-  const written = await writeSecret(
-    ctx.client,
-    cred,
-    renderSecretData({ ...values, password }, cred.spec.secret.template),
-    layoutHash(cred.spec.secret, values),
-    c.cachedSecret(cred),
-  );
-  c.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
+  try {
+    await server.engine.verifyLogin({ username: pending.username, password });
+    ctx.failpoints.hit('after-user-verified');
+    const values = secretValues(server, pending.username, expiresAt);
+    const written = await writeSecret(
+      ctx.client,
+      cred,
+      renderSecretData({ ...values, password }, cred.spec.secret.template),
+      layoutHash(cred.spec.secret, values),
+      c.cachedSecret(cred),
+    );
+    c.secrets.remember(digestSecret(written)); // no password kept, even until the cache has it
+  } catch (error) {
+    // A failure no retry can fix (a Secret name taken meanwhile, a Secret the apiserver refuses)
+    // leaves a user nobody will ever be given: it is dropped at once, not left in status.pending
+    // until its expiry. Retryable failures (the database, the apiserver, a lost lease) keep the
+    // intent for the retry or the next leader to complete.
+    if (isDbcredError(error) && !error.retryable) await abandonPending(c, cred, pending.username);
+    throw error;
+  }
   ctx.failpoints.hit('after-secret-written');
 
   const issuedAt = ctx.clock.now();
@@ -136,6 +147,14 @@ export async function issueUser(
   });
   if (previous && cred.spec.rolloutRestartTargets?.length) await restartTargets(c, cred, issuedAt);
   return cred;
+}
+
+/** abandonPending revokes the pending user of an issuance that cannot complete and clears the intent. */
+async function abandonPending(c: CredentialContext, cred: DatabaseCredential, username: string): Promise<void> {
+  const server = cred.status?.server;
+  if (!server) return;
+  const { failure } = await revokeUsers(c, cred, server, [username], 'abandoned', { event: false });
+  if (!failure) await c.writeStatus(cred, { pending: null });
 }
 
 /**

@@ -14,7 +14,7 @@ import type { CredentialContext } from './credential-context.ts';
 /** The default policy for revoking users whose role is gone: end sessions, drop owned objects. */
 const FALLBACK_POLICY: UserPolicy = { revocation: { terminateSessions: true } };
 
-export type RevokeWhy = 'retired' | 'expired' | 'deleted';
+export type RevokeWhy = 'retired' | 'expired' | 'deleted' | 'abandoned';
 
 /**
  * A failed revocation is retried with the work queue's backoff, capped low so that a user dies soon
