@@ -2,6 +2,7 @@
 // and CA Secrets. It is rebuilt when a resolve finds one of them changed: the Secrets are read on
 // demand (reused for SECRET_TTL_MS), not watched. A replaced engine's pool is closed; the last
 // engine of a server stays (for revocation after the server is gone) until closeAll.
+import { createHash } from 'node:crypto';
 import { ClusterDatabaseServer, DatabaseServer, validate } from '../api/v1alpha1/index.ts';
 import type { Engine, EngineOptions } from '../engines/engine.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
@@ -99,25 +100,30 @@ export class EnginePool {
    * was a sixth of the operator's API calls); `fresh` forces a read (the server's periodic check).
    */
   async resolve(ref: ServerRef, options: { fresh?: boolean } = {}): Promise<ResolvedServer> {
-    if (options.fresh) this.secrets.clear();
     const object = this.serverObject(ref);
     const spec = object.spec;
     // A cluster server names the Secret's namespace; a namespaced one uses its own.
     const secretNamespace = (r: { namespace?: unknown }) => (typeof r.namespace === 'string' ? r.namespace : ref.namespace!);
-    const admin = await this.secret(secretNamespace(spec.adminCredentialsSecretRef), spec.adminCredentialsSecretRef.name);
+    const admin = await this.secret(secretNamespace(spec.adminCredentialsSecretRef), spec.adminCredentialsSecretRef.name, options.fresh);
     const username = this.key(admin, spec.adminCredentialsSecretRef.usernameKey, spec.adminCredentialsSecretRef.name);
     const password = this.key(admin, spec.adminCredentialsSecretRef.passwordKey, spec.adminCredentialsSecretRef.name);
     let caPem: string | undefined;
-    let caVersion = '';
     if (spec.tls.caSecretRef) {
-      const ca = await this.secret(secretNamespace(spec.tls.caSecretRef), spec.tls.caSecretRef.name);
+      const ca = await this.secret(secretNamespace(spec.tls.caSecretRef), spec.tls.caSecretRef.name, options.fresh);
       caPem = this.key(ca, spec.tls.caSecretRef.key, spec.tls.caSecretRef.name);
-      caVersion = ca.metadata.resourceVersion ?? '';
     }
     const port = spec.port ?? (spec.engine === 'postgres' ? 5432 : 3306);
     const database = spec.database ?? (spec.engine === 'postgres' ? 'postgres' : undefined);
     const key = serverKey(ref);
-    const fingerprint = [object.metadata.uid, object.metadata.generation, admin.metadata.resourceVersion, caVersion].join('/');
+    // What the engine is built from, not the Secrets' versions: our own in-use finalizer on a Secret
+    // must not rebuild the pool under in-flight issuances.
+    const fingerprint = [
+      object.metadata.uid,
+      object.metadata.generation,
+      createHash('sha256')
+        .update(`${username}\n${password}\n${caPem ?? ''}`)
+        .digest('hex'),
+    ].join('/');
     let entry = this.engines.get(key);
     if (entry?.fingerprint !== fingerprint) {
       // The old pool is closed when nothing can need it: a rebuilt engine replaces it as lastKnown.
@@ -162,6 +168,11 @@ export class EnginePool {
     for (const engine of engines) void engine?.close().catch(() => undefined);
   }
 
+  /** sizes: servers with an engine, last-known engines, and cached admin/CA Secret reads. */
+  sizes(): { engines: number; lastKnown: number; secretReads: number } {
+    return { engines: this.engines.size, lastKnown: this.lastKnown.size, secretReads: this.secrets.size };
+  }
+
   /** closeAll ends every admin pool (shutdown). */
   async closeAll(): Promise<void> {
     const all = new Set([...this.engines.values()].map((e) => e.engine).concat([...this.lastKnown.values()]));
@@ -170,11 +181,11 @@ export class EnginePool {
     await Promise.all([...all].map((e) => e.close().catch(() => undefined)));
   }
 
-  private async secret(namespace: string, name: string): Promise<SecretObject> {
+  private async secret(namespace: string, name: string, fresh = false): Promise<SecretObject> {
     const key = `${namespace}/${name}`;
     const cached = this.secrets.get(key);
     const now = Date.now();
-    if (cached && now - cached.at < SECRET_TTL_MS) return cached.secret;
+    if (!fresh && cached && now - cached.at < SECRET_TTL_MS) return cached.secret;
     // Expired reads go, so Secrets no server uses any more (and their passwords) do not stay in memory.
     for (const [k, v] of this.secrets) if (now - v.at >= SECRET_TTL_MS) this.secrets.delete(k);
     try {

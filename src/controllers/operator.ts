@@ -15,7 +15,7 @@ import { Resources } from '../runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../runtime/kube/types.ts';
 import { Manager } from '../runtime/manager.ts';
 import type { Logger } from '../observability/logger.ts';
-import { createRuntimeMetrics, reconcileHooks, registerEventsDropped } from '../observability/metrics.ts';
+import { createRuntimeMetrics, reconcileHooks, registerEventsDropped, registerFootprint } from '../observability/metrics.ts';
 import { createCredentialMetrics } from '../observability/credential-metrics.ts';
 import type { Settings } from '../config/settings.ts';
 import type { Clock } from '../util/clock.ts';
@@ -33,6 +33,7 @@ import { watchStaticCredentialSources } from './database-static-credential/watch
 import { EnginePool, type ServerRef } from './engine-pool.ts';
 import { serverInUse } from './database-server/server-protection.ts';
 import { watchServerSources } from './database-server/watches.ts';
+import { ServerProtectionReconciler } from './database-server/server-protection-reconciler.ts';
 import { DbcredResources } from './dbcred-resources.ts';
 import { digestSecret } from '../secrets/secret-digest.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
@@ -53,6 +54,8 @@ export interface Operator {
   manager: Manager;
   sweeper: Sweeper;
   credentials: Controller;
+  /** footprint: entries of the per-object maps the operator keeps beyond its informer caches, by map. */
+  footprint(): Record<string, number>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -178,8 +181,17 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     );
   const inUse = (ref: ServerRef) => serverInUse(credentials, ref);
   watchServerSources(
-    controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers, inUse)),
-    controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers, inUse)),
+    {
+      check: controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)),
+      protection: controller('databaseserverprotection', new ServerProtectionReconciler(ctx, 'DatabaseServer', servers, inUse)),
+    },
+    {
+      check: controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)),
+      protection: controller(
+        'clusterdatabaseserverprotection',
+        new ServerProtectionReconciler(ctx, 'ClusterDatabaseServer', clusterServers, inUse),
+      ),
+    },
     { servers, clusterServers, credentials },
   );
   const roleInformers = { roles, clusterRoles, namespaces };
@@ -191,18 +203,24 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   );
   // Users the sweeper found missing from their database: the credential reconciler issues anew.
   const missingUsers = new Map<string, string>();
-  const credentialController = watchCredentialSources(
-    controller(
-      'databasecredentials',
-      new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets }, missingUsers),
-      settings.workers,
-    ),
-    { credentials, secrets, roles, clusterRoles, namespaces, servers, clusterServers },
-  );
-  watchStaticCredentialSources(
-    controller('databasestaticcredentials', new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets })),
-    { staticCredentials, secrets, namespaces, servers, clusterServers },
-  );
+  const credentialReconciler = new DatabaseCredentialReconciler(ctx, { ...roleInformers, credentials, secrets }, missingUsers);
+  const credentialController = watchCredentialSources(controller('databasecredentials', credentialReconciler, settings.workers), {
+    credentials,
+    secrets,
+    roles,
+    clusterRoles,
+    namespaces,
+    servers,
+    clusterServers,
+  });
+  const staticReconciler = new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets });
+  watchStaticCredentialSources(controller('databasestaticcredentials', staticReconciler), {
+    staticCredentials,
+    secrets,
+    namespaces,
+    servers,
+    clusterServers,
+  });
   // The status writer's own copies go as soon as the caches hold them.
   for (const [res, inf] of [
     [DbcredResources.DatabaseServer, servers],
@@ -225,10 +243,21 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     mayRun: manager.mayReconcile,
   });
 
+  // What this process keeps per object beyond the informer caches: each must return to its size
+  // once the objects are gone (a test creates and deletes hundreds), and it is exported as a gauge.
+  const footprint = (): Record<string, number> => ({
+    statusWritten: ctx.status.size(),
+    ...engines.sizes(),
+    ...credentialReconciler.footprint(),
+    ...staticReconciler.footprint(),
+  });
+  registerFootprint(metrics.registry, footprint);
+
   return {
     manager,
     sweeper,
     credentials: credentialController,
+    footprint,
     async start() {
       engineOptions.marker = installationMarker(settings.instance, settings.clusterId ?? (await readClusterId(client)));
       logger.info({ marker: engineOptions.marker }, 'ownership marker of this installation');

@@ -32,6 +32,11 @@ export class Freshest {
     this.now = now;
   }
 
+  /** size is the number of objects remembered (bounded: each goes once the cache has it, or after the grace). */
+  size(): number {
+    return this.written.size;
+  }
+
   /** freshest returns whichever is newer: the cached object or the one this process last wrote. */
   get<T extends KubeObject>(cached: T | undefined, key: string): T | undefined {
     const entry = this.written.get(key);
@@ -66,11 +71,6 @@ export class Freshest {
   forget(key: string): void {
     this.written.delete(key);
   }
-
-  /** size is the number of objects held (tests). */
-  size(): number {
-    return this.written.size;
-  }
 }
 
 export class StatusWriter {
@@ -81,6 +81,13 @@ export class StatusWriter {
   constructor(client: KubeClient, now: () => number = Date.now) {
     this.client = client;
     this.now = now;
+  }
+
+  /** size is the number of objects remembered across every kind. */
+  size(): number {
+    let n = 0;
+    for (const f of this.fresh.values()) n += f.size();
+    return n;
   }
 
   private of(res: ResourceType): Freshest {
@@ -124,7 +131,9 @@ export class StatusWriter {
       },
       { subresource: 'status' },
     );
-    this.of(res).remember(updated);
+    // A write that changed nothing keeps the resourceVersion and brings no watch event: there is
+    // nothing newer than the cache to remember (and nothing would ever drop that copy).
+    if (rv(updated) !== rv(obj)) this.of(res).remember(updated);
     return updated;
   }
 }

@@ -69,3 +69,17 @@ export function registerEventsDropped(registry: Registry, dropped: () => number)
     },
   });
 }
+
+/** registerFootprint exports the sizes of the operator's per-object maps (read at each scrape). */
+export function registerFootprint(registry: Registry, footprint: () => Record<string, number>): void {
+  new Gauge({
+    name: 'dbcred_tracked_entries',
+    help: 'Entries of the per-object maps the operator keeps beyond its informer caches, by map; each returns to its size once the objects are gone.',
+    labelNames: ['map'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [map, n] of Object.entries(footprint())) this.set({ map }, n);
+    },
+  });
+}

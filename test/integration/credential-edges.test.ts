@@ -436,8 +436,8 @@ describe('an issuance that fails for good after the user was created', () => {
       // Dropped, audited as a revocation, not left pending for the sweep.
       const revoked = () =>
         op.audit
-          .map((l) => JSON.parse(l) as { action: string; object?: { name?: string }; username?: string })
-          .filter((r) => r.action === 'revoke' && r.object?.name === 'refused-secret')
+          .map((l) => JSON.parse(l) as { action: string; object?: { name?: string }; username?: string; reason?: string })
+          .filter((r) => r.action === 'revoke' && r.object?.name === 'refused-secret' && r.reason === 'abandoned')
           .map((r) => r.username!);
       await waitFor('the created user to be revoked', () => Promise.resolve(revoked().length > 0), { timeoutMs: 20_000 });
       const first = revoked()[0]!;
@@ -447,9 +447,10 @@ describe('an issuance that fails for good after the user was created', () => {
         async () => (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status?.pending?.username !== first,
         { timeoutMs: 10_000 },
       );
+      const abandoned = revoked();
       await lab.client.delete(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name);
       await waitForCredentialGone(lab.client, lab.ns.name, 'refused-secret');
-      for (const username of revoked())
+      for (const username of abandoned)
         expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`])).toEqual([]);
     } finally {
       await kubectl(requireKube().kubeconfig, [

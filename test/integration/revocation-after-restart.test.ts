@@ -96,7 +96,7 @@ describe('a namespace deleted while the operator is down', () => {
     );
     expect(await roleExists(username)).toBe(false);
     expect(op.audit.map((l) => JSON.parse(l) as { action: string; username?: string }).filter((r) => r.action === 'revoke')).toEqual([
-      expect.objectContaining({ username }),
+      expect.objectContaining({ username, reason: 'deleted' }),
     ]);
   }, 150_000);
 });

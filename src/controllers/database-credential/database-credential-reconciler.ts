@@ -44,6 +44,11 @@ export class DatabaseCredentialReconciler implements Reconciler {
     this.c = new CredentialContext(ctx, informers, missingUsers);
   }
 
+  /** footprint: entries of this reconciler's own maps (Secrets it wrote, missing users, quota locks). */
+  footprint(): Record<string, number> {
+    return { credentialSecretsWritten: this.c.secrets.size(), missingUsers: this.c.missingUsers.size, quotaLocks: this.c.quotaLock.size() };
+  }
+
   /** reconcile converges one credential: finalize if deleting, otherwise converge its users and Secret. */
   async reconcile(key: string): Promise<Result | void> {
     const { ctx } = this.c;

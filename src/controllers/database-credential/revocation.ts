@@ -58,7 +58,7 @@ export async function revokeUsers(
       if (due !== undefined) ctx.metrics.revocationLag.observe({ why }, Math.max(0, ctx.clock.now() - due) / 1000);
       ctx.failpoints.hit('after-old-user-revoked');
       const message = `user ${username} revoked (${result.existed ? `dropped, ${result.terminatedSessions} session(s) ended` : 'already gone'})`;
-      c.audit(cred, { action: 'revoke', outcome: 'success', server: ref.name, username, message });
+      c.audit(cred, { action: 'revoke', outcome: 'success', server: ref.name, username, reason: why, message });
       if (options.event !== false) c.event(cred, 'Normal', 'Revoked', 'Revoke', message);
     } catch (error) {
       ctx.metrics.revocationFailures.inc();

@@ -1,8 +1,6 @@
 // DatabaseServer and ClusterDatabaseServer: connect with the admin Secret, check the admin's
 // privileges, and say so in Ready (with the reason when not). Re-checked every minute, which also
-// picks up a changed admin Secret (the engine is rebuilt when its resourceVersion changes). While
-// users issued on the server may live, the server and its Secrets are held by finalizers
-// (server-protection.ts), so their revocation can always log in.
+// picks up a changed admin Secret (the engine is rebuilt when its login or CA changes).
 import { ClusterDatabaseServer, DatabaseServer, validate } from '../../api/v1alpha1/index.ts';
 import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
@@ -15,10 +13,6 @@ import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../dbcred-resources.ts';
 import type { ServerRef } from '../engine-pool.ts';
-import { addFinalizer, hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
-import { Resources } from '../../runtime/kube/builtin-resources.ts';
-import { isForbidden, isNotFound } from '../../runtime/kube/errors.ts';
-import { SERVER_IN_USE_FINALIZER, secretFinalizer, secretsOfServer } from './server-protection.ts';
 
 const RECHECK_READY_MS = 60_000;
 const RECHECK_NOT_READY_MS = 10_000;
@@ -27,44 +21,25 @@ export class DatabaseServerReconciler implements Reconciler {
   private readonly ctx: OperatorContext;
   private readonly kind: 'DatabaseServer' | 'ClusterDatabaseServer';
   private readonly informer: Informer<KubeObject>;
-  private readonly inUse: (ref: ServerRef) => boolean;
 
-  constructor(
-    ctx: OperatorContext,
-    kind: 'DatabaseServer' | 'ClusterDatabaseServer',
-    informer: Informer<KubeObject>,
-    inUse: (ref: ServerRef) => boolean,
-  ) {
+  constructor(ctx: OperatorContext, kind: 'DatabaseServer' | 'ClusterDatabaseServer', informer: Informer<KubeObject>) {
     this.ctx = ctx;
     this.kind = kind;
     this.informer = informer;
-    this.inUse = inUse;
   }
 
   async reconcile(key: string): Promise<Result | void> {
     const { ctx, kind } = this;
     const res = DbcredResources[kind];
-    let raw = ctx.status.freshest(res, this.informer.get(key), key);
+    const raw = ctx.status.freshest(res, this.informer.get(key), key);
     const { namespace, name } = splitKey(key);
     const ref: ServerRef = { kind, name, namespace };
     if (!raw) {
-      // The engine stays in the pool while credentials issued on this server may still need revoking.
-      if (!this.inUse(ref)) ctx.engines.forget(ref);
       ctx.status.forget(res, key);
       ctx.metrics.serverTransportUnverified.remove({ kind, namespace: namespace ?? '', name });
       return;
     }
-    // Held while its users may live; released (Secrets first) once none do.
-    const inUse = this.inUse(ref);
-    if (raw.metadata.deletionTimestamp && inUse) return { requeueAfterMs: RECHECK_NOT_READY_MS }; // its credentials' changes bring it back
-    if (inUse || hasFinalizer(raw, SERVER_IN_USE_FINALIZER)) {
-      await this.holdSecrets(raw, ref, inUse);
-      const held = inUse
-        ? await addFinalizer(ctx.client, res, raw, SERVER_IN_USE_FINALIZER)
-        : await removeFinalizer(ctx.client, res, raw, SERVER_IN_USE_FINALIZER);
-      if (held !== raw) ctx.status.remember(res, held);
-      raw = held;
-    }
+    // A server being deleted is kept only for revoking its users (server-protection-reconciler.ts).
     if (raw.metadata.deletionTimestamp) return;
     const parsed = kind === 'DatabaseServer' ? validate(DatabaseServer, raw) : validate(ClusterDatabaseServer, raw);
     const now = ctx.clock.now();
@@ -133,25 +108,6 @@ export class DatabaseServerReconciler implements Reconciler {
       }
     }
     return { requeueAfterMs: ready ? RECHECK_READY_MS : RECHECK_NOT_READY_MS };
-  }
-
-  /**
-   * holdSecrets adds (hold) or removes this server's finalizer on each Secret it logs in with. A
-   * missing Secret is skipped, and so is one the operator may only read (the chart's
-   * adminSecretNamespaces in namespace-scoped mode: a platform namespace that is not deleted).
-   */
-  private async holdSecrets(raw: KubeObject, ref: ServerRef, hold: boolean): Promise<void> {
-    const finalizer = secretFinalizer(ref);
-    for (const { namespace, name } of secretsOfServer(raw, ref)) {
-      try {
-        const secret = await this.ctx.client.get<KubeObject>(Resources.Secret, name, namespace);
-        if (hold) await addFinalizer(this.ctx.client, Resources.Secret, secret, finalizer);
-        else await removeFinalizer(this.ctx.client, Resources.Secret, secret, finalizer);
-      } catch (error) {
-        if (isNotFound(error) || isForbidden(error)) continue;
-        throw error;
-      }
-    }
   }
 }
 

@@ -43,6 +43,11 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     informers.secrets.on((event) => this.secrets.observe(event));
   }
 
+  /** footprint: entries of this reconciler's own maps (Secrets it wrote). */
+  footprint(): Record<string, number> {
+    return { staticSecretsWritten: this.secrets.size() };
+  }
+
   async reconcile(key: string): Promise<Result | void> {
     const { ctx } = this;
     const raw = ctx.status.freshest(RES, this.informer.get(key), key);
