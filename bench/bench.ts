@@ -315,7 +315,7 @@ await pool(steady, 32, async (i) => {
 const fillRate = (steady * 1000) / (performance.now() - fillStart);
 await sleep(3000);
 const rssMiB = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${proc.child.pid}/status`, 'utf8'))![1]) / 1024;
-const heapMiB = metric(await metricsOf(proc), /^dbcred_nodejs_heap_size_used_bytes (\S+)/m) / 1024 / 1024;
+const heapMiB = metric(await metricsOf(proc), /^nodejs_heap_size_used_bytes (\S+)/m) / 1024 / 1024;
 // Latency with that many live: the same arrival rate as the issuance figure.
 const atScale = distribution(
   (await atRate(config.rateN, config.rate, (i) => issue(`scale-rate-${i}`, 'pg-readers'))).filter((x): x is number => x !== undefined),

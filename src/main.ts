@@ -3,7 +3,7 @@
 //   dbcred audit verify FILE            check an audit log's hash chain
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { lastRecord, verifyChain } from './audit/audit-log.ts';
-import { loadSettings, SETTING_NAMES } from './config/settings.ts';
+import { loadSettings, settingsHelp } from './config/settings.ts';
 import { buildOperator } from './controllers/operator.ts';
 import { KubeClient } from './runtime/kube/client.ts';
 import { createLogger } from './observability/logger.ts';
@@ -36,6 +36,10 @@ async function run(args: string[]): Promise<number> {
     'dbcred operator started',
   );
   const exit = await operator.manager.exited;
+  if (exit === 'lease-namespace-missing') {
+    console.error(`CONFIG_INVALID: ${operator.manager.gaveUp ?? 'the leader election namespace does not exist'}`);
+    return 1;
+  }
   if (exit === 'leadership-lost') {
     logger.error('leadership lost: exiting so a fresh process can campaign again');
     await operator.stop();
@@ -62,9 +66,9 @@ function auditVerify(file: string | undefined): number {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'audit' && rest[0] === 'verify') return auditVerify(rest[1]);
-  if (command === '--help' || command === 'help') {
+  if (command === 'help' || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(
-      `dbcred [run] [flags]\n${SETTING_NAMES.map((s) => `  ${s.flag}=…  (${s.env})`).join('\n')}\ndbcred audit verify FILE\n`,
+      `usage:\n  dbcred [run] [flags]      run the operator\n  dbcred audit verify FILE  check an audit log's hash chain\n\nflags (--flag=value or --flag value; each also read from its variable):\n${settingsHelp()}\n`,
     );
     return 0;
   }

@@ -16,8 +16,8 @@ import type { KubeObject } from '../runtime/kube/types.ts';
 import { Manager } from '../runtime/manager.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createRuntimeMetrics, reconcileHooks, registerEventsDropped, registerFootprint } from '../observability/metrics.ts';
-import { createCredentialMetrics } from '../observability/credential-metrics.ts';
-import type { Settings } from '../config/settings.ts';
+import { createCredentialMetrics, type CurrentCredential } from '../observability/credential-metrics.ts';
+import { parseBindAddress, type Settings } from '../config/settings.ts';
 import type { Clock } from '../util/clock.ts';
 import { Failpoints } from '../util/failpoints.ts';
 import { DbcredError } from '../util/errors.ts';
@@ -64,15 +64,15 @@ export interface Operator {
 export function buildOperator(settings: Settings, deps: OperatorDeps): Operator {
   const { client, clock, logger } = deps;
   const metrics = createRuntimeMetrics();
-  const split = settings.healthAddr.lastIndexOf(':');
-  const host = settings.healthAddr.slice(0, split).replace(/^\[(.*)\]$/, '$1');
-  const port = settings.healthAddr.slice(split + 1);
+  const health = parseBindAddress(settings.healthProbeBindAddress);
+  const metricsServer = parseBindAddress(settings.metricsBindAddress);
   const manager = new Manager({
     client,
     clock,
     logger,
     metrics,
-    health: { host, port: Number(port) },
+    ...(health ? { health } : {}),
+    ...(metricsServer ? { metricsServer } : {}),
     shutdownGraceMs: settings.shutdownGrace,
     ...(settings.leaderElect
       ? {
@@ -157,10 +157,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
     status: new StatusWriter(writer, () => clock.now()),
     failpoints: new Failpoints(deps.env ?? process.env),
-    metrics: createCredentialMetrics(
-      metrics.registry,
-      () => credentials.list().filter((c) => (c as { status?: { current?: unknown } }).status?.current).length,
-    ),
+    metrics: createCredentialMetrics(metrics.registry, () => currentCredentials(credentials.list())),
     rolloutRestarts: settings.rolloutRestarts,
   };
   // Retries back off per key up to 1 min (not controller-runtime's 1000 s): a credential waiting on a
@@ -305,4 +302,15 @@ function withoutUnreadFields(obj: KubeObject): KubeObject {
   delete (obj.metadata as { managedFields?: unknown }).managedFields;
   if (obj.metadata.annotations?.[LAST_APPLIED] !== undefined) delete obj.metadata.annotations[LAST_APPLIED];
   return obj;
+}
+
+/** currentCredentials lists the credentials that have a current user, with its expiry (for the metrics). */
+function currentCredentials(credentials: readonly KubeObject[]): CurrentCredential[] {
+  const out: CurrentCredential[] = [];
+  for (const c of credentials) {
+    const expiresAt = (c as { status?: { current?: { expiresAt?: string } } }).status?.current?.expiresAt;
+    if (expiresAt === undefined) continue;
+    out.push({ namespace: c.metadata.namespace ?? '', name: c.metadata.name, expiresAtMs: Date.parse(expiresAt) });
+  }
+  return out;
 }

@@ -15,14 +15,33 @@ export interface CredentialMetrics {
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** createCredentialMetrics registers the product metrics; activeCount is read at each scrape. */
-export function createCredentialMetrics(registry: Registry, activeCount: () => number): CredentialMetrics {
+/** A credential's current user, as the expiry gauge shows it. */
+export interface CurrentCredential {
+  namespace: string;
+  name: string;
+  expiresAtMs: number;
+}
+
+/** createCredentialMetrics registers the product metrics; current is read at each scrape. */
+export function createCredentialMetrics(registry: Registry, current: () => CurrentCredential[]): CredentialMetrics {
   new Gauge({
     name: 'dbcred_active_credentials',
     help: 'DatabaseCredentials with a current user.',
     registers: [registry],
     collect() {
-      this.set(activeCount());
+      this.set(current().length);
+    },
+  });
+  // One series per credential with a current user, so an alert can fire on time() > expiry - margin
+  // for a credential that is not being renewed.
+  new Gauge({
+    name: 'dbcred_credential_expiry_timestamp_seconds',
+    help: "When each DatabaseCredential's current user expires (Unix seconds).",
+    labelNames: ['namespace', 'name'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of current()) this.set({ namespace: c.namespace, name: c.name }, c.expiresAtMs / 1000);
     },
   });
   return {

@@ -1,5 +1,7 @@
-// Prometheus metrics (prom-client), all prefixed dbcred_. One registry per process; the runtime's
-// metrics live here, the product's are added next to them by the controllers.
+// Prometheus metrics (prom-client). The operator's own are prefixed dbcred_; Node's process metrics
+// keep their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, ...) so stock
+// dashboards and alerts work. One registry per process; the runtime's metrics live here, the
+// product's are added next to them by the controllers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface RuntimeMetrics {
@@ -7,6 +9,8 @@ export interface RuntimeMetrics {
   reconcileTotal: Counter<'controller' | 'outcome'>;
   reconcileDuration: Histogram<'controller'>;
   workqueueDepth: Gauge<'controller'>;
+  /** Each controller's queue length, read at every scrape (so the gauge is live, not as of the last reconcile). */
+  queueDepths: Map<string, () => number>;
   informerObjects: Gauge<'resource'>;
   leader: Gauge;
 }
@@ -14,8 +18,10 @@ export interface RuntimeMetrics {
 /** createRuntimeMetrics registers the runtime's metrics (and Node's process metrics) in a new registry. */
 export function createRuntimeMetrics(): RuntimeMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'dbcred_' });
+  collectDefaultMetrics({ register: registry });
+  const queueDepths = new Map<string, () => number>();
   return {
+    queueDepths,
     registry,
     reconcileTotal: new Counter({
       name: 'dbcred_reconcile_total',
@@ -35,6 +41,9 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       help: "Keys waiting in a controller's work queue.",
       labelNames: ['controller'],
       registers: [registry],
+      collect() {
+        for (const [controller, depth] of queueDepths) this.set({ controller }, depth());
+      },
     }),
     informerObjects: new Gauge({
       name: 'dbcred_informer_objects',
@@ -46,13 +55,12 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   };
 }
 
-/** reconcileHooks reports each reconcile's outcome, duration and the queue depth to the metrics. */
+/** reconcileHooks reports each reconcile's outcome and duration to the metrics. */
 export function reconcileHooks(metrics: RuntimeMetrics) {
   return {
-    onReconcile(controller: string, outcome: string, durationMs: number, queueDepth: number): void {
+    onReconcile(controller: string, outcome: string, durationMs: number): void {
       metrics.reconcileTotal.inc({ controller, outcome });
       metrics.reconcileDuration.observe({ controller }, durationMs / 1000);
-      metrics.workqueueDepth.set({ controller }, queueDepth);
     },
   };
 }

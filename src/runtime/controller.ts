@@ -27,7 +27,7 @@ export interface Reconciler {
 
 /** Observations a controller reports (wired to metrics by the caller). */
 export interface ControllerHooks {
-  onReconcile?(controller: string, outcome: 'success' | 'requeue' | 'error', durationMs: number, queueDepth: number): void;
+  onReconcile?(controller: string, outcome: 'success' | 'requeue' | 'error', durationMs: number): void;
 }
 
 export interface ControllerOptions {
@@ -149,19 +149,19 @@ export class Controller {
     if (failure === undefined && result?.retry) {
       this.queue.addRateLimited(key, result.retryCapMs);
       if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
-      hooks?.onReconcile?.(this.name, 'requeue', elapsed, this.queue.len());
+      hooks?.onReconcile?.(this.name, 'requeue', elapsed);
     } else if (failure === undefined && result?.requeueAfterMs !== undefined) {
       this.queue.forget(key);
       this.queue.addAfter(key, result.requeueAfterMs);
-      hooks?.onReconcile?.(this.name, 'requeue', elapsed, this.queue.len());
+      hooks?.onReconcile?.(this.name, 'requeue', elapsed);
     } else if (failure === undefined) {
       this.queue.forget(key);
-      hooks?.onReconcile?.(this.name, 'success', elapsed, this.queue.len());
+      hooks?.onReconcile?.(this.name, 'success', elapsed);
     } else {
       const retries = this.queue.retries(key);
       this.queue.addRateLimited(key);
       logger.warn({ controller: this.name, key, retries, err: failure }, 'reconcile failed; retrying with backoff');
-      hooks?.onReconcile?.(this.name, 'error', elapsed, this.queue.len());
+      hooks?.onReconcile?.(this.name, 'error', elapsed);
     }
   }
 }

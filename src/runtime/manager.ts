@@ -18,8 +18,10 @@ export interface ManagerOptions {
   clock: Clock;
   logger: Logger;
   metrics: RuntimeMetrics;
-  /** Health/metrics server; port 0 picks a free port; omit to run none. */
-  health?: { host: string; port: number };
+  /** Where /healthz and /readyz are served (host undefined: every interface; port 0: a free one); omit for none. */
+  health?: BindAddress;
+  /** Where /metrics is served; the same address as health shares one server; omit for none. */
+  metricsServer?: BindAddress;
   /** Leader election; omit to reconcile without it (a single replica). */
   leaderElection?: {
     namespace: string;
@@ -33,15 +35,23 @@ export interface ManagerOptions {
   shutdownGraceMs?: number;
 }
 
-export type ManagerExit = 'stopped' | 'leadership-lost';
+export interface BindAddress {
+  host: string | undefined;
+  port: number;
+}
+
+/** Why run() ended: a stop, a lost lease, or a Lease namespace that does not exist (nothing to retry). */
+export type ManagerExit = 'stopped' | 'leadership-lost' | 'lease-namespace-missing';
 
 export class Manager {
   private readonly o: ManagerOptions;
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly controllers: Controller[] = [];
   private elector: LeaderElector | undefined;
-  private health: { port: number; close(): Promise<void> } | undefined;
+  private servers: { port: number; probes: boolean; metrics: boolean; close(): Promise<void> }[] = [];
   private controllersRunning = false;
+  /** Why leader election gave up, when it did. */
+  gaveUp: string | undefined;
   private resolveExit!: (exit: ManagerExit) => void;
   private stopping: Promise<void> | undefined;
   /** Resolves when the manager has stopped, saying why. */
@@ -52,9 +62,14 @@ export class Manager {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
   }
 
-  /** The port the health server listens on (after start). */
+  /** The port /healthz and /readyz are served on (after start). */
   get healthPort(): number | undefined {
-    return this.health?.port;
+    return this.servers.find((s) => s.probes)?.port;
+  }
+
+  /** The port /metrics is served on (after start). */
+  get metricsPort(): number | undefined {
+    return this.servers.find((s) => s.metrics)?.port;
   }
 
   addInformer<T extends KubeObject>(informer: Informer<T>): Informer<T> {
@@ -64,6 +79,7 @@ export class Manager {
 
   addController(controller: Controller): Controller {
     this.controllers.push(controller);
+    this.o.metrics.queueDepths.set(controller.name, () => controller.queue.len());
     return controller;
   }
 
@@ -75,10 +91,18 @@ export class Manager {
 
   /** start brings everything up in order; it resolves once caches are synced and election has begun. */
   async start(): Promise<void> {
-    const { metrics, health, logger } = this.o;
-    if (health) {
-      this.health = await startHealthServer({ ...health, registry: metrics.registry, notReadyReasons: () => this.notReadyReasons() });
-      logger.info({ port: this.health.port }, 'health and metrics server listening');
+    const { metrics, health, metricsServer, logger } = this.o;
+    const shared = health && metricsServer && health.host === metricsServer.host && health.port === metricsServer.port;
+    const wanted = shared
+      ? [{ at: health, serve: { probes: true, metrics: true } }]
+      : [
+          ...(health ? [{ at: health, serve: { probes: true, metrics: false } }] : []),
+          ...(metricsServer ? [{ at: metricsServer, serve: { probes: false, metrics: true } }] : []),
+        ];
+    for (const { at, serve } of wanted) {
+      const server = await startHealthServer({ ...at, serve, registry: metrics.registry, notReadyReasons: () => this.notReadyReasons() });
+      this.servers.push({ ...server, ...serve });
+      logger.info({ host: at.host ?? '*', port: server.port, ...serve }, 'serving probes/metrics');
     }
     for (const informer of this.informers) {
       informer.on(() => metrics.informerObjects.set({ resource: informer.resource.plural }, informer.size()));
@@ -99,6 +123,10 @@ export class Manager {
       onStartedLeading: () => {
         metrics.leader.set(1);
         this.startControllers();
+      },
+      onGaveUp: (why) => {
+        this.gaveUp = why;
+        void this.shutdown('lease-namespace-missing');
       },
       onStoppedLeading: () => {
         metrics.leader.set(0);
@@ -128,7 +156,7 @@ export class Manager {
       await Promise.all(this.controllers.map((c) => c.stop(grace)));
       await this.elector?.stop();
       await Promise.all(this.informers.map((i) => i.stop()));
-      await this.health?.close();
+      await Promise.all(this.servers.map((s) => s.close()));
       this.o.logger.info({ exit }, 'manager stopped');
       this.resolveExit(exit);
     })();

@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import { verifyChain } from '../../src/audit/audit-log.ts';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
+import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
 import {
@@ -298,6 +299,26 @@ describe('repairs and refusals', () => {
     expect(value(/^dbcred_active_credentials (\d+)/m)).toBeGreaterThanOrEqual(3);
     expect(value(/^dbcred_issuance_duration_seconds_count\{engine="postgres"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
     expect(value(/^dbcred_events_dropped_total (\d+)/m)).toBe(0);
+    // Node's process metrics keep their standard names, for stock dashboards.
+    expect(text).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(text).not.toContain('dbcred_process_');
+    // The queue depth is read at the scrape, for every controller.
+    expect(text).toMatch(/^dbcred_workqueue_depth\{controller="databasecredentials"\} \d+/m);
+  });
+
+  it("exports each current user's expiry, as its credential's status says", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${op.operator.manager.healthPort}/metrics`)).text();
+    const series = [...text.matchAll(/^dbcred_credential_expiry_timestamp_seconds\{namespace="([^"]+)",name="([^"]+)"\} (\S+)$/gm)];
+    const mine = series.filter(([, namespace]) => namespace === lab.ns.name);
+    expect(mine.length).toBeGreaterThanOrEqual(1);
+    for (const [, namespace, name, seconds] of mine) {
+      const cred = await lab.client.get<KubeObject>(DbcredResources.DatabaseCredential, name!, namespace).catch(() => undefined);
+      if (!cred) continue; // deleted since the scrape
+      const expiresAt = (cred as { status?: { current?: { expiresAt?: string } } }).status?.current?.expiresAt;
+      // A credential may rotate between the scrape and the read: then its expiry only moved later.
+      expect(Date.parse(expiresAt!) / 1000).toBeGreaterThanOrEqual(Number(seconds));
+    }
   });
 
   it('keeps an audit trail whose hash chain verifies', () => {

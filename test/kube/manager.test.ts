@@ -25,7 +25,9 @@ afterAll(async () => {
 describe('the manager', () => {
   it('serves /healthz, reports ready only once caches are synced, exposes dbcred_ metrics, and stops cleanly', async () => {
     const metrics = createRuntimeMetrics();
-    const manager = new Manager({ client, clock: systemClock, logger: silentLogger, metrics, health: { host: '127.0.0.1', port: 0 } });
+    // One address for both: one server answers all three paths (the old --health-addr).
+    const at = { host: '127.0.0.1', port: 0 };
+    const manager = new Manager({ client, clock: systemClock, logger: silentLogger, metrics, health: at, metricsServer: at });
     const informer = manager.addInformer(
       new Informer<KubeObject>({ client, resource: Resources.ConfigMap, namespace: ns.name, clock: systemClock, logger: silentLogger }),
     );
@@ -54,5 +56,39 @@ describe('the manager', () => {
     await manager.stop();
     expect(await manager.exited).toBe('stopped');
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
+  it('serves the probes and the metrics on their own ports when their addresses differ', async () => {
+    const manager = new Manager({
+      client,
+      clock: systemClock,
+      logger: silentLogger,
+      metrics: createRuntimeMetrics(),
+      health: { host: '127.0.0.1', port: 0 },
+      metricsServer: { host: undefined, port: 0 },
+    });
+    await manager.start();
+    const probes = `http://127.0.0.1:${manager.healthPort}`;
+    const metrics = `http://127.0.0.1:${manager.metricsPort}`;
+    expect(manager.metricsPort).not.toBe(manager.healthPort);
+    expect((await fetch(`${probes}/readyz`)).status).toBe(200);
+    expect((await fetch(`${probes}/metrics`)).status).toBe(404);
+    expect((await fetch(`${metrics}/metrics`)).status).toBe(200);
+    expect((await fetch(`${metrics}/healthz`)).status).toBe(404);
+    await manager.stop();
+  });
+
+  it('gives up at once, saying what to do, when the Lease namespace does not exist', async () => {
+    const manager = new Manager({
+      client,
+      clock: systemClock,
+      logger: silentLogger,
+      metrics: createRuntimeMetrics(),
+      leaderElection: { namespace: `${ns.name}-missing`, name: 'dbcred-operator', identity: 'me' },
+    });
+    await manager.start();
+    expect(await manager.exited).toBe('lease-namespace-missing');
+    expect(manager.gaveUp).toContain(`the leader election namespace ${ns.name}-missing does not exist`);
+    expect(manager.gaveUp).toContain('--leader-elect=false');
   });
 });

@@ -37,7 +37,11 @@ export interface LeaderElectionOptions {
   retryPeriodMs?: number;
   onStartedLeading(): void;
   onStoppedLeading(): void;
+  /** Called once when campaigning cannot succeed without a change by a person (the Lease's namespace does not exist); the campaign has ended. */
+  onGaveUp?(why: string): void;
 }
+
+class LeaseNamespaceMissing extends Error {}
 
 /** MicroTime as the Lease API wants it (RFC 3339 with microseconds). */
 function microTime(ms: number): string {
@@ -45,7 +49,7 @@ function microTime(ms: number): string {
 }
 
 export class LeaderElector {
-  private readonly o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading'>> & LeaderElectionOptions;
+  private readonly o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onGaveUp'>> & LeaderElectionOptions;
   private leading = false;
   private observed: { record: string; at: number } | undefined;
   private lastRenew = 0;
@@ -88,6 +92,12 @@ export class LeaderElector {
       try {
         ok = await this.tryAcquireOrRenew();
       } catch (error) {
+        if (error instanceof LeaseNamespaceMissing) {
+          const why = `the leader election namespace ${this.o.namespace} does not exist: create it, or point --leader-election-namespace (or POD_NAMESPACE) at one that does, or run one replica with --leader-elect=false`;
+          logger.error({ lease: this.o.name, namespace: this.o.namespace }, why);
+          this.o.onGaveUp?.(why);
+          return;
+        }
         logger.warn({ err: error, lease: this.o.name }, 'leader election: lease update failed');
       }
       const now = clock.now();
@@ -142,6 +152,8 @@ export class LeaderElector {
         return true;
       } catch (createError) {
         if (isAlreadyExists(createError)) return false;
+        // Creating a namespaced object answers 404 only when its namespace does not exist.
+        if (isNotFound(createError)) throw new LeaseNamespaceMissing();
         throw createError;
       }
     }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { hostname } from 'node:os';
-import { SETTING_NAMES, loadSettings } from '../../../src/config/settings.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SETTING_NAMES, loadSettings, parseBindAddress, settingsHelp } from '../../../src/config/settings.ts';
 import { DbcredError } from '../../../src/util/errors.ts';
 
 /** Calls fn and returns what it threw (fails the test when it does not throw). */
@@ -31,7 +33,8 @@ describe('operator settings', () => {
       leaseDuration: 15_000,
       renewDeadline: 10_000,
       retryPeriod: 2_000,
-      healthAddr: '0.0.0.0:8080',
+      metricsBindAddress: ':8080',
+      healthProbeBindAddress: ':8081',
       workers: 16,
       logLevel: 'info',
       auditLog: '-',
@@ -125,9 +128,58 @@ describe('operator settings', () => {
     expect(() => loadSettings(['--workers=2.5'], {})).toThrow('workers: must be a whole number');
   });
 
-  it('accept an IPv6 health address and treat an empty variable as unset', () => {
-    expect(loadSettings(['--health-addr=[::]:8080'], {}).healthAddr).toBe('[::]:8080');
+  it('treat an empty variable as unset', () => {
     expect(loadSettings([], { DBCRED_KUBECONFIG: '', KUBECONFIG: '/k' }).kubeconfig).toBe('/k');
+  });
+
+  describe("use controller-runtime's flag names", () => {
+    it('serve metrics and probes on separate addresses, IPv6 and every-interface forms included', () => {
+      const s = loadSettings(['--metrics-bind-address=[::]:9090', '--health-probe-bind-address=127.0.0.1:9091'], {});
+      expect(s).toMatchObject({ metricsBindAddress: '[::]:9090', healthProbeBindAddress: '127.0.0.1:9091' });
+      expect(parseBindAddress(s.metricsBindAddress)).toEqual({ host: '::', port: 9090 });
+      expect(parseBindAddress(s.healthProbeBindAddress)).toEqual({ host: '127.0.0.1', port: 9091 });
+      expect(parseBindAddress(':8080')).toEqual({ host: undefined, port: 8080 });
+    });
+
+    it('turn a server off with 0', () => {
+      expect(parseBindAddress(loadSettings(['--metrics-bind-address=0'], {}).metricsBindAddress)).toBeUndefined();
+    });
+
+    it('keep --health-addr as an alias that puts both on one address, which the new names override', () => {
+      expect(loadSettings(['--health-addr=0.0.0.0:8080'], {})).toMatchObject({
+        metricsBindAddress: '0.0.0.0:8080',
+        healthProbeBindAddress: '0.0.0.0:8080',
+      });
+      expect(loadSettings([], { DBCRED_HEALTH_ADDR: ':7000', DBCRED_METRICS_BIND_ADDRESS: ':7001' })).toMatchObject({
+        metricsBindAddress: ':7001',
+        healthProbeBindAddress: ':7000',
+      });
+    });
+
+    it('take a value from the next argument when there is no =', () => {
+      const s = loadSettings(['--workers', '4', '--leader-elect', '--log-level', 'warn'], {});
+      expect(s).toMatchObject({ workers: 4, leaderElect: true, logLevel: 'warn' });
+    });
+
+    it('refuse a flag whose value is missing', () => {
+      expectConfigInvalid(() => loadSettings(['--workers'], {}), '--workers needs a value');
+      expectConfigInvalid(() => loadSettings(['--workers', '--leader-elect'], {}), '--workers needs a value');
+    });
+  });
+
+  it('describe every flag in --help with its variable and default', () => {
+    const help = settingsHelp();
+    for (const { flag, env } of SETTING_NAMES) {
+      expect(help).toContain(flag);
+      expect(help).toContain(env);
+    }
+    expect(help).toContain('default :8080');
+    expect(help).toContain('--health-addr');
+  });
+
+  it('are all listed in the README settings table', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../../README.md'), 'utf8');
+    for (const { flag } of SETTING_NAMES) expect(readme).toMatch(new RegExp(`^\\| [^|]*\`${flag}\``, 'm'));
   });
 
   describe('Kubernetes fallbacks', () => {
@@ -186,7 +238,8 @@ describe('operator settings', () => {
       [['--leader-elect=yes'], {}, 'leaderElect'],
       [['--rollout-restarts=off'], {}, 'rolloutRestarts'],
       [['--log-level=loud'], {}, 'logLevel'],
-      [['--health-addr=8080'], {}, 'healthAddr'],
+      [['--health-addr=8080'], {}, 'metricsBindAddress'],
+      [['--health-probe-bind-address=localhost'], {}, 'healthProbeBindAddress'],
       [['--scram-iterations=0'], {}, 'scramIterations'],
       [['--leader-election-namespace='], {}, 'leaderElectionNamespace'],
       [['--audit-log='], {}, 'auditLog'],
