@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join, dirname } from 'node:path';
@@ -13,6 +14,10 @@ export type Binary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'ku
  * with scripts/build-control-plane.sh (minutes on a cold machine, instant when cached).
  */
 export async function binDir(binaries: Binary[]): Promise<string> {
+  // Against an external cluster the test command may point at a folder holding kubectl and helm
+  // already (scripts/test.sh does when both are on PATH), so nothing is built.
+  const given = process.env['DBCRED_BIN_DIR'];
+  if (given && binaries.every((b) => existsSync(join(given, b)))) return given;
   const { stdout } = await run(join(repoRoot, 'scripts', 'build-control-plane.sh'), binaries, {
     maxBuffer: 64 * 1024 * 1024,
     timeout: 60 * 60 * 1000,

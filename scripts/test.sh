@@ -4,6 +4,19 @@
 # to jest (e.g. `npm test -- --selectProjects unit`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Against an external cluster (KUBECONFIG set, not the one `npm run cluster -- up` started), only
+# the cluster-agnostic suites run, and no Kubernetes is built: kubectl and helm come from PATH when
+# both are there, else only they are built.
+external=""
+if [ -n "${KUBECONFIG:-}" ] && [ -z "${DBCRED_LOCAL_STACK:-}" ]; then
+  external=1
+  export DBCRED_SETUP_KUBERNETES=false
+  kubectl_path=$(command -v kubectl || true)
+  helm_path=$(command -v helm || true)
+  if [ -n "$kubectl_path" ] && [ -n "$helm_path" ] && [ "$(dirname "$kubectl_path")" = "$(dirname "$helm_path")" ]; then
+    export DBCRED_BIN_DIR="$(dirname "$kubectl_path")"
+  fi
+fi
 bash scripts/setup.sh
 export PATH="$PWD/node_modules/.bin:$PATH"
 [ -d /usr/local/go/bin ] && export PATH="$PATH:/usr/local/go/bin"
@@ -16,8 +29,8 @@ echo "[test] type-check"
 tsc -p tsconfig.json --noEmit
 
 args=("$@")
-# Against an external cluster (KUBECONFIG set), run only the suites that need no local database.
-if [ -n "${KUBECONFIG:-}" ] && [ -z "${DBCRED_LOCAL_STACK:-}" ] && [ ${#args[@]} -eq 0 ]; then
+# Against an external cluster, run only the suites that need no local database or node.
+if [ -n "$external" ] && [ ${#args[@]} -eq 0 ]; then
   args=(--selectProjects unit kube)
 fi
 
@@ -30,7 +43,7 @@ node --experimental-vm-modules node_modules/jest/bin/jest.js --ci --json --outpu
 # The benchmark prints its figures against the targets and never fails the run; chaos fails it
 # when the invariant does not hold after a kill.
 extra_failed=0
-if [ ${#args[@]} -eq 0 ] && [ -z "${KUBECONFIG:-}" ]; then
+if [ ${#args[@]} -eq 0 ] && [ -z "$external" ]; then
   echo "[test] bench (short)"
   node bench/bench.ts || { echo "[test] bench failed to run"; extra_failed=$((extra_failed + 1)); }
   echo "[test] chaos (short)"
