@@ -31,6 +31,9 @@ export async function installCrds(kubeconfig: string): Promise<void> {
     'template',
     'dbcred-tests',
     join(REPO_ROOT, 'charts', 'dbcred'),
+    // helm template assumes no optional APIs; the harness's apiserver serves this one.
+    '--api-versions',
+    'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy',
     '--show-only',
     'templates/revoke-finalizer-policy.yaml',
     '--show-only',

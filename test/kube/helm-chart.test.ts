@@ -92,6 +92,15 @@ describe('the Helm chart', () => {
     expect(events).not.toContain('violates PodSecurity');
   });
 
+  it('installs a PodDisruptionBudget for its two replicas and a Service that exposes only the metrics port', async () => {
+    const get = async <T>(kind: string, name: string) =>
+      JSON.parse(await kubectl(requireKube().kubeconfig, ['get', kind, name, '-n', ns.name, '-o', 'json'])) as T;
+    const pdb = await get<{ spec: { maxUnavailable?: number } }>('poddisruptionbudget', release);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    const service = await get<{ spec: { ports: { name: string; port: number }[] } }>('service', `${release}-metrics`);
+    expect(service.spec.ports.map((p) => [p.name, p.port])).toEqual([['metrics', 8080]]);
+  });
+
   it('installs the admission policy that adds the revoke finalizer, unless disabled', async () => {
     const policies = await kubectl(requireKube().kubeconfig, [
       'get',
@@ -136,6 +145,9 @@ describe('the Helm chart', () => {
       // finalizers: a server is held while users issued on it live
       ['patch', 'databaseservers.dbcred.io'],
       ['patch', 'clusterdatabaseservers.dbcred.io'],
+      // blockOwnerDeletion on the Secrets it owns (OwnerReferencesPermissionEnforcement)
+      ['update', 'databasecredentials.dbcred.io/finalizers', 'any-team'],
+      ['update', 'databasestaticcredentials.dbcred.io/finalizers', 'any-team'],
       ['create', 'secrets', 'any-team'],
       ['delete', 'secrets', 'any-team'],
       ['get', 'secrets', 'any-team'],
@@ -149,6 +161,9 @@ describe('the Helm chart', () => {
       ['create', 'databaseroles.dbcred.io'],
       ['create', 'databaseservers.dbcred.io'],
       ['delete', 'clusterdatabaseservers.dbcred.io'],
+      ['patch', 'databasecredentials.dbcred.io/finalizers', 'any-team'],
+      ['update', 'databaseservers.dbcred.io/finalizers', 'any-team'],
+      ['update', 'clusterdatabaseservers.dbcred.io/finalizers'],
       ['create', 'pods', 'any-team'],
       ['delete', 'deployments.apps', 'any-team'],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
@@ -263,6 +278,8 @@ describe('the Helm chart with operator.watchNamespace (namespace-scoped RBAC)', 
       ['patch', 'databasecredentials.dbcred.io/status', teamA.name],
       ['update', 'databasestaticcredentials.dbcred.io', teamA.name],
       ['patch', 'databaseservers.dbcred.io', teamA.name],
+      ['update', 'databasecredentials.dbcred.io/finalizers', teamA.name],
+      ['update', 'databasestaticcredentials.dbcred.io/finalizers', teamA.name],
       ['patch', 'clusterdatabaseservers.dbcred.io'],
       ['create', 'secrets', teamA.name],
       ['update', 'secrets', teamA.name],
@@ -294,6 +311,8 @@ describe('the Helm chart with operator.watchNamespace (namespace-scoped RBAC)', 
       ['list', 'databasecredentials.dbcred.io'],
       ['list', 'databasecredentials.dbcred.io', 'any-team'],
       ['patch', 'databasecredentials.dbcred.io/status', 'any-team'],
+      ['update', 'databasecredentials.dbcred.io/finalizers', 'any-team'],
+      ['update', 'databasestaticcredentials.dbcred.io/finalizers'],
       ['create', 'events.events.k8s.io', 'any-team'],
       ['delete', 'databasecredentials.dbcred.io', teamA.name],
       ['create', 'pods', teamA.name],
