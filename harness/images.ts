@@ -40,6 +40,7 @@ interface ImageConfig {
  * new reference and containerd never runs a stale image.
  */
 export async function buildImage(name: ImageName): Promise<BuiltImage> {
+  if (name === 'operator') return buildOperatorImage();
   const definition = join(DEFINITIONS, name);
   const script = join(definition, 'rootfs.sh');
   const { stdout: inputs } = await run('bash', [script, 'inputs'], { maxBuffer: 16 * 1024 * 1024 });
@@ -65,6 +66,55 @@ export async function buildImage(name: ImageName): Promise<BuiltImage> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+  return image;
+}
+
+/** The operator image's name as the chart's default names it (image.repository). */
+export const OPERATOR_REPOSITORY = 'docker.io/dbcred/operator';
+
+/**
+ * buildOperatorImage builds the operator from the repository's Containerfile with buildah, as users
+ * build it (scripts/build-operator-image.sh), into a docker archive; it is rebuilt only when the
+ * build's inputs change, and tagged with their digest (the chart's appVersion tag is added too).
+ */
+async function buildOperatorImage(): Promise<BuiltImage> {
+  const hash = createHash('sha256');
+  const files = [
+    'Containerfile',
+    '.dockerignore',
+    'scripts/build-operator-image.sh',
+    'scripts/make-node-base-image.sh',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    ...(await readdir(join(REPO_ROOT, 'src'), { recursive: true })).map((f) => join('src', f)).sort(),
+  ];
+  for (const file of files) {
+    const path = join(REPO_ROOT, file);
+    if ((await stat(path)).isFile()) hash.update(file).update(await readFile(path));
+  }
+  const tag = hash.digest('hex').slice(0, 16);
+  const image: BuiltImage = {
+    name: 'operator',
+    ref: `${OPERATOR_REPOSITORY}:${tag}`,
+    archive: join(IMAGES_DIR, `operator-${tag}.docker.tar`),
+  };
+  if (await exists(image.archive)) return image;
+  await mkdir(IMAGES_DIR, { recursive: true });
+  const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  await run(
+    'bash',
+    [join(REPO_ROOT, 'scripts', 'build-operator-image.sh'), image.archive, image.ref, `${OPERATOR_REPOSITORY}:${version}`],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 20 * 60_000,
+    },
+  ).catch((error: unknown) => {
+    const stderr = ((error as { stderr?: string }).stderr ?? '').trim().split('\n').slice(-15).join('\n');
+    throw new Error(`building the operator image from the Containerfile failed:\n${stderr}`, { cause: error });
+  });
+  await pruneOtherTags('operator', image.archive);
   return image;
 }
 
@@ -157,7 +207,7 @@ async function addJsonBlob(blobs: string, value: unknown): Promise<Blob> {
 async function pruneOtherTags(name: ImageName, keep: string): Promise<void> {
   for (const entry of await readdir(IMAGES_DIR)) {
     const path = join(IMAGES_DIR, entry);
-    if (entry.startsWith(`${name}-`) && entry.endsWith('.oci.tar') && path !== keep) await rm(path, { force: true });
+    if (entry.startsWith(`${name}-`) && /\.(oci|docker)\.tar$/.test(entry) && path !== keep) await rm(path, { force: true });
   }
 }
 

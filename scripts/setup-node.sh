@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What the test node needs (harness/node.ts), done only when missing: Debian's containerd, runc,
-# CNI plugins, busybox-static and iptables (to check that a node adds no rules), the kubelet and
-# kube-scheduler built like the control plane, and the pause and app images. Warm: about a second.
-# The operator image is built by its own test (test/node/operator-image.test.ts), from the current src/.
+# CNI plugins, busybox-static and iptables (to check that a node adds no rules), buildah and
+# debootstrap (the operator image is built from the Containerfile, on a Node base image made
+# locally), the kubelet and kube-scheduler built like the control plane, and the pause and app
+# images. Warm: about a second. The operator image is built by its own test
+# (test/node/operator-image.test.ts), from the current src/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,8 @@ command -v runc >/dev/null 2>&1 || missing+=(runc)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
 command -v iptables-save >/dev/null 2>&1 || missing+=(iptables)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 
 if [ ${#missing[@]} -gt 0 ]; then
   # containerd's package would start the machine-wide service: the harness runs its own per node.

@@ -3,6 +3,7 @@
 // cluster is needed here; helm-chart.test.ts installs the chart into a real apiserver.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -363,6 +364,14 @@ describe.each(CLUSTERS)('the Helm chart rendered for Kubernetes $kubeVersion', (
 });
 
 describe('the Helm chart, for what it cannot or should not render', () => {
+  it('defaults to the image tag the Containerfile build gets: the package version, which is the appVersion', async () => {
+    const chart = parseAllDocuments(await readFile(join(REPO_ROOT, 'charts', 'dbcred', 'Chart.yaml'), 'utf8'))[0]!.toJS() as {
+      appVersion: string;
+    };
+    const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(chart.appVersion).toBe(pkg.version);
+  });
+
   it('renders no admission policy for Kubernetes 1.37 unless it is told the cluster serves MutatingAdmissionPolicy', async () => {
     const offline = await render('1.37.0', []);
     expect(offline.filter((m) => m.kind.startsWith('MutatingAdmissionPolicy'))).toEqual([]);

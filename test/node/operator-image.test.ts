@@ -5,8 +5,9 @@ import { createTestNamespace, kubeConfig, type TestNamespace } from '../../harne
 import { importIntoNode } from '../../harness/node.ts';
 import { kubectl, requireNode, RESTRICTED_CONTAINER, RESTRICTED_POD, waitForPod } from '../../harness/pods.ts';
 
-// The operator's own image, built from this checkout (Node 24, the compiled app, production
-// node_modules), runs as its non-root user under the restricted Pod Security Standard.
+// The operator's own image, built from the repository's Containerfile with buildah as a user would
+// build it (Node 24, the compiled app, production node_modules), runs as its non-root user under
+// the restricted Pod Security Standard with a read-only root filesystem.
 describe('the operator image', () => {
   const core = kubeConfig().makeApiClient(CoreV1Api);
   let ns: TestNamespace;
@@ -53,5 +54,37 @@ describe('the operator image', () => {
     expect(report.node).toMatch(/^v24\./);
     expect(report.uid).toBe(10001);
     expect(report.exports).toBeGreaterThan(0);
+  });
+
+  it("starts the operator through the image's entrypoint (here: --help, listing the flags)", async () => {
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name: 'entrypoint' },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: RESTRICTED_POD,
+          containers: [
+            {
+              name: 'operator',
+              image: image.ref,
+              imagePullPolicy: 'Never',
+              securityContext: RESTRICTED_CONTAINER,
+              args: ['--help'],
+            },
+          ],
+        },
+      },
+    });
+    const pod = await waitForPod(
+      ns.name,
+      'entrypoint',
+      'to finish',
+      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
+    );
+    const logs = await kubectl(['logs', '-n', ns.name, 'entrypoint']);
+    expect({ phase: pod.status?.phase }).toEqual({ phase: 'Succeeded' });
+    expect(logs).toContain('--metrics-bind-address');
+    expect(logs).toContain('--health-probe-bind-address');
   });
 });
