@@ -13,7 +13,12 @@ let op: InProcessOperator;
 
 beforeAll(async () => {
   lab = await startLab('static');
-  await sql(lab.postgres, ["CREATE ROLE legacy_batch LOGIN PASSWORD 'initial-password-1'", 'GRANT app_readers TO legacy_batch']);
+  await sql(lab.postgres, [
+    "CREATE ROLE legacy_batch LOGIN PASSWORD 'initial-password-1'",
+    'GRANT app_readers TO legacy_batch',
+    // matches the lab servers' static_* pattern
+    "CREATE ROLE static_report LOGIN PASSWORD 'initial-password-2'",
+  ]);
   await mysqlSql(lab.mariadb, ["CREATE USER 'legacy_batch'@'%' IDENTIFIED BY 'initial-password-1'"]);
   op = await startOperator(lab.ns.name);
 }, 120_000);
@@ -116,5 +121,38 @@ describe('a DatabaseStaticCredential', () => {
     const failed = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'ghost', 'Ready', 'False');
     expect(JSON.stringify(failed.status)).toContain('no_such_user does not exist');
     expect(await secretData(lab.client, lab.ns.name, 'ghost')).toBeUndefined();
+  });
+
+  it('refuses a schedule that parses as five fields but means nothing, before touching the user', async () => {
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'never', {
+      serverRef: { name: 'pg' },
+      username: 'legacy_batch',
+      rotationSchedule: '0 0 31 2 *',
+    });
+    const failed = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'never', 'Ready', 'False', 'InvalidSpec');
+    expect(JSON.stringify(failed.status)).toContain('spec.rotationSchedule: the schedule never fires');
+    expect(await secretData(lab.client, lab.ns.name, 'never')).toBeUndefined();
+  });
+
+  it('rotates on wall-clock times of its time zone, and refuses a zone that does not exist', async () => {
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'berlin', {
+      serverRef: { name: 'pg' },
+      username: 'static_report',
+      rotationSchedule: '0 3 * * *',
+      rotationTimeZone: 'Europe/Berlin',
+    });
+    const ready = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'berlin', 'Ready', 'True', 'PasswordRotated');
+    const next = new Date(String((ready.status as { nextRotationTime?: string }).nextRotationTime));
+    const wall = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' }).format(next);
+    expect(wall).toBe('03:00');
+
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'mars', {
+      serverRef: { name: 'pg' },
+      username: 'static_report',
+      rotationSchedule: '0 3 * * *',
+      rotationTimeZone: 'Mars/Olympus_Mons',
+    });
+    const refused = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'mars', 'Ready', 'False', 'InvalidSpec');
+    expect(JSON.stringify(refused.status)).toContain('spec.rotationTimeZone: unknown time zone');
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { passwordPolicy } from './database-role.ts';
 import { ageColumn, labelSafeName, readyColumns, type KindDefinition } from './kind.ts';
-import { conditions, cronSchedule, described, immutable, objectMeta, objectName, observedGeneration } from './schema.ts';
+import { conditions, cronSchedule, described, immutable, objectMeta, objectName, observedGeneration, timeZone } from './schema.ts';
 import { rolloutRestartTargets, secretSpec } from './secret-spec.ts';
 
 export const DatabaseStaticCredentialSpec = described(
@@ -26,7 +26,8 @@ export const DatabaseStaticCredentialSpec = described(
       'The existing, long-lived database user whose password is rotated. Immutable.',
       [immutable('username', 'create a new object for another user')],
     ),
-    rotationSchedule: cronSchedule('When to rotate the password.'),
+    rotationSchedule: cronSchedule('When to rotate the password.', 'Times are wall-clock times in rotationTimeZone.'),
+    rotationTimeZone: timeZone('The time zone of rotationSchedule.').default('Etc/UTC'),
     passwordPolicy,
     secret: secretSpec,
     rolloutRestartTargets,

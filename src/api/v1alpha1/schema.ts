@@ -103,15 +103,31 @@ export function duration(description: string, bounds: { min: string; max: string
 /** A cron schedule: five fields (minute hour day-of-month month day-of-week) or a macro such as @daily. */
 export const CRON_PATTERN = '^((\\S+\\s+){4}\\S+|@(yearly|annually|monthly|weekly|daily|hourly))$';
 const CRON_RE = new RegExp(CRON_PATTERN);
-export const cronSchedule = (description: string) =>
+export const cronSchedule = (description: string, zone = 'Times are UTC.') =>
   described(
     z.string().min(1).max(100),
-    `${description} Standard cron syntax with five fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *", or @hourly, @daily, @weekly, @monthly, @yearly. Times are UTC.`,
+    `${description} Standard cron syntax with five fields (minute hour day-of-month month day-of-week), e.g. "0 3 * * *", or @hourly, @daily, @weekly, @monthly, @yearly. ${zone}`,
     [
       {
         rule: `self.matches(${celString(CRON_PATTERN)})`,
         message: 'must be a cron schedule with five fields (e.g. "0 3 * * *") or @hourly, @daily, @weekly, @monthly, @yearly',
         check: (v) => CRON_RE.test(v),
+      },
+    ],
+  );
+
+/** An IANA time zone name for a schedule; whether the runtime knows it is checked by the controller. */
+const TIME_ZONE_PATTERN = '^[A-Za-z][A-Za-z0-9_+/-]{0,63}$';
+const TIME_ZONE_RE = new RegExp(TIME_ZONE_PATTERN);
+export const timeZone = (description: string) =>
+  described(
+    z.string().min(1).max(64),
+    `${description} An IANA time zone name such as Europe/Berlin or America/New_York. Across a daylight-saving change, a time that does not exist fires as far after the gap as it was into it, and a time that occurs twice fires once.`,
+    [
+      {
+        rule: `self.matches(${celString(TIME_ZONE_PATTERN)})`,
+        message: 'must be an IANA time zone name such as Europe/Berlin or Etc/UTC',
+        check: (v) => TIME_ZONE_RE.test(v),
       },
     ],
   );

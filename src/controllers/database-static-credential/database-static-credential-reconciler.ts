@@ -8,7 +8,7 @@ import { DatabaseStaticCredential, validate } from '../../api/v1alpha1/index.ts'
 import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import { API_VERSION } from '../../api/v1alpha1/kind.ts';
 import { generatePassword } from '../../engines/password.ts';
-import { nextRunAfter } from '../../lifecycle/schedule.ts';
+import { isValidTimeZone, nextRunAfter, scheduleProblem } from '../../lifecycle/schedule.ts';
 import { renderSecretData } from '../../secrets/secret-data.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
@@ -62,8 +62,17 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       return;
     }
     const cred = parsed.value;
+    const { rotationSchedule, rotationTimeZone } = cred.spec;
+    const scheduleWrong = scheduleProblem(rotationSchedule, rotationTimeZone);
+    const problem = !isValidTimeZone(rotationTimeZone)
+      ? `spec.rotationTimeZone: unknown time zone "${rotationTimeZone}"`
+      : scheduleWrong && `spec.rotationSchedule: ${scheduleWrong}`;
+    if (problem) {
+      await this.setReady(cred, 'False', 'InvalidSpec', problem, now);
+      return;
+    }
     const st = cred.status ?? {};
-    const next = (from: number) => nextRunAfter(cred.spec.rotationSchedule, from);
+    const next = (from: number) => nextRunAfter(rotationSchedule, from, rotationTimeZone);
     const lastRotation = st.lastRotationTime ? Date.parse(st.lastRotationTime) : undefined;
     const due = lastRotation === undefined ? now : (next(lastRotation) ?? Number.POSITIVE_INFINITY);
     const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
