@@ -27,24 +27,27 @@ const rounds = roundsFlag ? Number(roundsFlag.slice('--rounds='.length)) : long 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 
-const controlPlane = await privateControlPlane();
-const lab = await startLab('chaos');
 const dir = await mkdtemp(join(tmpdir(), 'dbcred-chaos-'));
-// An unexpected crash of this process must not leave its control plane, databases and operators
-// running (they would load the machine for whatever runs next).
+// An unexpected crash of this process, or a failed start, must not leave its control plane,
+// databases and operators running (they would load the machine for whatever runs next).
 const replicas = new Map<string, OperatorProcess>();
+const startedParts: { controlPlane?: Awaited<ReturnType<typeof privateControlPlane>>; lab?: Awaited<ReturnType<typeof startLab>> } = {};
 const abandon = async (error: unknown) => {
   console.error('chaos: crashed; stopping what it started', error);
   for (const r of replicas.values()) r.child.kill('SIGKILL');
-  spawnSync('pkill', ['-KILL', '-f', dir]); // an operator still starting is not in `op` yet; its flags name dir
-  await lab.cleanup().catch(() => undefined);
-  await controlPlane.stop().catch(() => undefined);
+  spawnSync('pkill', ['-KILL', '-f', dir]); // an operator still starting is not in `replicas` yet; its flags name dir
+  await startedParts.lab?.cleanup().catch(() => undefined);
+  await startedParts.controlPlane?.stop().catch(() => undefined);
   spawnSync('pkill', ['-KILL', '-f', dir]); // and one the rounds started meanwhile
   await rm(dir, { recursive: true, force: true });
   process.exit(2);
 };
 process.on('uncaughtException', (error) => void abandon(error));
 process.on('unhandledRejection', (error) => void abandon(error));
+process.on('SIGINT', () => void abandon(new Error('interrupted (SIGINT)')));
+process.on('SIGTERM', () => void abandon(new Error('stopped (SIGTERM)')));
+const controlPlane = (startedParts.controlPlane = await privateControlPlane().catch(abandon));
+const lab = (startedParts.lab = await startLab('chaos').catch(abandon));
 const out = join(REPO_ROOT, 'chaos-results');
 
 const counts = {
@@ -143,7 +146,8 @@ const gone = (r: OperatorProcess, ms: number) => Promise.race([r.exited.then(() 
 
 await keepTwo();
 for (let round = 1; round <= rounds; round++) {
-  await sleep(random(300, 3000));
+  // A random point in the traffic: issuances and rotations take about a second each.
+  await sleep(random(200, 2000));
   let fault: string;
   const kind = round % 5;
   if (kind === 0) {
@@ -192,9 +196,12 @@ for (let round = 1; round <= rounds; round++) {
     counts.skewedOperators++;
     fault += `, replaced on a clock ${skew.toFixed(1)} s off`;
   }
-  await keepTwo(skew !== 0 ? skewed(skew) : {});
-  // The replicas must converge while the traffic goes on: the invariant must hold again.
+  // A replica that is gone is replaced as a Deployment would, while the survivor carries on: the
+  // convergence clock runs from the fault, not from the replacement's start, and the next round
+  // waits for the replacement.
   const since = Date.now();
+  const replacing = keepTwo(skew !== 0 ? skewed(skew) : {});
+  // The replicas must converge while the traffic goes on: the invariant must hold again.
   let last: string[] = [];
   let reportedSlow = false;
   const paused = new Promise<void>((resolve) => {
@@ -216,13 +223,15 @@ for (let round = 1; round <= rounds; round++) {
     for (const [identity, r] of replicas) await copyFile(r.logFile, join(out, `slow-round-${round}-${identity}.log`));
     console.log(`round ${round}: the replicas' logs are kept in ${out}/slow-round-${round}-*.log`);
   }
+  const converged = Date.now() - since;
+  await replacing;
   counts.rounds++;
-  counts.convergeMs.push(Date.now() - since);
+  counts.convergeMs.push(converged);
   if (last.length > 0) {
     counts.violations += last.length;
     problems.push(`round ${round}: ${last.join('; ')}`);
   }
-  console.log(`round ${round}/${rounds}: ${fault}; converged in ${Date.now() - since} ms, ${last.length} violation(s)`);
+  console.log(`round ${round}/${rounds}: ${fault}; converged in ${converged} ms, ${last.length} violation(s)`);
 }
 traffic = false;
 await generator;
