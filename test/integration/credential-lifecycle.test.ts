@@ -194,6 +194,30 @@ describe('rotation', () => {
       await session.end().catch(() => undefined);
     }
   });
+
+  it('with nothing but a short ttl, rotates and keeps the previous user until its own expiry (the default overlap)', async () => {
+    const name = 'short-defaults';
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: 'mysql-readers' }, ttl: '6s' });
+    const first = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
+    const old = first.status!.current!;
+    let retiring: { username: string; revokeAt: string }[] = [];
+    await waitFor(
+      'the replacement, with the previous user retiring',
+      async () => {
+        retiring = (await get(lab.client, 'DatabaseCredential', lab.ns.name, name)).status?.retiring ?? [];
+        return retiring.some((r) => r.username === old.username);
+      },
+      { timeoutMs: 10_000, intervalMs: 50 },
+    );
+    // 5 minutes by default, but never past the user's own expiry, which a 6 s ttl reaches first (a
+    // replacement that came late, after that expiry, retires it at once).
+    const revokeAt = Date.parse(retiring.find((r) => r.username === old.username)!.revokeAt);
+    const expiresAt = Date.parse(old.expiresAt);
+    expect(revokeAt - expiresAt).toBeGreaterThanOrEqual(0);
+    expect(revokeAt - expiresAt).toBeLessThan(10_000);
+    await lab.client.delete(DbcredResources.DatabaseCredential, name, lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, name);
+  });
 });
 
 describe('repairs and refusals', () => {

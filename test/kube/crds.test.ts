@@ -78,10 +78,22 @@ describe('the dbcred CRDs on a real apiserver', () => {
     const created = await objects.create(place({ ...sample('DatabaseCredential'), spec: { roleRef: { name: 'r' } } }, 'defaults'));
     expect(created.spec).toEqual({
       roleRef: { kind: 'DatabaseRole', name: 'r' },
-      rotation: { enabled: true, renewAtPercent: 67, overlap: '5m' },
+      rotation: { enabled: true, renewAtPercent: 67 },
       secret: {},
       deletionPolicy: 'Revoke',
     });
+  });
+
+  it('accept a short ttl with the default overlap, and any overlap while rotation is off', async () => {
+    const short = await objects.create(place({ ...sample('DatabaseCredential'), spec: { roleRef: { name: 'r' }, ttl: '2m' } }, 'short'));
+    expect(short.spec).toMatchObject({ ttl: '2m', rotation: { enabled: true, renewAtPercent: 67 } });
+    const off = await objects.create(
+      place(
+        { ...sample('DatabaseCredential'), spec: { roleRef: { name: 'r' }, ttl: '2m', rotation: { enabled: false, overlap: '10m' } } },
+        'off',
+      ),
+    );
+    expect(off.spec).toMatchObject({ rotation: { enabled: false, overlap: '10m' } });
   });
 
   it('prune unknown fields when the client does not ask for strict validation', async () => {

@@ -33,7 +33,7 @@ describe('the v1alpha1 schemas (as the operator reads objects)', () => {
     if (!result.ok) throw new Error(result.message);
     expect(result.value.spec).toEqual({
       roleRef: { kind: 'DatabaseRole', name: 'r' },
-      rotation: { enabled: true, renewAtPercent: 67, overlap: '5m' },
+      rotation: { enabled: true, renewAtPercent: 67 },
       secret: {},
       deletionPolicy: 'Revoke',
     });
@@ -72,6 +72,9 @@ describe('the v1alpha1 schemas (as the operator reads objects)', () => {
       ok: false,
       message: 'spec.rotation.overlap: rotation.overlap must be shorter than ttl',
     });
+    // The default overlap never refuses a short ttl, and rotation settings do not matter with rotation off.
+    expect(credential({ ttl: '2m' }).ok).toBe(true);
+    expect(credential({ ttl: '2m', rotation: { enabled: false, overlap: '10m' } }).ok).toBe(true);
     expect(credential({ secret: { template: { URL: '{{username}}@{{hostname}}' } } })).toEqual({
       ok: false,
       message:

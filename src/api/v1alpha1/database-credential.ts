@@ -40,12 +40,12 @@ export const DatabaseCredentialSpec = described(
           67,
         ),
         overlap: duration(
-          'How long the previous user keeps working after the replacement is published (give pods time to pick up the new Secret).',
+          "How long the previous user keeps working after the replacement is published (give pods time to pick up the new Secret). Never past that user's own expiry. Default: 5m, or less when the previous user expires sooner (it has (100 - renewAtPercent)% of the ttl left when it is replaced), so a short ttl needs no overlap of its own.",
           { min: '0s', max: '24h' },
-        ).default('5m'),
+        ).optional(),
       }),
-      'Rotation before expiry.',
-    ).default({ enabled: true, renewAtPercent: 67, overlap: '5m' }),
+      'Rotation before expiry. Ignored (not validated against the ttl) when enabled is false.',
+    ).default({ enabled: true, renewAtPercent: 67 }),
     secret: secretSpec,
     rolloutRestartTargets,
     deletionPolicy: described(
@@ -56,10 +56,15 @@ export const DatabaseCredentialSpec = described(
   'A request for short-lived database credentials, published in a Secret.',
   [
     {
-      rule: `!has(self.ttl) || !${celIsDuration('self.ttl')} || !${celIsDuration('self.rotation.overlap')} || duration(self.rotation.overlap) < duration(self.ttl)`,
+      // Only an overlap the user wrote, and only while rotation is on: a default never refuses a ttl.
+      rule: `!has(self.ttl) || !self.rotation.enabled || !has(self.rotation.overlap) || !${celIsDuration('self.ttl')} || !${celIsDuration('self.rotation.overlap')} || duration(self.rotation.overlap) < duration(self.ttl)`,
       message: 'rotation.overlap must be shorter than ttl',
       fieldPath: '.rotation.overlap',
-      check: (v) => v.ttl === undefined || durationsCompare(v.rotation.overlap, v.ttl, (o, t) => o < t),
+      check: (v) =>
+        v.ttl === undefined ||
+        !v.rotation.enabled ||
+        v.rotation.overlap === undefined ||
+        durationsCompare(v.rotation.overlap, v.ttl, (o, t) => o < t),
     },
   ],
 );

@@ -18,6 +18,9 @@ import { revokeUsers } from './revocation.ts';
 import type { CredentialContext, Status } from './credential-context.ts';
 import { restartTargets } from './rollout-restart.ts';
 
+/** The overlap when the credential sets none (capped by the previous user's expiry). */
+const DEFAULT_OVERLAP_MS = 5 * 60_000;
+
 type Retiring = NonNullable<Status['retiring']>[number];
 
 /** Why a user is issued: the first one, a scheduled replacement, or a replacement of a damaged one. */
@@ -87,11 +90,10 @@ export async function issueUser(
   const previous = st.current;
   const retiring: Retiring[] = [...(st.retiring ?? [])];
   if (previous && previous.username !== pending.username) {
-    // An expired user is no use to anyone: it goes at once instead of after the overlap.
-    const overlapEnd = Math.min(
-      issuedAt + mustParseDuration(cred.spec.rotation.overlap),
-      Math.max(issuedAt, Date.parse(previous.expiresAt)),
-    );
+    // Never past the previous user's own expiry (which is how the default follows a short ttl); an
+    // expired user is no use to anyone: it goes at once.
+    const overlap = cred.spec.rotation.overlap === undefined ? DEFAULT_OVERLAP_MS : mustParseDuration(cred.spec.rotation.overlap);
+    const overlapEnd = Math.min(issuedAt + overlap, Math.max(issuedAt, Date.parse(previous.expiresAt)));
     retiring.push({
       username: previous.username,
       serial: previous.serial,
