@@ -289,6 +289,9 @@ describe('every role, whoever wrote it', () => {
     });
     await create(tenant, 'DatabaseCredential', lab.ns.name, 'two-statements-cred', { roleRef: { name: 'two-statements' } });
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'two-statements-cred', 'Ready', 'False', 'TemplateInvalid');
+    await waitFor('a TemplateInvalid Warning Event', async () => (await warningEvents('two-statements-cred')).includes('TemplateInvalid'), {
+      timeoutMs: 10_000,
+    });
     await create(tenant, 'DatabaseRole', lab.ns.name, 'two-statements-revoke', {
       serverRef: { name: 'pg' },
       revocationStatements: [hidden('pwned_at_revoke')],
@@ -457,8 +460,11 @@ describe("a tenant's own namespace", () => {
       'False',
       'SecretConflict',
     );
-    // Refused before any user was created: nothing pending, nothing in the database.
+    // Refused before any user was created: nothing pending, nothing in the database; said in an Event too.
     expect(conflicted.status?.pending).toBeUndefined();
+    await waitFor('a SecretConflict Warning Event', async () => (await warningEvents('retain-victim')).includes('SecretConflict'), {
+      timeoutMs: 10_000,
+    });
     expect(await pgState()).toBe(before);
     await tenant.delete(DbcredResources.DatabaseCredential, 'retain-victim', lab.ns.name);
     await waitForCredentialGone(lab.client, lab.ns.name, 'retain-victim');

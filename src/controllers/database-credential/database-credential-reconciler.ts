@@ -13,6 +13,7 @@ import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.ts';
 import { layoutHash } from '../../secrets/secret-digest.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
+import { isDbcredError } from '../../util/errors.ts';
 import type { OperatorContext } from '../context.ts';
 import { REVOKE_FINALIZER } from '../dbcred-resources.ts';
 import type { ResolvedServer } from '../engine-pool.ts';
@@ -133,14 +134,21 @@ export class DatabaseCredentialReconciler implements Reconciler {
           }
           cred = await issueUser(c, cred, resolved.role, server, resolved.ttlMs, action, now, release);
         } catch (error) {
+          const reason = reasonFor(error, 'IssueFailed');
+          const type = st.current ? 'Rotating' : 'Ready';
+          const previous = st.conditions?.find((x) => x.type === type);
           // The issuance may have written status already (its intent): the condition goes on that copy.
           await c.setCondition(
             c.latestCredential(cred) as DatabaseCredential,
             st.current ? 'True' : 'False',
-            reasonFor(error, 'IssueFailed'),
+            reason,
             messageOf(error),
-            st.current ? 'Rotating' : 'Ready',
+            type,
           );
+          // A Warning Event once per new reason (kubectl describe shows it next to the condition);
+          // an apiserver hiccup or a lost lease is not the credential's problem.
+          if (previous?.reason !== reason && !isApiServerHiccup(error) && !isDbcredError(error, 'NOT_LEADER'))
+            c.event(cred, 'Warning', reason, st.current ? 'Rotate' : 'Issue', messageOf(error));
           throw error; // retried with backoff by the controller
         } finally {
           release();
