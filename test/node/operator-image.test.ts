@@ -17,10 +17,28 @@ describe('the operator image', () => {
     image = await buildImage('operator');
     await importIntoNode(requireNode(), image);
     ns = await createTestNamespace('operator-image', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  });
+    // Cold, the build makes the base image (debootstrap) and runs npm ci and tsc in the container.
+  }, 900_000);
   afterAll(async () => {
     await ns?.cleanup();
   });
+
+  /** runOnce runs the image once as a restricted pod (command or args overridden) and returns its phase and output. */
+  async function runOnce(name: string, run: { command?: string[]; args?: string[] }): Promise<{ phase?: string; logs: string }> {
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: {
+        metadata: { name },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: RESTRICTED_POD,
+          containers: [{ name: 'operator', image: image.ref, imagePullPolicy: 'Never', securityContext: RESTRICTED_CONTAINER, ...run }],
+        },
+      },
+    });
+    const pod = await waitForPod(ns.name, name, 'to finish', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
+    return { phase: pod.status?.phase, logs: await kubectl(['logs', '-n', ns.name, name]) };
+  }
 
   it('runs Node 24 as the app user and loads the compiled API with its production dependencies', async () => {
     // Loads a compiled module that imports zod from the image's node_modules.
@@ -28,28 +46,8 @@ describe('the operator image', () => {
       "const kind = await import('/app/dist/api/v1alpha1/database-credential.js');",
       'console.log(JSON.stringify({ node: process.version, uid: process.getuid(), exports: Object.keys(kind).length }));',
     ].join(' ');
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'operator' },
-        spec: {
-          restartPolicy: 'Never',
-          securityContext: RESTRICTED_POD,
-          containers: [
-            {
-              name: 'operator',
-              image: image.ref,
-              imagePullPolicy: 'Never',
-              securityContext: RESTRICTED_CONTAINER,
-              command: ['node', '--input-type=module', '-e', script],
-            },
-          ],
-        },
-      },
-    });
-    const pod = await waitForPod(ns.name, 'operator', 'to finish', (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed');
-    const logs = await kubectl(['logs', '-n', ns.name, 'operator']);
-    expect({ phase: pod.status?.phase, logs }).toMatchObject({ phase: 'Succeeded' });
+    const { phase, logs } = await runOnce('operator', { command: ['node', '--input-type=module', '-e', script] });
+    expect({ phase, logs }).toMatchObject({ phase: 'Succeeded' });
     const report = JSON.parse(logs.trim()) as { node: string; uid: number; exports: number };
     expect(report.node).toMatch(/^v24\./);
     expect(report.uid).toBe(10001);
@@ -57,33 +55,8 @@ describe('the operator image', () => {
   });
 
   it("starts the operator through the image's entrypoint (here: --help, listing the flags)", async () => {
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'entrypoint' },
-        spec: {
-          restartPolicy: 'Never',
-          securityContext: RESTRICTED_POD,
-          containers: [
-            {
-              name: 'operator',
-              image: image.ref,
-              imagePullPolicy: 'Never',
-              securityContext: RESTRICTED_CONTAINER,
-              args: ['--help'],
-            },
-          ],
-        },
-      },
-    });
-    const pod = await waitForPod(
-      ns.name,
-      'entrypoint',
-      'to finish',
-      (p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed',
-    );
-    const logs = await kubectl(['logs', '-n', ns.name, 'entrypoint']);
-    expect({ phase: pod.status?.phase }).toEqual({ phase: 'Succeeded' });
+    const { phase, logs } = await runOnce('entrypoint', { args: ['--help'] });
+    expect({ phase }).toEqual({ phase: 'Succeeded' });
     expect(logs).toContain('--metrics-bind-address');
     expect(logs).toContain('--health-probe-bind-address');
   });
