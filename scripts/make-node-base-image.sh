@@ -20,7 +20,10 @@ work=$(mktemp -d -t dbcred-node-base-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 rootfs="$work/rootfs"
-debootstrap --variant=minbase bookworm "$rootfs" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$work/debootstrap.log" 2>&1 ||
+# The mirror apt already uses on this machine (it is reachable), unless DEBIAN_MIRROR says otherwise.
+mirror=${DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(\S*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)}
+mirror=${mirror:-http://deb.debian.org/debian}
+debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
   { tail -20 "$work/debootstrap.log" >&2; exit 1; }
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 install -m 0755 "$node_bin" "$rootfs/usr/local/bin/node"
