@@ -68,6 +68,7 @@ export function crdFor(def: KindDefinition): JsonSchema {
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: def.printerColumns,
+          ...(def.selectableFields ? { selectableFields: def.selectableFields.map((jsonPath) => ({ jsonPath })) } : {}),
           schema: {
             openAPIV3Schema: {
               type: 'object',

@@ -96,6 +96,21 @@ describe('the dbcred CRDs on a real apiserver', () => {
     expect(off.spec).toMatchObject({ rotation: { enabled: false, overlap: '10m' } });
   });
 
+  it('let kubectl select credentials by role and roles by server, for break-glass deletes', async () => {
+    for (const [name, role] of [
+      ['by-role-a', 'role-a'],
+      ['by-role-b', 'role-b'],
+    ])
+      await objects.create(place({ ...sample('DatabaseCredential'), spec: { roleRef: { name: role } } }, name));
+    await objects.create(place({ ...sample('DatabaseRole'), spec: { serverRef: { name: 'server-a' } } }, 'on-server-a'));
+    const select = async (plural: string, selector: string) =>
+      (await kubectl(requireKube().kubeconfig, ['get', `${plural}.dbcred.io`, '-n', ns.name, '--field-selector', selector, '-o', 'name']))
+        .trim()
+        .split('\n');
+    expect(await select('databasecredentials', 'spec.roleRef.name=role-a')).toEqual(['databasecredential.dbcred.io/by-role-a']);
+    expect(await select('databaseroles', 'spec.serverRef.name=server-a')).toEqual(['databaserole.dbcred.io/on-server-a']);
+  });
+
   it('prune unknown fields when the client does not ask for strict validation', async () => {
     const m = place(sample('DatabaseCredential'), 'pruned');
     m.spec['tll'] = '5m';

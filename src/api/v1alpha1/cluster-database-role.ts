@@ -34,5 +34,6 @@ export const clusterDatabaseRoleKind: KindDefinition = {
   description: 'A role defined once by the platform team and usable by DatabaseCredentials in the namespaces it allows.',
   spec: ClusterDatabaseRoleSpec,
   status: DatabaseRoleStatus,
+  selectableFields: ['.spec.serverRef.kind', '.spec.serverRef.name'],
   printerColumns: roleColumns,
 };

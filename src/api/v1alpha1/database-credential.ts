@@ -153,6 +153,8 @@ export const databaseCredentialKind: KindDefinition = {
   spec: DatabaseCredentialSpec,
   status: DatabaseCredentialStatus,
   objectRules: [labelSafeName],
+  // Break-glass by role or server: kubectl delete databasecredentials --field-selector spec.roleRef.name=orders
+  selectableFields: ['.spec.roleRef.kind', '.spec.roleRef.name', '.status.server.kind', '.status.server.name'],
   printerColumns: [
     { name: 'Role', type: 'string', jsonPath: '.spec.roleRef.name', description: 'Role the user is issued from.' },
     ...readyColumns,

@@ -234,5 +234,6 @@ export const databaseRoleKind: KindDefinition = {
   description: 'What DatabaseCredentials in the same namespace may get: the server, group roles, lifetimes and limits of issued users.',
   spec: DatabaseRoleSpec,
   status: DatabaseRoleStatus,
+  selectableFields: ['.spec.serverRef.kind', '.spec.serverRef.name'],
   printerColumns: roleColumns,
 };

@@ -66,6 +66,7 @@ export const databaseStaticCredentialKind: KindDefinition = {
   spec: DatabaseStaticCredentialSpec,
   status: DatabaseStaticCredentialStatus,
   objectRules: [labelSafeName],
+  selectableFields: ['.spec.serverRef.kind', '.spec.serverRef.name', '.spec.username'],
   printerColumns: [
     { name: 'Server', type: 'string', jsonPath: '.spec.serverRef.name', description: 'Server the user lives on.' },
     { name: 'Username', type: 'string', jsonPath: '.spec.username', description: 'The rotated user.' },

@@ -26,6 +26,8 @@ export interface KindDefinition {
   status: z.ZodType;
   /** CEL rules on the whole spec that refer to metadata are not allowed; these apply to .spec. */
   printerColumns: PrinterColumn[];
+  /** Fields `kubectl get/delete --field-selector` may filter on (the CRD's selectableFields), e.g. .spec.roleRef.name. */
+  selectableFields?: string[];
   /** CEL rules on the whole object (they may read metadata.name), with the message the apiserver gives. */
   objectRules?: { rule: string; message: string }[];
 }
