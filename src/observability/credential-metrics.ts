@@ -11,6 +11,8 @@ export interface CredentialMetrics {
   denials: Counter<'reason'>;
   /** 1 for a server whose certificate the operator does not check (tls mode require or disable). */
   serverTransportUnverified: Gauge<'kind' | 'namespace' | 'name'>;
+  /** 1 for a server whose database cannot end issued users' logins at expiry by itself (MySQL/MariaDB without the event scheduler). */
+  serverExpiryNotEnforced: Gauge<'kind' | 'namespace' | 'name'>;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -85,6 +87,12 @@ export function createCredentialMetrics(registry: Registry, current: () => Curre
     serverTransportUnverified: new Gauge({
       name: 'dbcred_server_transport_unverified',
       help: '1 for a server whose certificate is not checked (tls mode require or disable): the admin login can be read by a man in the middle.',
+      labelNames: ['kind', 'namespace', 'name'],
+      registers: [registry],
+    }),
+    serverExpiryNotEnforced: new Gauge({
+      name: 'dbcred_server_expiry_not_enforced',
+      help: "1 for a server whose database cannot end issued users' logins at expiry by itself: expiry holds only while the operator runs.",
       labelNames: ['kind', 'namespace', 'name'],
       registers: [registry],
     }),

@@ -95,6 +95,46 @@ describe('servers and roles report why they are not ready', () => {
     expect(ok.status).toMatchObject({ expiryEnforcement: 'ValidUntil', serverVersion: expect.stringMatching(/^PostgreSQL 1\d/) });
   });
 
+  it('a MariaDB server without a database cannot expire users by itself: ExpiryEnforced=False, a Warning, a metric', async () => {
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'no-database', {
+      engine: 'mysql',
+      host: '127.0.0.1',
+      port: lab.mariadb.info.port,
+      adminCredentialsSecretRef: { name: 'mysql-admin' },
+      tls: { mode: 'disable' },
+    });
+    const operatorOnly = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'no-database', 'ExpiryEnforced', 'False');
+    expect(condition(operatorOnly, 'ExpiryEnforced')).toMatchObject({ reason: 'ExpiryByOperatorOnly' });
+    expect(condition(operatorOnly, 'ExpiryEnforced')?.message).toContain('event scheduler');
+    expect(condition(operatorOnly, 'Ready')?.status).toBe('True'); // it works, only less safely
+    const enforced = await waitForCondition(
+      lab.client,
+      'DatabaseServer',
+      lab.ns.name,
+      'mysql',
+      'ExpiryEnforced',
+      'True',
+      'ExpiryByDatabase',
+    );
+    expect(enforced.status).toMatchObject({ expiryEnforcement: 'EventScheduler' });
+    await waitFor(
+      'an ExpiryByOperatorOnly Warning Event',
+      async () => {
+        const events = await lab.client.list<KubeObject & { reason?: string; type?: string; regarding?: { name?: string } }>(
+          Resources.Event,
+          {
+            namespace: lab.ns.name,
+          },
+        );
+        return events.items.some((e) => e.type === 'Warning' && e.reason === 'ExpiryByOperatorOnly' && e.regarding?.name === 'no-database');
+      },
+      { timeoutMs: 10_000 },
+    );
+    const text = await (await fetch(`http://127.0.0.1:${op.operator.manager.healthPort}/metrics`)).text();
+    expect(text).toContain(`dbcred_server_expiry_not_enforced{kind="DatabaseServer",namespace="${lab.ns.name}",name="no-database"} 1`);
+    expect(text).toContain(`dbcred_server_expiry_not_enforced{kind="DatabaseServer",namespace="${lab.ns.name}",name="mysql"} 0`);
+  });
+
   it("a role with the other engine's block: EngineMismatch; a role whose group role does not exist: not Ready", async () => {
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'mismatch', { serverRef: { name: 'pg' }, mysql: { userHost: '%' } });
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'no-group', { serverRef: { name: 'pg' }, memberOf: ['no_such_group'] });

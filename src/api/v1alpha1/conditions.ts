@@ -14,6 +14,8 @@ export const ConditionType = {
   RevocationFailing: 'RevocationFailing',
   /** Servers: the operator checks the server's certificate (tls mode verify-ca or verify-full). */
   TransportVerified: 'TransportVerified',
+  /** Servers: the database itself ends an issued user's logins at expiry, even while the operator is down. */
+  ExpiryEnforced: 'ExpiryEnforced',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -53,6 +55,8 @@ export const Reason = {
   CertificateVerified: 'CertificateVerified',
   TLSUnverified: 'TLSUnverified',
   TLSDisabled: 'TLSDisabled',
+  ExpiryByDatabase: 'ExpiryByDatabase',
+  ExpiryByOperatorOnly: 'ExpiryByOperatorOnly',
   QuotaExceeded: 'QuotaExceeded',
   TTLAboveMax: 'TTLAboveMax',
   // the database side

@@ -106,7 +106,12 @@ export const serverColumns = [
   { name: 'Host', type: 'string', jsonPath: '.spec.host', description: 'Host the operator connects to.' },
   ...readyColumns,
   { name: 'Version', type: 'string', jsonPath: '.status.serverVersion', description: 'Server version.', priority: 1 },
-  { name: 'Expiry', type: 'string', jsonPath: '.status.expiryEnforcement', description: 'How the database enforces expiry.', priority: 1 },
+  {
+    name: 'Expiry',
+    type: 'string',
+    jsonPath: '.status.expiryEnforcement',
+    description: 'How expiry is enforced: ValidUntil or EventScheduler by the database, OperatorOnly by the operator alone.',
+  },
   ageColumn,
 ] satisfies KindDefinition['printerColumns'];
 

@@ -13,6 +13,7 @@ import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../dbcred-resources.ts';
 import type { ServerRef } from '../engine-pool.ts';
+import type { ExpiryEnforcement } from '../../engines/engine.ts';
 
 const RECHECK_READY_MS = 60_000;
 const RECHECK_NOT_READY_MS = 10_000;
@@ -37,6 +38,7 @@ export class DatabaseServerReconciler implements Reconciler {
     if (!raw) {
       ctx.status.forget(res, key);
       ctx.metrics.serverTransportUnverified.remove({ kind, namespace: namespace ?? '', name });
+      ctx.metrics.serverExpiryNotEnforced.remove({ kind, namespace: namespace ?? '', name });
       return;
     }
     // A server being deleted is kept only for revoking its users (server-protection-reconciler.ts).
@@ -75,6 +77,10 @@ export class DatabaseServerReconciler implements Reconciler {
       }
       const transport = transportCondition(parsed.value.spec.tls.mode);
       ctx.metrics.serverTransportUnverified.set({ kind, namespace: namespace ?? '', name }, transport.status === 'True' ? 0 : 1);
+      // Known only once the server answered; until then the last answer stands.
+      const expiry =
+        facts['expiryEnforcement'] === undefined ? undefined : expiryCondition(facts['expiryEnforcement'] as ExpiryEnforcement);
+      if (expiry) ctx.metrics.serverExpiryNotEnforced.set({ kind, namespace: namespace ?? '', name }, expiry.status === 'True' ? 0 : 1);
       const conditions = withCondition(
         previous.conditions,
         'Ready',
@@ -84,28 +90,40 @@ export class DatabaseServerReconciler implements Reconciler {
         now,
         raw.metadata.generation,
       );
+      const withTransport = withCondition(
+        conditions,
+        'TransportVerified',
+        transport.status,
+        transport.reason,
+        transport.message,
+        now,
+        raw.metadata.generation,
+      );
       next = {
         ...previous,
         ...facts,
-        conditions: withCondition(
-          conditions,
-          'TransportVerified',
-          transport.status,
-          transport.reason,
-          transport.message,
-          now,
-          raw.metadata.generation,
-        ),
+        conditions: expiry
+          ? withCondition(withTransport, 'ExpiryEnforced', expiry.status, expiry.reason, expiry.message, now, raw.metadata.generation)
+          : withTransport,
       };
     }
     if (!sameStatus(previous, next)) {
       const wasReady =
         (previous.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Ready')?.status === 'True';
       await ctx.status.write(res, raw, next);
+      const target = EventRecorder.targetOf(raw, API_VERSION, kind);
       if (wasReady !== ready) {
         const cond = (next.conditions as { type: string; reason: Reason; message: string }[]).find((c) => c.type === 'Ready')!;
-        ctx.events.record(EventRecorder.targetOf(raw, API_VERSION, kind), ready ? 'Normal' : 'Warning', cond.reason, 'Check', cond.message);
+        ctx.events.record(target, ready ? 'Normal' : 'Warning', cond.reason, 'Check', cond.message);
       }
+      const expiryNow = (next.conditions as { type: string; status: string; reason: Reason; message: string }[]).find(
+        (c) => c.type === 'ExpiryEnforced',
+      );
+      const expiryBefore = (previous.conditions as { type: string; status: string }[] | undefined)?.find(
+        (c) => c.type === 'ExpiryEnforced',
+      );
+      if (expiryNow?.status === 'False' && expiryBefore?.status !== 'False')
+        ctx.events.record(target, 'Warning', expiryNow.reason, 'Check', expiryNow.message);
     }
     return { requeueAfterMs: ready ? RECHECK_READY_MS : RECHECK_NOT_READY_MS };
   }
@@ -142,6 +160,23 @@ export function transportCondition(mode: 'disable' | 'require' | 'verify-ca' | '
         status: 'False',
         reason: 'TLSDisabled',
         message: 'plain TCP: the admin login and issued passwords cross the network readable; use verify-full with tls.caSecretRef',
+      };
+  }
+}
+
+/** expiryCondition says whether the database itself ends an issued user's logins at expiry, and what to change if not. */
+export function expiryCondition(enforcement: ExpiryEnforcement): { status: 'True' | 'False'; reason: Reason; message: string } {
+  switch (enforcement) {
+    case 'ValidUntil':
+      return { status: 'True', reason: 'ExpiryByDatabase', message: "PostgreSQL refuses an issued user's logins after its VALID UNTIL" };
+    case 'EventScheduler':
+      return { status: 'True', reason: 'ExpiryByDatabase', message: "the server's event scheduler drops each issued user at its expiry" };
+    case 'OperatorOnly':
+      return {
+        status: 'False',
+        reason: 'ExpiryByOperatorOnly',
+        message:
+          'an expired user keeps working until the operator drops it, so expiry holds only while the operator runs: set spec.database and turn the event scheduler on (event_scheduler=ON in the server configuration, or SET GLOBAL event_scheduler=ON)',
       };
   }
 }

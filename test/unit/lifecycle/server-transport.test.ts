@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { transportCondition } from '../../../src/controllers/database-server/database-server-reconciler.ts';
+import { expiryCondition, transportCondition } from '../../../src/controllers/database-server/database-server-reconciler.ts';
 
 describe("a server's TransportVerified condition", () => {
   it.each([
@@ -14,5 +14,20 @@ describe("a server's TransportVerified condition", () => {
 
   it('tells what to do when the certificate is not checked', () => {
     for (const mode of ['require', 'disable'] as const) expect(transportCondition(mode).message).toContain('use verify-full');
+  });
+});
+
+describe("a server's ExpiryEnforced condition", () => {
+  it.each([
+    ['ValidUntil', 'True', 'ExpiryByDatabase'],
+    ['EventScheduler', 'True', 'ExpiryByDatabase'],
+    ['OperatorOnly', 'False', 'ExpiryByOperatorOnly'],
+  ] as const)('%s: %s (%s)', (enforcement, status, reason) => {
+    expect(expiryCondition(enforcement)).toMatchObject({ status, reason });
+  });
+
+  it('tells what to change when only the operator enforces expiry', () => {
+    expect(expiryCondition('OperatorOnly').message).toContain('event_scheduler=ON');
+    expect(expiryCondition('OperatorOnly').message).toContain('spec.database');
   });
 });
