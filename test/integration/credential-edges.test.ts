@@ -487,7 +487,12 @@ describe('an issuance that fails for good after the user was created', () => {
         async () => (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status?.pending?.username !== first,
         { timeoutMs: 10_000 },
       );
+      // It cannot fix itself: it waits for a change instead of creating and dropping a user per retry.
+      const waiting = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret', 'Ready', 'False');
+      expect(condition(waiting, 'Ready')?.message).toContain('not retried until the credential, its role or its server changes');
+      expect((await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status?.lastSerial).toBe(1);
       const abandoned = revoked();
+      expect(abandoned).toEqual([first]);
       await lab.client.delete(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name);
       await waitForCredentialGone(lab.client, lab.ns.name, 'refused-secret');
       for (const username of abandoned)

@@ -7,6 +7,7 @@
 // Intent is recorded in status before any user is created (I1); the Secret is written only after
 // the new user logged in (I5); old users are revoked only after their overlap (I5) and revocation
 // is retried until done, visibly (I4).
+import type { KubeObject } from '../../runtime/kube/types.ts';
 import { DatabaseCredential, validate } from '../../api/v1alpha1/index.ts';
 import { mustParseDuration } from '../../util/duration.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
@@ -40,6 +41,12 @@ interface Resolved {
 
 export class DatabaseCredentialReconciler implements Reconciler {
   private readonly c: CredentialContext;
+  /**
+   * Credentials whose issuance failed for good, with what it depended on then: until one of those
+   * changes (or the recheck time comes) they are not tried again, even though their own status
+   * writes bring them back to the queue.
+   */
+  private readonly stalled = new Map<string, { dependsOn: string; until: number }>();
 
   constructor(ctx: OperatorContext, informers: CredentialInformers, missingUsers: Map<string, string>) {
     this.c = new CredentialContext(ctx, informers, missingUsers);
@@ -47,7 +54,12 @@ export class DatabaseCredentialReconciler implements Reconciler {
 
   /** footprint: entries of this reconciler's own maps (Secrets it wrote, missing users, quota locks). */
   footprint(): Record<string, number> {
-    return { credentialSecretsWritten: this.c.secrets.size(), missingUsers: this.c.missingUsers.size, quotaLocks: this.c.quotaLock.size() };
+    return {
+      credentialSecretsWritten: this.c.secrets.size(),
+      missingUsers: this.c.missingUsers.size,
+      quotaLocks: this.c.quotaLock.size(),
+      stalledCredentials: this.stalled.size,
+    };
   }
 
   /** reconcile converges one credential: finalize if deleting, otherwise converge its users and Secret. */
@@ -57,6 +69,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
     if (!raw) {
       ctx.status.forget(RES, key);
       this.c.missingUsers.delete(key);
+      this.stalled.delete(key);
       return;
     }
     const parsed = validate(DatabaseCredential, raw);
@@ -122,6 +135,12 @@ export class DatabaseCredentialReconciler implements Reconciler {
       case 'issue':
       case 'rotate':
       case 'repair': {
+        const key = `${cred.metadata.namespace}/${cred.metadata.name}`;
+        const dependsOn = dependencies(cred, resolved);
+        const stalled = this.stalled.get(key);
+        if (stalled && stalled.dependsOn === dependsOn && now < stalled.until)
+          return withRetry({ requeueAfterMs: stalled.until - now }, retry);
+        this.stalled.delete(key);
         // With a quota, the check and the intent write of one role's credentials do not interleave
         // (16 workers): each intent counts before the next check, so the quota is exact.
         const limited = !st.pending && resolved.role.role.spec.maxActiveCredentials !== undefined;
@@ -137,18 +156,22 @@ export class DatabaseCredentialReconciler implements Reconciler {
           const reason = reasonFor(error, 'IssueFailed');
           const type = st.current ? 'Rotating' : 'Ready';
           const previous = st.conditions?.find((x) => x.type === type);
+          // An error no retry can fix (a template that does not parse, a Secret the apiserver or
+          // someone else refuses, missing privileges) waits for a change instead of backing off.
+          const terminal = isDbcredError(error) && !error.retryable;
+          const message = terminal ? `${messageOf(error)} (${TERMINAL_WAIT})` : messageOf(error);
           // The issuance may have written status already (its intent): the condition goes on that copy.
-          await c.setCondition(
-            c.latestCredential(cred) as DatabaseCredential,
-            st.current ? 'True' : 'False',
-            reason,
-            messageOf(error),
-            type,
-          );
+          await c.setCondition(c.latestCredential(cred) as DatabaseCredential, st.current ? 'True' : 'False', reason, message, type);
           // A Warning Event once per new reason (kubectl describe shows it next to the condition);
           // an apiserver hiccup or a lost lease is not the credential's problem.
           if (previous?.reason !== reason && !isApiServerHiccup(error) && !isDbcredError(error, 'NOT_LEADER'))
-            c.event(cred, 'Warning', reason, st.current ? 'Rotate' : 'Issue', messageOf(error));
+            c.event(cred, 'Warning', reason, st.current ? 'Rotate' : 'Issue', message);
+          // The watches bring it back on a change of the credential, its role or its server; the
+          // slow recheck catches a fix made in the database itself (a group role created, a grant).
+          if (terminal) {
+            this.stalled.set(key, { dependsOn, until: now + TERMINAL_RECHECK_MS });
+            return withRetry({ requeueAfterMs: TERMINAL_RECHECK_MS }, retry);
+          }
           throw error; // retried with backoff by the controller
         } finally {
           release();
@@ -206,6 +229,26 @@ export class DatabaseCredentialReconciler implements Reconciler {
 }
 
 /** withRetry adds the revocation retry to a result when a revocation failed earlier in the reconcile. */
+/** dependencies names what a failed issuance depended on: the credential's spec, its role's and its server's spec and readiness. */
+function dependencies(cred: DatabaseCredential, resolved: Resolved): string {
+  const ready = (o: KubeObject) =>
+    (o as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.find((x) => x.type === 'Ready')?.status;
+  const role = resolved.role.role;
+  const server = resolved.server.object;
+  return [
+    cred.metadata.generation,
+    role.metadata.uid,
+    role.metadata.generation,
+    server.metadata.uid,
+    server.metadata.generation,
+    ready(server),
+  ].join('/');
+}
+
+/** How often an issuance that failed for good is tried again without any change (a fix made in the database). */
+const TERMINAL_RECHECK_MS = 10 * 60_000;
+const TERMINAL_WAIT = 'not retried until the credential, its role or its server changes, or in 10 min';
+
 function withRetry(result: Result, retry: boolean): Result {
   return retry ? { ...result, ...REVOCATION_RETRY } : result;
 }
