@@ -25,6 +25,11 @@ export const ABSENT_GRACE_MS = 30_000;
  */
 export class Freshest {
   private readonly written = new Map<string, { object: KubeObject; at: number }>();
+  /**
+   * Deletions seen lately, with the deleted object's version: a write whose answer arrives after
+   * the watch delivered the deletion must not be remembered (nothing would ever drop it).
+   */
+  private readonly deleted = new Map<string, { rv: bigint; at: number }>();
   private readonly now: () => number;
 
   /** now tells the time, to let a copy the cache never delivered go after ABSENT_GRACE_MS. */
@@ -55,9 +60,12 @@ export class Freshest {
     return cached;
   }
 
-  /** remember records an object this process wrote. */
+  /** remember records an object this process wrote, unless its deletion was already seen. */
   remember(obj: KubeObject): void {
-    this.written.set(keyOf(obj), { object: obj, at: this.now() });
+    const key = keyOf(obj);
+    const gone = this.deleted.get(key);
+    if (gone && gone.rv >= rv(obj)) return;
+    this.written.set(key, { object: obj, at: this.now() });
   }
 
   /** observe is fed the informer's events: a cached version at least as new as ours replaces it. */
@@ -65,6 +73,16 @@ export class Freshest {
     const key = keyOf(event.object);
     const mine = this.written.get(key)?.object;
     if (mine && (event.type === 'delete' || rv(event.object) >= rv(mine))) this.written.delete(key);
+    if (event.type === 'delete') {
+      const now = this.now();
+      this.deleted.delete(key); // re-inserted at the end, keeping the map in time order
+      this.deleted.set(key, { rv: rv(event.object), at: now });
+      // Only answers still in flight can arrive late: forget deletions older than the grace.
+      for (const [k, d] of this.deleted) {
+        if (now - d.at < ABSENT_GRACE_MS) break; // insertion order is time order
+        this.deleted.delete(k);
+      }
+    }
   }
 
   /** forget drops what is remembered about a deleted object. */

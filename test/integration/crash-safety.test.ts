@@ -107,16 +107,16 @@ describe("a crash while issuing, restarted only after the new user's expiry", ()
     });
     await operator('undelivered-2');
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
-    const records = (await readFile(join(dir, 'audit.log'), 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { action: string; object?: { name?: string } });
-    expect(
-      records
+    // The other process appends to the trail on its own schedule: read until both records are there.
+    const actions = async () =>
+      (await readFile(join(dir, 'audit.log'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { action: string; object?: { name?: string } })
         .filter((r) => r.object?.name === name)
-        .map((r) => r.action)
-        .slice(0, 2),
-    ).toEqual(['revoke', 'issue']);
+        .map((r) => r.action);
+    await waitFor('two audit records of the credential', async () => (await actions()).length >= 2, { timeoutMs: 10_000 });
+    expect((await actions()).slice(0, 2)).toEqual(['revoke', 'issue']);
     await invariantHolds();
   });
 });

@@ -54,4 +54,19 @@ describe('the copies a process keeps of what it wrote', () => {
     fresh.observe({ type: 'delete', object: obj('secret', '5') });
     expect(fresh.get(undefined, 'team/secret')).toBeUndefined();
   });
+
+  it('are not kept for a write whose answer arrives after the watch delivered the deletion', () => {
+    let now = 0;
+    const fresh = new Freshest(() => now);
+    // The write was applied (rv 7), then the object deleted (rv 8) and the deletion delivered,
+    // and only then did the write's answer come back.
+    fresh.observe({ type: 'delete', object: obj('pg', '8') });
+    fresh.remember(obj('pg', '7'));
+    expect(fresh.size()).toBe(0);
+    // A recreated object written later is remembered as usual, and old deletions are forgotten.
+    now += ABSENT_GRACE_MS;
+    fresh.observe({ type: 'delete', object: obj('other', '3') });
+    fresh.remember(obj('pg', '9'));
+    expect(fresh.size()).toBe(1);
+  });
 });
