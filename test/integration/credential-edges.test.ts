@@ -491,8 +491,13 @@ describe('an issuance that fails for good after the user was created', () => {
       const waiting = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret', 'Ready', 'False');
       expect(condition(waiting, 'Ready')?.message).toContain('not retried until the credential, its role or its server changes');
       expect((await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status?.lastSerial).toBe(1);
+      expect(revoked()).toEqual([first]);
+      // Touching the credential (an annotation) is how a user asks for another try.
+      await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name, {
+        metadata: { annotations: { 'example.com/retry': '1' } },
+      });
+      await waitFor('a second attempt, dropped as well', () => Promise.resolve(revoked().length === 2), { timeoutMs: 20_000 });
       const abandoned = revoked();
-      expect(abandoned).toEqual([first]);
       await lab.client.delete(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name);
       await waitForCredentialGone(lab.client, lab.ns.name, 'refused-secret');
       for (const username of abandoned)

@@ -229,20 +229,22 @@ export class DatabaseCredentialReconciler implements Reconciler {
 }
 
 /** withRetry adds the revocation retry to a result when a revocation failed earlier in the reconcile. */
-/** dependencies names what a failed issuance depended on: the credential's spec, its role's and its server's spec and readiness. */
+/** dependencies names what a failed issuance depended on: the credential's spec and annotations, its role's and its server's spec and readiness. */
 function dependencies(cred: DatabaseCredential, resolved: Resolved): string {
   const ready = (o: KubeObject) =>
     (o as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.find((x) => x.type === 'Ready')?.status;
   const role = resolved.role.role;
   const server = resolved.server.object;
-  return [
+  // The credential's annotations too: touching one is how a user asks for a retry after a fix made in the database.
+  return JSON.stringify([
     cred.metadata.generation,
+    cred.metadata.annotations ?? {},
     role.metadata.uid,
     role.metadata.generation,
     server.metadata.uid,
     server.metadata.generation,
     ready(server),
-  ].join('/');
+  ]);
 }
 
 /** How often an issuance that failed for good is tried again without any change (a fix made in the database). */
