@@ -32,8 +32,9 @@ const dir = await mkdtemp(join(tmpdir(), 'dbcred-chaos-'));
 // databases and operators running (they would load the machine for whatever runs next).
 const replicas = new Map<string, OperatorProcess>();
 const startedParts: { controlPlane?: Awaited<ReturnType<typeof privateControlPlane>>; lab?: Awaited<ReturnType<typeof startLab>> } = {};
-const abandon = async (error: unknown) => {
-  console.error('chaos: crashed; stopping what it started', error);
+const abandon = async (error: unknown, why = 'crashed') => {
+  if (error === undefined) console.error(`chaos: ${why}; stopping what it started`);
+  else console.error(`chaos: ${why}; stopping what it started`, error);
   for (const r of replicas.values()) r.child.kill('SIGKILL');
   spawnSync('pkill', ['-KILL', '-f', dir]); // an operator still starting is not in `replicas` yet; its flags name dir
   await startedParts.lab?.cleanup().catch(() => undefined);
@@ -44,8 +45,8 @@ const abandon = async (error: unknown) => {
 };
 process.on('uncaughtException', (error) => void abandon(error));
 process.on('unhandledRejection', (error) => void abandon(error));
-process.on('SIGINT', () => void abandon(new Error('interrupted (SIGINT)')));
-process.on('SIGTERM', () => void abandon(new Error('stopped (SIGTERM)')));
+process.on('SIGINT', () => void abandon(undefined, 'interrupted (SIGINT)'));
+process.on('SIGTERM', () => void abandon(undefined, 'stopped (SIGTERM)'));
 const controlPlane = (startedParts.controlPlane = await privateControlPlane().catch(abandon));
 const lab = (startedParts.lab = await startLab('chaos').catch(abandon));
 const out = join(REPO_ROOT, 'chaos-results');
