@@ -213,3 +213,26 @@ export async function waitForCredentialGone(client: KubeClient, namespace: strin
     { timeoutMs, intervalMs: 50 },
   );
 }
+
+/** adminLogsIn tells whether the database accepts its admin user with password (a fresh connection, closed at once). */
+export async function adminLogsIn(db: StartedDatabase, password: string): Promise<boolean> {
+  const { host, port, admin } = db.info;
+  try {
+    if (db.info.engine === 'postgres') {
+      const client = new pg.Client({ host, port, database: 'app', user: admin.user, password });
+      client.on('error', () => undefined);
+      await client.connect();
+      await client.end();
+    } else {
+      const conn = await mysql.createConnection({ host, port, user: admin.user, password });
+      conn.on('error', () => undefined);
+      await conn.end();
+    }
+    return true;
+  } catch (error) {
+    // Only a refused login answers "no"; anything else (the server down) is the test's failure.
+    const e = error as { code?: string; errno?: number };
+    if (e.code === '28P01' || e.errno === 1045) return false;
+    throw error;
+  }
+}

@@ -8,7 +8,7 @@ import { z } from 'zod';
 export const AuditRecord = z.object({
   seq: z.number().int().min(1),
   time: z.string(),
-  action: z.enum(['issue', 'rotate', 'republish', 'revoke', 'expire', 'deny', 'retain', 'orphan-drop', 'revoke-failed']),
+  action: z.enum(['issue', 'rotate', 'republish', 'revoke', 'expire', 'deny', 'retain', 'orphan-drop', 'revoke-failed', 'rotate-admin']),
   outcome: z.enum(['success', 'failure', 'denied']),
   object: z.object({ kind: z.string(), namespace: z.string().optional(), name: z.string(), uid: z.string().optional() }),
   server: z.string().optional(),

@@ -159,6 +159,18 @@ export class EnginePool {
     };
   }
 
+  /**
+   * invalidate makes the next resolve build the server's engine afresh from its Secrets (a failed
+   * admin rotation leaves the pool unsure which password it logs in with); the closed engine stays
+   * usable for revocation until then.
+   */
+  invalidate(ref: ServerRef): void {
+    const key = serverKey(ref);
+    const entry = this.engines.get(key);
+    this.engines.delete(key);
+    void entry?.engine.close().catch(() => undefined);
+  }
+
   /** forget closes and drops the server's engine once nothing can need it (the server is gone and no user lives on it). */
   forget(ref: ServerRef): void {
     const key = serverKey(ref);

@@ -34,6 +34,7 @@ import { EnginePool, type ServerRef } from './engine-pool.ts';
 import { serverInUse } from './database-server/server-protection.ts';
 import { watchServerSources } from './database-server/watches.ts';
 import { ServerProtectionReconciler } from './database-server/server-protection-reconciler.ts';
+import { AdminRotationReconciler } from './database-server/admin-rotation-reconciler.ts';
 import { DbcredResources } from './dbcred-resources.ts';
 import { digestSecret } from '../secrets/secret-digest.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
@@ -181,12 +182,18 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     {
       check: controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)),
       protection: controller('databaseserverprotection', new ServerProtectionReconciler(ctx, 'DatabaseServer', servers, inUse)),
+      adminRotation: controller('databaseserveradminrotation', new AdminRotationReconciler(ctx, 'DatabaseServer', servers), 1),
     },
     {
       check: controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)),
       protection: controller(
         'clusterdatabaseserverprotection',
         new ServerProtectionReconciler(ctx, 'ClusterDatabaseServer', clusterServers, inUse),
+      ),
+      adminRotation: controller(
+        'clusterdatabaseserveradminrotation',
+        new AdminRotationReconciler(ctx, 'ClusterDatabaseServer', clusterServers),
+        1,
       ),
     },
     { servers, clusterServers, credentials },

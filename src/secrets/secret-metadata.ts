@@ -9,3 +9,12 @@ export const CREDENTIAL_LABEL = 'dbcred.io/credential';
 export const DATA_HASH_ANNOTATION = 'dbcred.io/data-hash';
 /** A hash of what a credential's Secret was rendered from, the password aside (spec and server). */
 export const LAYOUT_HASH_ANNOTATION = 'dbcred.io/layout-hash';
+
+/**
+ * Admin rotation: the admin Secret key holding the password being rotated to, written before the
+ * database changes (so a crash never leaves a password nobody knows), removed once the Secret's
+ * password key holds it.
+ */
+export const PENDING_ADMIN_PASSWORD_KEY = 'dbcred.io-pending-password';
+/** When the operator last wrote a rotated admin password into the admin Secret (RFC 3339). */
+export const ADMIN_ROTATED_AT_ANNOTATION = 'dbcred.io/admin-password-rotated-at';

@@ -10,6 +10,8 @@ export const FAILPOINTS = [
   'after-secret-written',
   'after-old-user-revoked',
   'before-finalizer-removed',
+  'after-admin-password-recorded',
+  'after-admin-password-set',
 ] as const;
 export type Failpoint = (typeof FAILPOINTS)[number];
 

@@ -7,7 +7,9 @@ import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { FAILPOINTS } from '../../src/util/failpoints.ts';
 import { startOperatorProcess, type OperatorProcess } from '../../harness/operator-process.ts';
 import { waitFor } from '../../harness/processes.ts';
-import { create, get, startLab, waitForCondition, waitForCredentialGone, type Lab } from '../../harness/lab.ts';
+import { adminLogsIn, create, get, secretData, startLab, waitForCondition, waitForCredentialGone, type Lab } from '../../harness/lab.ts';
+import { ADMIN_ROTATION_ANNOTATION } from '../../src/api/v1alpha1/database-server.ts';
+import { PENDING_ADMIN_PASSWORD_KEY } from '../../src/secrets/secret-metadata.ts';
 import { violations } from '../../harness/invariants.ts';
 
 // The operator is killed (SIGKILL, by a failpoint) at each named step, then started again without
@@ -145,6 +147,54 @@ describe('a crash while rotating', () => {
   });
 });
 
+describe('a crash while rotating the admin password', () => {
+  const cases = [
+    ['after-admin-password-recorded', 'pg'],
+    ['after-admin-password-set', 'pg'],
+    ['after-admin-password-recorded', 'mysql'],
+    ['after-admin-password-set', 'mysql'],
+  ] as const;
+  it.each(cases)(
+    '%s (%s): after a restart the rotation finishes and the Secret logs in; nobody is locked out',
+    async (failpoint, server) => {
+      const db = server === 'pg' ? lab.postgres : lab.mariadb;
+      const secretName = `${server}-admin`;
+      const before = (await secretData(lab.client, lab.ns.name, secretName))!;
+      const first = await operator(`${failpoint}-${server}-1`.slice(0, 60), failpoint);
+      const request = `${failpoint}-${server}`;
+      await lab.client.mergePatch(DbcredResources.DatabaseServer, server, lab.ns.name, {
+        metadata: { annotations: { [ADMIN_ROTATION_ANNOTATION]: request } },
+      });
+      await crashed(first);
+      // Stopped half-way: the new password is already in the Secret, under the pending key.
+      const halfway = (await secretData(lab.client, lab.ns.name, secretName))!;
+      expect(halfway['password']).toBe(before['password']);
+      expect(await adminLogsIn(db, halfway[PENDING_ADMIN_PASSWORD_KEY]!)).toBe(failpoint === 'after-admin-password-set');
+
+      await operator(`${failpoint}-${server}-2`.slice(0, 60));
+      await waitFor(
+        'the rotation to be recorded',
+        async () => {
+          const status = (await get(lab.client, 'DatabaseServer', lab.ns.name, server)).status as
+            { adminRotationRequest?: string } | undefined;
+          return status?.adminRotationRequest === request;
+        },
+        { timeoutMs: 20_000 },
+      );
+      const after = (await secretData(lab.client, lab.ns.name, secretName))!;
+      expect(after[PENDING_ADMIN_PASSWORD_KEY]).toBeUndefined();
+      expect(after['password']).toBe(halfway[PENDING_ADMIN_PASSWORD_KEY]);
+      expect(await adminLogsIn(db, after['password']!)).toBe(true);
+      expect(await adminLogsIn(db, before['password']!)).toBe(false);
+      // The operator goes on issuing with the rotated password.
+      const name = `after-admin-${failpoint}-${server}`.slice(0, 60);
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, name, { roleRef: { name: `${server}-readers` } });
+      await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'True');
+      await invariantHolds();
+    },
+  );
+});
+
 describe('a crash while deleting', () => {
   it('before-finalizer-removed: the deletion completes and every user is gone', async () => {
     const name = 'delete-crash';
@@ -169,6 +219,7 @@ describe('a crash while deleting', () => {
   });
 
   it('covers every failpoint the operator defines', () => {
-    expect([...ISSUE_STEPS, 'after-old-user-revoked', 'before-finalizer-removed'].sort()).toEqual([...FAILPOINTS].sort());
+    const adminSteps = ['after-admin-password-recorded', 'after-admin-password-set'];
+    expect([...ISSUE_STEPS, 'after-old-user-revoked', 'before-finalizer-removed', ...adminSteps].sort()).toEqual([...FAILPOINTS].sort());
   });
 });

@@ -16,6 +16,8 @@ export const ConditionType = {
   TransportVerified: 'TransportVerified',
   /** Servers: the database itself ends an issued user's logins at expiry, even while the operator is down. */
   ExpiryEnforced: 'ExpiryEnforced',
+  /** Servers with admin rotation: the last rotation of the admin password finished (False: it failed or was refused). */
+  AdminPasswordRotated: 'AdminPasswordRotated',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -32,6 +34,7 @@ export const Reason = {
   Expired: 'Expired',
   Retained: 'Retained',
   PasswordRotated: 'PasswordRotated',
+  AdminPasswordRotated: 'AdminPasswordRotated',
   SecretUpdated: 'SecretUpdated',
   // bad input (changes nothing)
   InvalidSpec: 'InvalidSpec',
@@ -67,6 +70,8 @@ export const Reason = {
   IssueFailed: 'IssueFailed',
   VerificationFailed: 'VerificationFailed',
   RevocationFailed: 'RevocationFailed',
+  AdminRotationRefused: 'AdminRotationRefused',
+  AdminRotationFailed: 'AdminRotationFailed',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

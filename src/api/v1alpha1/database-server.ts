@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { ageColumn, readyColumns, type KindDefinition } from './kind.ts';
-import { conditions, cronSchedule, described, immutable, objectMeta, objectName, observedGeneration } from './schema.ts';
+import { conditions, cronSchedule, described, immutable, objectMeta, objectName, observedGeneration, timeZone } from './schema.ts';
 import { serverPolicyFields } from './server-policy.ts';
 
 export const ENGINES = ['postgres', 'mysql'] as const;
+
+/** Set on a server (to any new value, e.g. the time) to rotate its admin password now. */
+export const ADMIN_ROTATION_ANNOTATION = 'dbcred.io/rotate-admin';
 export type Engine = (typeof ENGINES)[number];
 
 /** Fields of a reference to a Secret key, with the namespace only where the referrer is cluster-scoped. */
@@ -67,9 +70,13 @@ export function serverSpecFields(cluster: boolean) {
     ...serverPolicyFields,
     adminRotation: described(
       z.object({
-        schedule: cronSchedule('When to rotate the admin password (the new one is written back to the admin Secret).'),
+        schedule: cronSchedule(
+          'When to rotate the admin password (the new one is written back to the admin Secret).',
+          'Times are wall-clock times in timeZone.',
+        ),
+        timeZone: timeZone('The time zone of schedule.').default('Etc/UTC'),
       }),
-      'Rotate the admin password on a schedule. Off when omitted.',
+      `Rotate the admin password on a schedule: at once when set, then on the schedule (a time missed while the operator was down is made up once on start). Off when omitted; the annotation ${ADMIN_ROTATION_ANNOTATION} rotates on demand either way. The operator must own the Secret's value: anything else that writes it (GitOps, an external secret store) would put back a password the database no longer accepts.`,
     ).optional(),
   };
 }
@@ -86,6 +93,11 @@ export const DatabaseServerStatus = described(
       'How expiry is enforced by the database itself: ValidUntil (PostgreSQL), EventScheduler (MySQL/MariaDB with event_scheduler=ON), or OperatorOnly (the operator must be running to revoke on time).',
     ).optional(),
     lastAdminRotationTime: described(z.string(), 'When the admin password was last rotated (RFC 3339).').optional(),
+    nextAdminRotationTime: described(z.string(), 'When spec.adminRotation rotates the admin password next (RFC 3339).').optional(),
+    adminRotationRequest: described(
+      z.string().max(256),
+      `The value of the ${ADMIN_ROTATION_ANNOTATION} annotation whose on-demand rotation is done: a rotation is requested by setting the annotation to any other value.`,
+    ).optional(),
   }),
   'Observed state of the server.',
 );
