@@ -18,8 +18,11 @@ export async function kubectl(kubeconfig: string, args: string[], input?: string
   return stdout;
 }
 
+/** The requester admission policy the harness installs (the chart's, as release dbcred-tests). */
+export const TEST_REQUESTER_POLICY = 'dbcred-tests-requester';
+
 /**
- * installCrds server-side applies crds/, the chart's revoke-finalizer admission policy and its
+ * installCrds server-side applies crds/, the chart's admission policies (revoke finalizer, requester) and its
  * tenant ClusterRoles (rendered by helm: the suites run with what the chart installs), and waits until every dbcred CRD is
  * Established and the apiserver's discovery lists all of them (on a fresh apiserver that can lag by
  * tens of seconds, and kubectl's short names and the dbcred category depend on it).
@@ -36,6 +39,8 @@ export async function installCrds(kubeconfig: string): Promise<void> {
     'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy',
     '--show-only',
     'templates/revoke-finalizer-policy.yaml',
+    '--show-only',
+    'templates/requester-policy.yaml',
     '--show-only',
     'templates/tenant-rbac.yaml',
   ]);

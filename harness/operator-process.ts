@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAILPOINT_ENABLE_PHRASE } from '../src/util/failpoints.ts';
 import { REPO_ROOT } from './binaries.ts';
+import { TEST_REQUESTER_POLICY } from './crds.ts';
 import { requireKube } from './environment.ts';
 import { waitFor } from './processes.ts';
 
@@ -51,6 +52,7 @@ export async function startOperatorProcess(options: {
       '--leader-elect=false',
       '--health-addr=127.0.0.1:0',
       '--sweep-schedule=*/1 * * * * *',
+      `--requester-policy=${TEST_REQUESTER_POLICY}`,
       `--audit-log=${join(options.dir, 'audit.log')}`,
       ...(options.flags ?? []),
     ],

@@ -4,6 +4,7 @@ import { KubeClient } from '../src/runtime/kube/client.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { systemClock, type Clock } from '../src/util/clock.ts';
 import { requireKube } from './environment.ts';
+import { TEST_REQUESTER_POLICY } from './crds.ts';
 
 /** An operator running inside the test process, watching one namespace. */
 export interface InProcessOperator {
@@ -30,6 +31,7 @@ export async function startOperator(
     'leader-elect': 'false',
     'health-addr': '127.0.0.1:0',
     'sweep-schedule': '*/2 * * * * *',
+    'requester-policy': TEST_REQUESTER_POLICY,
     'log-level': process.env['DBCRED_TEST_LOG_LEVEL'] ?? 'silent',
     ...overrides,
   }).map(([k, v]) => `--${k}=${v}`);

@@ -15,6 +15,8 @@ export const AuditRecord = z.object({
   role: z.string().optional(),
   username: z.string().optional(),
   reason: z.string().optional(),
+  /** Who created the object or last changed its spec, as the apiserver saw it (only where the chart's policy stamps it). */
+  requester: z.object({ username: z.string(), groups: z.array(z.string()).optional(), uid: z.string().optional() }).optional(),
   message: z.string(),
   prev: z.string(),
   hash: z.string(),
@@ -22,6 +24,7 @@ export const AuditRecord = z.object({
 export type AuditRecord = z.output<typeof AuditRecord>;
 const AuditBody = AuditRecord.omit({ hash: true });
 export type AuditEntry = Omit<AuditRecord, 'seq' | 'time' | 'prev' | 'hash'>;
+export type Requester = NonNullable<AuditRecord['requester']>;
 
 const GENESIS = '0'.repeat(64);
 
@@ -36,9 +39,18 @@ export class AuditLog {
   private readonly write: (line: string) => void;
   private readonly now: () => number;
 
-  constructor(write: (line: string) => void, now: () => number = Date.now, last?: AuditRecord) {
+  private readonly requesterOf: (uid: string) => Requester | undefined;
+
+  /** requesterOf names who asked for the object with a uid, for records that do not say it themselves. */
+  constructor(
+    write: (line: string) => void,
+    now: () => number = Date.now,
+    last?: AuditRecord,
+    requesterOf: (uid: string) => Requester | undefined = () => undefined,
+  ) {
     this.write = write;
     this.now = now;
+    this.requesterOf = requesterOf;
     // Continuing an existing stream: the chain goes on from its last record.
     if (last) {
       this.seq = last.seq;
@@ -49,7 +61,14 @@ export class AuditLog {
   /** record appends one entry and returns the record as written. */
   record(entry: AuditEntry): AuditRecord {
     // Parsed first, so the hash covers the canonical (schema-ordered) record verifyChain recomputes.
-    const body = AuditBody.parse({ seq: ++this.seq, time: new Date(this.now()).toISOString(), ...entry, prev: this.prev });
+    const requester = entry.requester ?? (entry.object.uid === undefined ? undefined : this.requesterOf(entry.object.uid));
+    const body = AuditBody.parse({
+      seq: ++this.seq,
+      time: new Date(this.now()).toISOString(),
+      ...entry,
+      ...(requester ? { requester } : {}),
+      prev: this.prev,
+    });
     const record: AuditRecord = { ...body, hash: hashOf(body) };
     this.prev = record.hash;
     this.write(JSON.stringify(record) + '\n');

@@ -86,6 +86,11 @@ const SPEC = {
     help: 'PBKDF2 iterations of the PostgreSQL SCRAM verifiers the operator computes',
   },
   shutdownGrace: { schema: duration, default: '20s', help: 'bound on finishing in-flight reconciles at SIGTERM' },
+  requesterPolicy: {
+    schema: z.string().optional(),
+    defaultText: 'none',
+    help: 'name of the MutatingAdmissionPolicy (and binding) stamping who asked on dbcred objects; only while it exists are the stamps recorded',
+  },
   rolloutRestarts: {
     schema: bool,
     default: 'true',

@@ -35,6 +35,7 @@ import { serverInUse } from './database-server/server-protection.ts';
 import { watchServerSources } from './database-server/watches.ts';
 import { ServerProtectionReconciler } from './database-server/server-protection-reconciler.ts';
 import { AdminRotationReconciler } from './database-server/admin-rotation-reconciler.ts';
+import { Requesters } from './requester.ts';
 import { DbcredResources } from './dbcred-resources.ts';
 import { digestSecret } from '../secrets/secret-digest.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
@@ -141,12 +142,21 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     engineOptions,
     guard,
   });
+  // Checked at start(), after ctx exists.
+  const requesters = new Requesters({
+    client,
+    clock,
+    logger,
+    policy: settings.requesterPolicy,
+    onCheck: (verified) => ctx.metrics.requesterVerified.set(verified ? 1 : 0),
+  });
   const events = new EventRecorder<Reason>({
     client,
     clock,
     logger,
     reportingController: 'dbcred.io/operator',
     reportingInstance: settings.identity,
+    noteSuffix: (target) => requesters.describe(target.uid),
   });
   registerEventsDropped(metrics.registry, () => events.dropped);
   const ctx: OperatorContext = {
@@ -155,7 +165,12 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     logger,
     engines,
     events,
-    audit: new AuditLog(deps.writeAudit, () => clock.now(), deps.lastAudit),
+    audit: new AuditLog(
+      deps.writeAudit,
+      () => clock.now(),
+      deps.lastAudit,
+      (uid) => requesters.of(uid),
+    ),
     status: new StatusWriter(writer, () => clock.now()),
     failpoints: new Failpoints(deps.env ?? process.env),
     metrics: createCredentialMetrics(metrics.registry, () => currentCredentials(credentials.list())),
@@ -235,6 +250,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     [DbcredResources.DatabaseStaticCredential, staticCredentials],
   ] as const) {
     ctx.status.follow(res, inf);
+    inf.on((event) => requesters.observe(event));
   }
 
   const sweeper = new Sweeper({
@@ -251,6 +267,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   // once the objects are gone (a test creates and deletes hundreds), and it is exported as a gauge.
   const footprint = (): Record<string, number> => ({
     statusWritten: ctx.status.size(),
+    requesters: requesters.size(),
     ...engines.sizes(),
     ...credentialReconciler.footprint(),
     ...staticReconciler.footprint(),
@@ -265,12 +282,14 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     async start() {
       engineOptions.marker = installationMarker(settings.instance, settings.clusterId ?? (await readClusterId(client)));
       logger.info({ marker: engineOptions.marker }, 'ownership marker of this installation');
+      await requesters.start();
       await manager.start();
       sweeper.start(settings.sweepSchedule);
       if (ctx.failpoints.active().length > 0)
         logger.warn({ failpoints: ctx.failpoints.active() }, 'FAILPOINTS ARMED: this process will crash on purpose');
     },
     async stop() {
+      requesters.stop();
       await sweeper.stop();
       await manager.stop();
       await ctx.events.flushAll();

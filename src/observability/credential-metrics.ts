@@ -13,6 +13,8 @@ export interface CredentialMetrics {
   serverTransportUnverified: Gauge<'kind' | 'namespace' | 'name'>;
   /** 1 for a server whose database cannot end issued users' logins at expiry by itself (MySQL/MariaDB without the event scheduler). */
   serverExpiryNotEnforced: Gauge<'kind' | 'namespace' | 'name'>;
+  /** 1 while the requester policy is installed (audit records and Events name who asked), else 0. */
+  requesterVerified: Gauge;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -94,6 +96,11 @@ export function createCredentialMetrics(registry: Registry, current: () => Curre
       name: 'dbcred_server_expiry_not_enforced',
       help: "1 for a server whose database cannot end issued users' logins at expiry by itself: expiry holds only while the operator runs.",
       labelNames: ['kind', 'namespace', 'name'],
+      registers: [registry],
+    }),
+    requesterVerified: new Gauge({
+      name: 'dbcred_requester_verified',
+      help: '1 while the requester admission policy (--requester-policy) is installed, so audit records and Events name who asked; 0: they do not, since a tenant could write the annotations itself.',
       registers: [registry],
     }),
   };

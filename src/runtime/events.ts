@@ -39,6 +39,8 @@ export interface EventRecorderOptions {
   normalBurst?: number;
   /** Most aggregation entries kept (oldest dropped). Default 4096. */
   maxEntries?: number;
+  /** Appended to every note about a target, when it returns something (who asked for the object). */
+  noteSuffix?: (target: EventTarget) => string | undefined;
 }
 
 interface Series {
@@ -77,6 +79,7 @@ export class EventRecorder<Reason extends string = string> {
       normalPerSecond: 20,
       normalBurst: 100,
       maxEntries: 4096,
+      noteSuffix: () => undefined,
       ...options,
     };
     this.normal = { tokens: this.o.normalBurst, at: this.o.clock.now() };
@@ -100,7 +103,9 @@ export class EventRecorder<Reason extends string = string> {
   /** recordAsync is record with the API write awaited (tests, shutdown). */
   async recordAsync(target: EventTarget, type: 'Normal' | 'Warning', reason: Reason, action: string, note: string): Promise<void> {
     const now = this.o.clock.now();
-    const text = note.length > NOTE_MAX ? `${note.slice(0, NOTE_MAX - 3)}...` : note;
+    const suffix = this.o.noteSuffix(target);
+    const full = suffix === undefined ? note : `${note} ${suffix}`;
+    const text = full.length > NOTE_MAX ? `${full.slice(0, NOTE_MAX - 3)}...` : full;
     const key = [target.uid ?? `${target.kind}/${target.namespace}/${target.name}`, type, reason, text].join('\u0000');
     const existing = this.series.get(key);
     if (existing && now - existing.firstAt < this.o.windowMs) {

@@ -101,7 +101,7 @@ describe('the Helm chart', () => {
     expect(service.spec.ports.map((p) => [p.name, p.port])).toEqual([['metrics', 8080]]);
   });
 
-  it('installs the admission policy that adds the revoke finalizer, unless disabled', async () => {
+  it('installs the admission policies (revoke finalizer, requester), unless disabled', async () => {
     const policies = await kubectl(requireKube().kubeconfig, [
       'get',
       'mutatingadmissionpolicies,mutatingadmissionpolicybindings',
@@ -111,10 +111,20 @@ describe('the Helm chart', () => {
       'name',
     ]);
     expect(policies.trim().split('\n').sort()).toEqual([
+      `mutatingadmissionpolicy.admissionregistration.k8s.io/${release}-requester`,
       `mutatingadmissionpolicy.admissionregistration.k8s.io/${release}-revoke-finalizer`,
+      `mutatingadmissionpolicybinding.admissionregistration.k8s.io/${release}-requester`,
       `mutatingadmissionpolicybinding.admissionregistration.k8s.io/${release}-revoke-finalizer`,
     ]);
-    const without = await helmRun(['template', 'x', CHART, '--set', 'revokeFinalizerPolicy.enabled=false']);
+    const without = await helmRun([
+      'template',
+      'x',
+      CHART,
+      '--set',
+      'revokeFinalizerPolicy.enabled=false',
+      '--set',
+      'requesterPolicy.enabled=false',
+    ]);
     expect(without).not.toContain('MutatingAdmissionPolicy');
   });
 

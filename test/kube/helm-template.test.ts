@@ -40,11 +40,20 @@ interface ValueSet {
   replicas: number;
   watchNamespace?: string;
   policy: boolean;
+  requesterPolicy: boolean;
   serviceMonitor: boolean;
   extraArgs: string[];
 }
 
-const defaults: ValueSet = { name: 'the default values', args: [], replicas: 2, policy: true, serviceMonitor: false, extraArgs: [] };
+const defaults: ValueSet = {
+  name: 'the default values',
+  args: [],
+  replicas: 2,
+  policy: true,
+  requesterPolicy: true,
+  serviceMonitor: false,
+  extraArgs: [],
+};
 const VALUE_SETS: ValueSet[] = [
   defaults,
   {
@@ -54,6 +63,12 @@ const VALUE_SETS: ValueSet[] = [
     watchNamespace: 'team-a',
   },
   { ...defaults, name: 'revokeFinalizerPolicy disabled', args: ['--set', 'revokeFinalizerPolicy.enabled=false'], policy: false },
+  {
+    ...defaults,
+    name: 'requesterPolicy disabled',
+    args: ['--set', 'requesterPolicy.enabled=false'],
+    requesterPolicy: false,
+  },
   { ...defaults, name: 'one replica', args: ['--set', 'replicas=1'], replicas: 1 },
   {
     ...defaults,
@@ -227,11 +242,36 @@ describe.each(CLUSTERS)('the Helm chart rendered for Kubernetes $kubeVersion', (
     expect(out).toContain('1 chart(s) linted, 0 chart(s) failed');
   });
 
-  it(`${cluster.servesMutatingAdmissionPolicy ? 'installs' : 'leaves out'} the admission policy that adds the revoke finalizer`, () => {
+  it(`${cluster.servesMutatingAdmissionPolicy ? 'installs' : 'leaves out'} the admission policies (revoke finalizer, requester)`, () => {
     each((manifests, set) => {
-      const kinds = manifests.filter((m) => m.kind.startsWith('MutatingAdmissionPolicy')).map((m) => m.kind);
-      expect(kinds).toEqual(
-        set.policy && cluster.servesMutatingAdmissionPolicy ? ['MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding'] : [],
+      const policies = manifests.filter((m) => m.kind.startsWith('MutatingAdmissionPolicy')).map((m) => `${m.kind}/${m.metadata.name}`);
+      const expected = [
+        ...(set.policy ? [`${FULLNAME}-revoke-finalizer`] : []),
+        ...(set.requesterPolicy ? [`${FULLNAME}-requester`] : []),
+      ].flatMap((name) => [`MutatingAdmissionPolicy/${name}`, `MutatingAdmissionPolicyBinding/${name}`]);
+      expect(policies.sort()).toEqual(cluster.servesMutatingAdmissionPolicy ? expected.sort() : []);
+    });
+  });
+
+  it('tells the operator the requester policy, and lets it read just that policy, only where the policy is installed', () => {
+    each((manifests, set) => {
+      const installed = set.requesterPolicy && cluster.servesMutatingAdmissionPolicy;
+      const args = operatorContainer(only<Deployment>(manifests, 'Deployment', FULLNAME)).args ?? [];
+      expect(args.filter((a) => a.startsWith('--requester-policy'))).toEqual(installed ? [`--requester-policy=${FULLNAME}-requester`] : []);
+      const rules = only<Role>(manifests, 'ClusterRole', FULLNAME).rules.filter((r) =>
+        r.apiGroups?.includes('admissionregistration.k8s.io'),
+      );
+      expect(rules).toEqual(
+        installed
+          ? [
+              {
+                apiGroups: ['admissionregistration.k8s.io'],
+                resources: ['mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'],
+                resourceNames: [`${FULLNAME}-requester`],
+                verbs: ['get'],
+              },
+            ]
+          : [],
       );
     });
   });

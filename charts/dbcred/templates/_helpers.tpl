@@ -22,3 +22,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "dbcred.serviceAccountName" -}}
 {{- default (include "dbcred.fullname" .) .Values.serviceAccount.name -}}
 {{- end -}}
+
+{{/* The requester policy's name where it is rendered (enabled, and the cluster serves MutatingAdmissionPolicy); empty elsewhere. */}}
+{{- define "dbcred.requesterPolicy" -}}
+{{- if and .Values.requesterPolicy.enabled (.Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy") -}}
+{{ include "dbcred.fullname" . }}-requester
+{{- end -}}
+{{- end -}}

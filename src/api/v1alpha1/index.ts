@@ -9,6 +9,7 @@ import type { KindDefinition } from './kind.ts';
 
 export * from './kind.ts';
 export * from './conditions.ts';
+export * from './annotations.ts';
 export * from './database-server.ts';
 export * from './cluster-database-server.ts';
 export * from './server-policy.ts';
