@@ -23,9 +23,12 @@ export interface Lab {
   cleanup(): Promise<void>;
 }
 
-/** startLab starts private PostgreSQL and MariaDB with group roles, a namespace, servers and roles. */
-export async function startLab(prefix: string): Promise<Lab> {
-  const [postgres, mariadb] = await Promise.all([startPostgres(), startMariaDB()]);
+/**
+ * startLab starts private PostgreSQL (with extra server settings, if given) and MariaDB with group
+ * roles, a namespace, servers and roles.
+ */
+export async function startLab(prefix: string, options: { postgresConfig?: Record<string, string> } = {}): Promise<Lab> {
+  const [postgres, mariadb] = await Promise.all([startPostgres({ extraConfig: options.postgresConfig }), startMariaDB()]);
   const ns = await createTestNamespace(prefix);
   const client = KubeClient.fromKubeconfigFile(requireKube().kubeconfig);
   // Group roles the issued users join; orders is readable by the group, secrets is not.
@@ -198,6 +201,19 @@ export async function secretData(client: KubeClient, namespace: string, name: st
   }
 }
 
+/** issueCredential creates a DatabaseCredential of a role, waits until it is Ready and returns the login its Secret holds. */
+export async function issueCredential(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  role: string,
+): Promise<{ user: string; password: string }> {
+  await create(client, 'DatabaseCredential', namespace, name, { roleRef: { name: role } });
+  await waitForCondition(client, 'DatabaseCredential', namespace, name, 'Ready', 'True');
+  const data = (await secretData(client, namespace, name))!;
+  return { user: data['username']!, password: data['password']! };
+}
+
 /** waitForCredentialGone polls until the DatabaseCredential no longer exists (its finalizer let go). */
 export async function waitForCredentialGone(client: KubeClient, namespace: string, name: string, timeoutMs = 20_000): Promise<void> {
   await waitFor(
@@ -215,19 +231,14 @@ export async function waitForCredentialGone(client: KubeClient, namespace: strin
 }
 
 /** adminLogsIn tells whether the database accepts its admin user with password (a fresh connection, closed at once). */
-export async function adminLogsIn(db: StartedDatabase, password: string): Promise<boolean> {
-  const { host, port, admin } = db.info;
+export function adminLogsIn(db: StartedDatabase, password: string): Promise<boolean> {
+  return userLogsIn(db, db.info.admin.user, password);
+}
+
+/** userLogsIn tells whether the database accepts user with password (a fresh connection, closed at once). */
+export async function userLogsIn(db: StartedDatabase, user: string, password: string): Promise<boolean> {
   try {
-    if (db.info.engine === 'postgres') {
-      const client = new pg.Client({ host, port, database: 'app', user: admin.user, password });
-      client.on('error', () => undefined);
-      await client.connect();
-      await client.end();
-    } else {
-      const conn = await mysql.createConnection({ host, port, user: admin.user, password });
-      conn.on('error', () => undefined);
-      await conn.end();
-    }
+    await (await openSession(db, user, password)).close();
     return true;
   } catch (error) {
     // Only a refused login answers "no"; anything else (the server down) is the test's failure.
@@ -235,4 +246,24 @@ export async function adminLogsIn(db: StartedDatabase, password: string): Promis
     if (e.code === '28P01' || e.errno === 1045) return false;
     throw error;
   }
+}
+
+/** A session held open as some user; `ended` settles when the server ends it. */
+export interface HeldSession {
+  ended: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** openSession logs in as user and keeps the session open until close() or the server ends it. */
+export async function openSession(db: StartedDatabase, user: string, password: string): Promise<HeldSession> {
+  const { host, port } = db.info;
+  if (db.info.engine === 'postgres') {
+    const client = new pg.Client({ host, port, database: 'app', user, password });
+    const ended = new Promise<void>((resolve) => client.on('error', () => resolve()).on('end', () => resolve()));
+    await client.connect();
+    return { ended, close: () => client.end().catch(() => undefined) };
+  }
+  const conn = await mysql.createConnection({ host, port, user, password });
+  const ended = new Promise<void>((resolve) => conn.on('error', () => resolve()).on('end', () => resolve()));
+  return { ended, close: () => conn.end().catch(() => undefined) };
 }

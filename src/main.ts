@@ -1,14 +1,21 @@
 // Composition root and the `dbcred` command line. The only caller of process.exit.
 //   dbcred [run] [--flag=value ...]     run the operator (flags and DBCRED_* variables: README)
-//   dbcred audit verify FILE            check an audit log's hash chain
+//   dbcred audit verify FILE...         check an audit trail (files, or logs collected from the pods)
+//   dbcred list|revoke [flags]          break-glass: list live users, revoke them now (src/cli/)
+//   kubectl dbcred …                    the same, as a kubectl plugin (bin/kubectl-dbcred.js)
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { lastRecord, verifyChain } from './audit/audit-log.ts';
+import { parseArgs } from 'node:util';
+import { lastRecord, verifyTrail } from './audit/audit-log.ts';
 import { loadSettings, settingsHelp } from './config/settings.ts';
+import { takeKubeconfig, type CommandIO } from './cli/command-io.ts';
+import { LIST_HELP, listCommand } from './cli/list-command.ts';
+import { REVOKE_HELP, revokeCommand } from './cli/revoke-command.ts';
 import { buildOperator } from './controllers/operator.ts';
+import { builtinEngines } from './engines/registry.ts';
 import { KubeClient } from './runtime/kube/client.ts';
 import { createLogger } from './observability/logger.ts';
 import { systemClock } from './util/clock.ts';
-import { isDbcredError } from './util/errors.ts';
+import { DbcredError, isDbcredError } from './util/errors.ts';
 
 async function run(args: string[]): Promise<number> {
   const settings = loadSettings(args, process.env);
@@ -20,7 +27,15 @@ async function run(args: string[]): Promise<number> {
   const audit = toFile ? createWriteStream(settings.auditLog, { flags: 'a' }) : process.stderr;
   // A write torn by a crash left a partial line: the next record starts on a line of its own.
   if (existing && !existing.endsWith('\n')) audit.write('\n');
-  const operator = buildOperator(settings, { client, clock: systemClock, logger, writeAudit: (line) => audit.write(line), lastAudit });
+  const auditKey = settings.auditKeyFile ? readAuditKey(settings.auditKeyFile) : undefined;
+  const operator = buildOperator(settings, {
+    client,
+    clock: systemClock,
+    logger,
+    writeAudit: (line) => audit.write(line),
+    lastAudit,
+    ...(auditKey ? { auditKey } : {}),
+  });
   let signalled = false;
   const stop = (signal: string) => {
     if (signalled) return;
@@ -48,28 +63,85 @@ async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-function auditVerify(file: string | undefined): number {
-  if (!file) {
-    console.error('usage: dbcred audit verify FILE');
+/** readAuditKey reads an HMAC key file (trailing whitespace, such as a newline, is not part of the key). */
+function readAuditKey(file: string): Buffer {
+  const key = Buffer.from(readFileSync(file, 'utf8').trimEnd(), 'utf8');
+  if (key.length < 16) throw new DbcredError('CONFIG_INVALID', `the audit key in ${file} is shorter than 16 bytes`);
+  return key;
+}
+
+const AUDIT_VERIFY_USAGE = `usage: dbcred audit verify FILE... [--key-file FILE]
+
+Checks the audit records in the files — an --audit-log file, or the logs collected from every
+operator pod (kubectl logs, in any order, other output mixed in) — as one trail: every record's
+hash (an HMAC with --key-file) and that its predecessor is there.`;
+
+function auditVerify(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, options: { 'key-file': { type: 'string' } }, allowPositionals: true, strict: true });
+  if (positionals.length === 0) {
+    console.error(AUDIT_VERIFY_USAGE);
     return 2;
   }
-  const result = verifyChain(readFileSync(file, 'utf8').split('\n'));
-  if (result.ok) {
-    const torn = result.torn ? ` (${result.torn} line(s) torn by a crash, skipped)` : '';
-    process.stdout.write(`audit chain intact: ${result.records} records${torn}\n`);
-    return 0;
+  const key = values['key-file'] ? readAuditKey(values['key-file']) : undefined;
+  const result = verifyTrail(
+    positionals.map((name) => ({ name, lines: readFileSync(name, 'utf8').split('\n') })),
+    key,
+  );
+  if (!result.ok) {
+    console.error(`audit trail broken at ${result.at.source}:${result.at.line}: ${result.problem}`);
+    return 1;
   }
-  console.error(`audit chain broken at line ${result.line}: ${result.problem}`);
-  return 1;
+  const notes = [
+    result.chains > 1
+      ? `${result.chains} chains (started afresh ${result.chains - 1} time(s): a process without a file or Lease head)`
+      : '',
+    ...result.forks.map((f) => `${f.records} branches after seq ${f.after} (a leader's records after the head it left on the Lease)`),
+    result.torn ? `${result.torn} line(s) torn by a crash, skipped` : '',
+  ].filter(Boolean);
+  process.stdout.write(`audit trail intact: ${result.records} records${notes.length ? `; ${notes.join('; ')}` : ''}\n`);
+  return 0;
 }
+
+/**
+ * breakGlass runs a `list` or `revoke` command against the cluster of --kubeconfig (default: as
+ * kubectl finds it), printing to stdout and stderr.
+ */
+async function breakGlass(command: (args: string[], io: CommandIO) => Promise<number>, args: string[]): Promise<number> {
+  const { kubeconfig, rest } = takeKubeconfig(args);
+  const client = kubeconfig ? KubeClient.fromKubeconfigFile(kubeconfig, 'dbcred-cli') : KubeClient.fromDefault('dbcred-cli');
+  return command(rest, {
+    client,
+    registry: builtinEngines(),
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    now: () => new Date(),
+  });
+}
+
+const USAGE = `usage:
+  dbcred [run] [flags]         run the operator
+  dbcred audit verify FILE...  check an audit trail (files or collected pod logs)
+  dbcred list [flags]          list the database users dbcred keeps alive (dbcred list --help)
+  dbcred revoke [flags]        break-glass: revoke users now (dbcred revoke --help)
+  (kubectl dbcred list|revoke  the same, as a kubectl plugin)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'audit' && rest[0] === 'verify') return auditVerify(rest[1]);
-  if (command === 'help' || argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(
-      `usage:\n  dbcred [run] [flags]      run the operator\n  dbcred audit verify FILE  check an audit log's hash chain\n\nflags (--flag=value or --flag value; each also read from its variable):\n${settingsHelp()}\n`,
-    );
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (command === 'audit' && rest[0] === 'verify') {
+    if (wantsHelp) process.stdout.write(`${AUDIT_VERIFY_USAGE}\n`);
+    return wantsHelp ? 0 : auditVerify(rest.slice(1));
+  }
+  for (const [name, help, fn] of [
+    ['list', LIST_HELP, listCommand],
+    ['revoke', REVOKE_HELP, revokeCommand],
+  ] as const) {
+    if (command !== name) continue;
+    if (wantsHelp) process.stdout.write(`${help}\n`);
+    return wantsHelp ? 0 : breakGlass(fn, rest);
+  }
+  if (command === 'help' || wantsHelp) {
+    process.stdout.write(`${USAGE}\n\nflags of run (--flag=value or --flag value; each also read from its variable):\n${settingsHelp()}\n`);
     return 0;
   }
   return run(command === 'run' ? rest : argv);

@@ -76,7 +76,17 @@ const SPEC = {
     help: 'trace, debug, info, warn, error, fatal or silent',
   },
   auditLog: { schema: z.string().min(1), default: '-', help: 'audit trail: - for stderr, or a file to append to (its chain continues)' },
+  auditKeyFile: {
+    schema: z.string().optional(),
+    defaultText: 'none',
+    help: 'file holding a key that makes each audit hash an HMAC-SHA256 (mount it from a Secret); audit verify then needs it',
+  },
   sweepSchedule: { schema: z.string().min(1), default: '*/30 * * * * *', help: 'when the leader sweeps for orphans (cron with seconds)' },
+  deadLoginScanInterval: {
+    schema: duration,
+    default: '10s',
+    help: "how often the leader reads the servers' refused logins for users it revoked or let expire (0s: never)",
+  },
   scramIterations: {
     // Every password the operator sets is crypto-random with at least 143 bits of entropy, so PBKDF2
     // stretching protects nothing an attacker could brute-force; PostgreSQL re-runs it at CREATE ROLE

@@ -53,8 +53,9 @@ export class EnginePool {
   private readonly o: {
     client: KubeClient;
     registry: EngineRegistry;
-    servers: Informer<KubeObject>;
-    clusterServers: Informer<KubeObject>;
+    /** Where server objects are looked up: the operator's informers, or a snapshot (the CLI). */
+    servers: Pick<Informer<KubeObject>, 'get'>;
+    clusterServers: Pick<Informer<KubeObject>, 'get'>;
     engineOptions: EngineOptions;
     /** Asked before every engine call; throws when this replica may not act (fencing on leader loss). */
     guard?: () => void;

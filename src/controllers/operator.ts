@@ -1,6 +1,6 @@
 // Wires the dbcred controllers onto the runtime: informers, engine pool, controllers, sweeper.
 // main.ts builds one from settings; tests build one in-process.
-import { AuditLog, type AuditRecord } from '../audit/audit-log.ts';
+import { AuditLog, formatHead, parseHead, type AuditRecord } from '../audit/audit-log.ts';
 import type { Reason } from '../api/v1alpha1/conditions.ts';
 import type { EngineOptions } from '../engines/engine.ts';
 import { builtinEngines } from '../engines/registry.ts';
@@ -41,6 +41,7 @@ import { digestSecret } from '../secrets/secret-digest.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
 import { StatusWriter } from './status-writer.ts';
 import { Sweeper } from './sweeper.ts';
+import { DeadLoginWatcher } from './dead-logins.ts';
 
 export interface OperatorDeps {
   client: KubeClient;
@@ -49,6 +50,8 @@ export interface OperatorDeps {
   writeAudit: (line: string) => void;
   /** The last record of an existing audit stream, to continue its chain. */
   lastAudit?: AuditRecord;
+  /** Makes each audit hash an HMAC-SHA256 under this key (--audit-key-file). */
+  auditKey?: Buffer;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -85,6 +88,22 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
             leaseDurationMs: settings.leaseDuration,
             renewDeadlineMs: settings.renewDeadline,
             retryPeriodMs: settings.retryPeriod,
+            // The audit chain goes from leader to leader on the Lease (renewals carry its head).
+            handover: {
+              annotation: AUDIT_HEAD_ANNOTATION,
+              value: () => {
+                const head = ctx.audit.head();
+                return head && formatHead(head);
+              },
+              onAcquired: (previous) => {
+                const head = parseHead(previous);
+                if (head) ctx.audit.continueFrom(head);
+                logger.info(
+                  { auditHead: head ?? null },
+                  head ? 'audit chain continues from the last leader' : 'audit chain: no head on the Lease',
+                );
+              },
+            },
           },
         }
       : {}),
@@ -170,6 +189,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       () => clock.now(),
       deps.lastAudit,
       (uid) => requesters.of(uid),
+      deps.auditKey,
     ),
     status: new StatusWriter(writer, () => clock.now()),
     failpoints: new Failpoints(deps.env ?? process.env),
@@ -263,11 +283,14 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     mayRun: manager.mayReconcile,
   });
 
+  const deadLogins = new DeadLoginWatcher({ ctx, servers, clusterServers, mayRun: manager.mayReconcile });
+
   // What this process keeps per object beyond the informer caches: each must return to its size
   // once the objects are gone (a test creates and deletes hundreds), and it is exported as a gauge.
   const footprint = (): Record<string, number> => ({
     statusWritten: ctx.status.size(),
     requesters: requesters.size(),
+    deadLoginCursors: deadLogins.size(),
     ...engines.sizes(),
     ...credentialReconciler.footprint(),
     ...staticReconciler.footprint(),
@@ -285,12 +308,14 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
       await requesters.start();
       await manager.start();
       sweeper.start(settings.sweepSchedule);
+      deadLogins.start(settings.deadLoginScanInterval);
       if (ctx.failpoints.active().length > 0)
         logger.warn({ failpoints: ctx.failpoints.active() }, 'FAILPOINTS ARMED: this process will crash on purpose');
     },
     async stop() {
       requesters.stop();
       await sweeper.stop();
+      await deadLogins.stop();
       await manager.stop();
       await ctx.events.flushAll();
       await engines.closeAll();
@@ -302,7 +327,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
  * readClusterId returns the uid of the kube-system Namespace, this cluster's id in the ownership
  * marker; when RBAC forbids the read or the Namespace does not exist, it fails naming --cluster-id.
  */
-async function readClusterId(client: KubeClient): Promise<string> {
+export async function readClusterId(client: KubeClient): Promise<string> {
   let uid: string | undefined;
   try {
     uid = (await client.get<KubeObject>(Resources.Namespace, 'kube-system')).metadata.uid;
@@ -319,6 +344,8 @@ async function readClusterId(client: KubeClient): Promise<string> {
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** On the leader Lease: the audit chain's head (`<seq>:<hash>`) as of the leader's last renewal. */
+export const AUDIT_HEAD_ANNOTATION = 'dbcred.io/audit-head';
 
 /**
  * The caches never read managedFields (a third to a half of each object's memory) nor kubectl's

@@ -110,6 +110,22 @@ export interface OwnedUser {
   expiresAt?: Date;
 }
 
+/** A login the database refused, as its log recorded it. */
+export interface FailedLogin {
+  at: Date;
+  username: string;
+  /** The client's address, when the database logged it (TCP connections). */
+  clientAddress?: string;
+  /** The database's own words (e.g. 'Role "x" does not exist.'); never a password. */
+  detail?: string;
+}
+
+/**
+ * What readFailedLogins found: the failures logged since the cursor and the cursor to pass next,
+ * or why this server's failed logins cannot be seen by the admin.
+ */
+export type FailedLoginRead = { visible: true; cursor: string; failures: FailedLogin[] } | { visible: false; why: string };
+
 export interface CreateResult {
   /** false when the user already existed (a retry) and was converged to the request. */
   created: boolean;
@@ -155,6 +171,13 @@ export interface Engine {
    * (and, on PostgreSQL, its COMMENT); users of other installations sharing the server are not listed.
    */
   listOwnedUsers(): Promise<OwnedUser[]>;
+  /**
+   * readFailedLogins returns the refused logins the database logged after the cursor (an opaque
+   * string from the previous call); without a cursor it returns none and a cursor at the log's end.
+   * Not visible when the database keeps its log where the admin cannot read it: the reason says
+   * what to change.
+   */
+  readFailedLogins(cursor?: string): Promise<FailedLoginRead>;
   /** rotateAdminPassword changes the admin's own password; later connections use the new one. */
   rotateAdminPassword(newPassword: string): Promise<void>;
   /** close ends the admin pool. */

@@ -13,6 +13,10 @@ export interface CredentialMetrics {
   serverTransportUnverified: Gauge<'kind' | 'namespace' | 'name'>;
   /** 1 for a server whose database cannot end issued users' logins at expiry by itself (MySQL/MariaDB without the event scheduler). */
   serverExpiryNotEnforced: Gauge<'kind' | 'namespace' | 'name'>;
+  /** 1 for a server whose refused logins the operator cannot read (reuse of dead credentials goes unseen there). */
+  serverFailedLoginsUnseen: Gauge<'kind' | 'namespace' | 'name'>;
+  /** Logins refused for users dbcred revoked or let expire, by server. */
+  deadCredentialLogins: Counter<'kind' | 'namespace' | 'name'>;
   /** 1 while the requester policy is installed (audit records and Events name who asked), else 0. */
   requesterVerified: Gauge;
 }
@@ -95,6 +99,18 @@ export function createCredentialMetrics(registry: Registry, current: () => Curre
     serverExpiryNotEnforced: new Gauge({
       name: 'dbcred_server_expiry_not_enforced',
       help: "1 for a server whose database cannot end issued users' logins at expiry by itself: expiry holds only while the operator runs.",
+      labelNames: ['kind', 'namespace', 'name'],
+      registers: [registry],
+    }),
+    serverFailedLoginsUnseen: new Gauge({
+      name: 'dbcred_server_failed_logins_unseen',
+      help: "1 for a server whose refused logins the operator cannot read: a login attempt with a revoked or expired credential is not detected there (the server's FailedLoginsVisible condition says what to change).",
+      labelNames: ['kind', 'namespace', 'name'],
+      registers: [registry],
+    }),
+    deadCredentialLogins: new Counter({
+      name: 'dbcred_dead_credential_logins_total',
+      help: 'Logins the database refused for users dbcred had revoked or let expire: a leaked or stale credential still in use. The audit record has the client address.',
       labelNames: ['kind', 'namespace', 'name'],
       registers: [registry],
     }),

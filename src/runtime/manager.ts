@@ -11,7 +11,7 @@ import type { Informer } from './cache/informer.ts';
 import type { Controller } from './controller.ts';
 import type { KubeClient } from './kube/client.ts';
 import type { KubeObject } from './kube/types.ts';
-import { LeaderElector } from './leader-election/leader-elector.ts';
+import { LeaderElector, type LeaderElectionOptions } from './leader-election/leader-elector.ts';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -30,6 +30,7 @@ export interface ManagerOptions {
     leaseDurationMs?: number;
     renewDeadlineMs?: number;
     retryPeriodMs?: number;
+    handover?: LeaderElectionOptions['handover'];
   };
   /** Bound on finishing in-flight reconciles at shutdown. Default 20 s. */
   shutdownGraceMs?: number;

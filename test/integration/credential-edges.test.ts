@@ -333,6 +333,8 @@ describe('revocation during a database outage', () => {
         'RevocationFailed',
       );
       expect(condition(failing, 'RevocationFailing')?.message).toContain(`could not revoke user ${username}`);
+      // Ready no longer says the credential works.
+      expect(condition(failing, 'Ready')).toMatchObject({ status: 'False', reason: 'RevocationFailed' });
       await outage.resume();
       resumed = true;
       const back = Date.now();

@@ -140,6 +140,8 @@ describe.each(engines)('a DatabaseCredential on $engine', ({ engine, role }) => 
     expect(lag).toBeLessThan(1_000);
     const expired = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, name, 'Ready', 'False', 'Expired');
     expect(expired.status?.current).toBeUndefined();
+    // Nothing still claims a user is in the Secret.
+    expect(condition(expired, 'Issued')).toMatchObject({ status: 'False', reason: 'Expired' });
     expect(await secretData(lab.client, lab.ns.name, name)).toBeUndefined();
   });
 });

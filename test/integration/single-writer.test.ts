@@ -4,6 +4,7 @@
 // password the database accepts, and no user is lost or left behind. The same holds when only the
 // leader loses the apiserver.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { startOperatorProcess, type OperatorProcess } from '../../harness/operat
 import { waitFor } from '../../harness/processes.ts';
 import { startTcpProxy, type TcpProxy } from '../../harness/tcp-proxy.ts';
 import { create, secretData, sql, startLab, waitForCondition, type Lab } from '../../harness/lab.ts';
+import { createTestNamespace } from '../../harness/kube-client.ts';
+import { REPO_ROOT } from '../../harness/binaries.ts';
 
 let lab: Lab;
 let dir: string;
@@ -44,7 +47,10 @@ afterAll(async () => {
 /** Short lease timings so a take-over happens within seconds. */
 const ELECTION = ['--leader-elect=true', '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms'];
 
-async function replica(identity: string, extra: { failpoint?: string; kubeconfig?: string } = {}): Promise<OperatorProcess> {
+async function replica(
+  identity: string,
+  extra: { failpoint?: string; kubeconfig?: string; flags?: string[] } = {},
+): Promise<OperatorProcess> {
   const p = await startOperatorProcess({
     namespace: lab.ns.name,
     dir,
@@ -55,19 +61,16 @@ async function replica(identity: string, extra: { failpoint?: string; kubeconfig
       `--identity=${identity}`,
       `--leader-election-namespace=${lab.ns.name}`,
       ...(extra.kubeconfig ? [`--kubeconfig=${extra.kubeconfig}`] : []),
+      ...(extra.flags ?? []),
     ],
   });
   running.push(p);
   return p;
 }
 
-async function leaseHolder(): Promise<string | undefined> {
+async function leaseHolder(namespace = lab.ns.name): Promise<string | undefined> {
   try {
-    const lease = await lab.client.get<KubeObject & { spec?: { holderIdentity?: string } }>(
-      Resources.Lease,
-      'dbcred-operator',
-      lab.ns.name,
-    );
+    const lease = await lab.client.get<KubeObject & { spec?: { holderIdentity?: string } }>(Resources.Lease, 'dbcred-operator', namespace);
     return lease.spec?.holderIdentity ?? undefined;
   } catch {
     return undefined;
@@ -171,5 +174,43 @@ describe('two replicas with leader election', () => {
     await expectOneWorkingUser('cut-off');
     expect((await issuedUsers()).filter((u) => !before.includes(u))).toHaveLength(1);
     await lab.client.delete(DbcredResources.DatabaseCredential, 'cut-off', lab.ns.name);
+  }, 90_000);
+});
+
+describe('one audit trail across leader changes', () => {
+  it("continues from the head the last leader left on the Lease: both replicas' logs verify as one keyed chain", async () => {
+    // Its own Lease, so no earlier test's leader hands over a head from another trail.
+    const election = await createTestNamespace('trail');
+    try {
+      const keyFile = join(dir, 'audit.key');
+      await writeFile(keyFile, `${'k'.repeat(32)}\n`);
+      // As the chart runs it: records on the process's stderr, beside the log, keyed from a file.
+      const flags = ['--audit-log=-', `--audit-key-file=${keyFile}`, `--leader-election-namespace=${election.name}`];
+      const a = await replica('trail-a', { flags });
+      await waitFor('replica a to lead', async () => (await leaseHolder(election.name)) === 'trail-a', { timeoutMs: 20_000 });
+      const b = await replica('trail-b', { flags });
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'trail-1', { roleRef: { name: 'pg-readers' } });
+      await expectOneWorkingUser('trail-1');
+      await a.stop(); // SIGTERM: the release carries the final head
+      await waitFor('replica b to lead', async () => (await leaseHolder(election.name)) === 'trail-b', { timeoutMs: 20_000 });
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'trail-2', { roleRef: { name: 'pg-readers' } });
+      await expectOneWorkingUser('trail-2');
+      await b.stop();
+      const issued = (log: string) => log.split('\n').filter((l) => l.includes('"action":"issue"')).length;
+      expect(issued(a.log())).toBeGreaterThan(0);
+      expect(issued(b.log())).toBeGreaterThan(0);
+
+      const verify = (...args: string[]) =>
+        spawnSync(process.execPath, [join(REPO_ROOT, 'src', 'main.ts'), 'audit', 'verify', ...args], { encoding: 'utf8' });
+      const keyed = verify(b.logFile, a.logFile, `--key-file=${keyFile}`);
+      expect(keyed.stderr).toBe('');
+      expect(keyed.stdout).toMatch(/^audit trail intact: \d+ records\n$/); // one chain, no fork
+      expect(keyed.status).toBe(0);
+      // Without a's log the trail has a hole; without the key nothing verifies.
+      expect(verify(b.logFile, `--key-file=${keyFile}`).stderr).toContain('is missing (removed, or a log was not collected)');
+      expect(verify(a.logFile, b.logFile).stderr).toContain('hash does not match');
+    } finally {
+      await election.cleanup();
+    }
   }, 90_000);
 });

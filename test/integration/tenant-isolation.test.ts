@@ -340,6 +340,18 @@ describe('transport', () => {
   it('a server whose certificate the operator does not check says so', async () => {
     const server = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg', 'TransportVerified', 'False', 'TLSDisabled');
     expect(condition(server, 'TransportVerified')?.message).toContain('verify-full');
+    // And says it where people look: a Warning Event on the server.
+    await waitFor(
+      'a TLSDisabled Warning Event on the server',
+      async () => {
+        const events = await lab.client.list<KubeObject & { type?: string; reason?: string; regarding?: { name?: string; kind?: string } }>(
+          Resources.Event,
+          { namespace: lab.ns.name },
+        );
+        return events.items.some((e) => e.type === 'Warning' && e.reason === 'TLSDisabled' && e.regarding?.kind === 'DatabaseServer');
+      },
+      { timeoutMs: 15_000 },
+    );
   });
 });
 

@@ -133,7 +133,7 @@ interface Deployment extends Manifest {
         hostPID?: boolean;
         hostIPC?: boolean;
         priorityClassName?: string;
-        securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
+        securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; fsGroup?: number; seccompProfile?: { type: string } };
         topologySpreadConstraints?: unknown[];
         initContainers?: Container[];
         containers: Container[];
@@ -452,6 +452,19 @@ describe('the Helm chart, for what it cannot or should not render', () => {
     const deployment = only<Deployment>(manifests, 'Deployment');
     expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual(zones);
     expect(deployment.spec.template.metadata.labels).toEqual(SELECTOR);
+  });
+
+  it('mounts the audit HMAC key from a Secret, readable by the operator alone, only when one is named', async () => {
+    type WithVolumes = Deployment & {
+      spec: { template: { spec: { volumes?: { name: string; secret?: { secretName: string; defaultMode?: number } }[] } } };
+    };
+    const keyed = only<WithVolumes>(await render('1.37.0', ['--set', 'operator.auditKeySecret.name=audit-hmac']), 'Deployment');
+    expect(operatorContainer(keyed).args).toContain('--audit-key-file=/etc/dbcred/audit-key/audit-key');
+    expect(keyed.spec.template.spec.volumes).toEqual([{ name: 'audit-key', secret: { secretName: 'audit-hmac', defaultMode: 0o440 } }]);
+    expect(keyed.spec.template.spec.securityContext).toMatchObject({ runAsUser: 10001, fsGroup: 10001 });
+    const plain = only<WithVolumes>(await render('1.37.0', []), 'Deployment');
+    expect(operatorContainer(plain).args?.some((a) => a.startsWith('--audit-key-file'))).toBe(false);
+    expect(plain.spec.template.spec.volumes).toBeUndefined();
   });
 
   it('lets podAnnotations override the Prometheus ones, and drops those with metrics.podAnnotations=false', async () => {

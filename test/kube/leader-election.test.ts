@@ -11,6 +11,9 @@ import { REPO_ROOT } from '../../harness/binaries.ts';
 import { requireKube } from '../../harness/environment.ts';
 import { createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
 import { waitFor } from '../../harness/processes.ts';
+import { LeaderElector } from '../../src/runtime/leader-election/leader-elector.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { systemClock } from '../../src/util/clock.ts';
 
 // Two operator processes compete for one Lease. Durations are short so the test is quick; the
 // bounds asserted are the ones leader election promises: a crashed leader is replaced within
@@ -140,5 +143,41 @@ describe('leader election between two operator processes', () => {
     expect(handover).toBeLessThan(LEASE_MS); // not waiting for expiry
     expect(await exited(leaderProcess)).toBe(0);
     expect(await reconciledBy('after-stop')).toBe(follower);
+  });
+});
+
+describe('state handed from leader to leader on the Lease', () => {
+  it('reaches the next leader as the last one left it: carried by renewals, final at release', async () => {
+    const acquired: string[] = [];
+    let aHead = 'a-1';
+    const elector = (identity: string, value: () => string) =>
+      new LeaderElector({
+        client,
+        namespace: ns.name,
+        name: 'handover',
+        identity,
+        clock: systemClock,
+        logger: createLogger({ level: 'silent' }),
+        leaseDurationMs: LEASE_MS,
+        renewDeadlineMs: RENEW_MS,
+        retryPeriodMs: RETRY_MS,
+        onStartedLeading: () => undefined,
+        onStoppedLeading: () => undefined,
+        handover: { annotation: 'dbcred.io/test-head', value, onAcquired: (previous) => acquired.push(`${identity} got ${previous}`) },
+      });
+    const annotation = async () => (await client.get(Resources.Lease, 'handover', ns.name)).metadata.annotations?.['dbcred.io/test-head'];
+    const a = elector('a', () => aHead);
+    const b = elector('b', () => 'b-1');
+    a.start();
+    await waitFor('a to lead', () => Promise.resolve(a.isLeader()), { timeoutMs: 10_000 });
+    aHead = 'a-2';
+    await waitFor('a renewal to carry a-2', async () => (await annotation()) === 'a-2', { timeoutMs: 10_000 });
+    b.start();
+    aHead = 'a-final';
+    await a.stop();
+    await waitFor('b to lead', () => Promise.resolve(b.isLeader()), { timeoutMs: 10_000 });
+    expect(acquired).toEqual(['a got undefined', 'b got a-final']);
+    await waitFor('b renewal to carry its own value', async () => (await annotation()) === 'b-1', { timeoutMs: 10_000 });
+    await b.stop();
   });
 });

@@ -13,6 +13,8 @@ import {
   validate,
 } from '../../src/api/v1alpha1/index.ts';
 import { renderCrds, renderDocs } from '../../scripts/generate/render.ts';
+import { withReasonTable } from '../../scripts/generate/reason-table.ts';
+import { REASON_HELP } from '../../src/api/v1alpha1/reason-help.ts';
 import { REPO_ROOT } from '../../harness/binaries.ts';
 import { sample, sampleManifests } from '../../harness/samples.ts';
 
@@ -94,6 +96,14 @@ describe('the committed CRDs', () => {
       const committed = readFileSync(join(REPO_ROOT, dir, file), 'utf8');
       expect({ file: join(dir, file), upToDate: committed === yaml, hint }).toEqual({ file: join(dir, file), upToDate: true, hint });
     }
+  });
+
+  it("the README's table of reasons matches the catalog, and every Warning says what to do", () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const hint = 'run `npm run generate:crds`';
+    expect({ upToDate: withReasonTable(readme) === readme, hint }).toEqual({ upToDate: true, hint });
+    const warningsWithoutFix = Object.entries(REASON_HELP).filter(([, h]) => h.type === 'Warning' && !h.fix);
+    expect(warningsWithoutFix).toEqual([]);
   });
 
   it('docs/crd-reference.md matches the schemas', () => {

@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../harness/binaries.ts';
 
 // The layers of src/ (README, Layout): each may import only the ones listed, so imports flow
-// downward: api ← runtime, engines, lifecycle, secrets, audit ← controllers ← main.
+// downward: api ← runtime, engines, lifecycle, secrets, audit ← controllers ← cli ← main.
 const MAY_IMPORT: Record<string, readonly string[]> = {
   util: [],
   observability: ['util'],
@@ -16,6 +16,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   secrets: ['api', 'util'],
   audit: ['util'],
   controllers: ['api', 'audit', 'config', 'engines', 'lifecycle', 'observability', 'runtime', 'secrets', 'util'],
+  // The break-glass commands reuse the controllers' pieces (engine pool, revocation policy) outside the operator.
+  cli: ['api', 'controllers', 'engines', 'runtime', 'util'],
 };
 
 const SRC = join(REPO_ROOT, 'src');

@@ -11,3 +11,10 @@ export const REQUESTED_BY_ANNOTATION = 'dbcred.io/requested-by';
 export const REQUESTED_BY_GROUPS_ANNOTATION = 'dbcred.io/requested-by-groups';
 /** The requester's UID as the authenticator gave it (a ServiceAccount's uid; empty for some users). */
 export const REQUESTED_BY_UID_ANNOTATION = 'dbcred.io/requested-by-uid';
+
+/**
+ * Set by `dbcred revoke --confirm` on each credential before deleting it: why, as the operator of
+ * the break-glass command wrote it. The chart's policy re-stamps the requester when it changes, so
+ * the operator's revocation records name who broke the glass.
+ */
+export const BREAK_GLASS_ANNOTATION = 'dbcred.io/break-glass';

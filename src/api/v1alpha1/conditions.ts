@@ -16,6 +16,8 @@ export const ConditionType = {
   TransportVerified: 'TransportVerified',
   /** Servers: the database itself ends an issued user's logins at expiry, even while the operator is down. */
   ExpiryEnforced: 'ExpiryEnforced',
+  /** Servers: the operator can read the database's refused logins, so reuse of a dead credential is detected. */
+  FailedLoginsVisible: 'FailedLoginsVisible',
   /** Servers with admin rotation: the last rotation of the admin password finished (False: it failed or was refused). */
   AdminPasswordRotated: 'AdminPasswordRotated',
 } as const;
@@ -60,6 +62,9 @@ export const Reason = {
   TLSDisabled: 'TLSDisabled',
   ExpiryByDatabase: 'ExpiryByDatabase',
   ExpiryByOperatorOnly: 'ExpiryByOperatorOnly',
+  FailedLoginsVisible: 'FailedLoginsVisible',
+  FailedLoginsNotVisible: 'FailedLoginsNotVisible',
+  DeadCredentialUsed: 'DeadCredentialUsed',
   QuotaExceeded: 'QuotaExceeded',
   TTLAboveMax: 'TTLAboveMax',
   // the database side

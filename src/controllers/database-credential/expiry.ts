@@ -37,7 +37,8 @@ export async function expireCurrent(
     return REVOCATION_RETRY;
   }
   await deleteSecret(c.ctx.client, cred, c.cachedSecret(cred));
-  const conditions = withCondition(
+  // Issued said which user the Secret holds until when: no longer true either.
+  const notReady = withCondition(
     withoutCondition(st.conditions, 'RevocationFailing'),
     'Ready',
     'False',
@@ -46,6 +47,7 @@ export async function expireCurrent(
     now,
     cred.metadata.generation,
   );
+  const conditions = withCondition(notReady, 'Issued', 'False', 'Expired', message, now, cred.metadata.generation);
   cred = await c.writeStatus(cred, { current: null, conditions });
   c.event(cred, type, 'Expired', 'Expire', message);
   c.audit(cred, { action: 'expire', outcome: 'success', server: st.server?.name, username: current.username, reason: 'Expired', message });

@@ -1,6 +1,6 @@
 // Deleting a credential (I6): revoke every user it issued (or, with deletionPolicy Retain, leave
 // them and the Secret unmanaged), delete its Secret, then remove the finalizer.
-import { DatabaseCredentialStatus, validate, type DatabaseCredential } from '../../api/v1alpha1/index.ts';
+import { BREAK_GLASS_ANNOTATION, DatabaseCredentialStatus, validate, type DatabaseCredential } from '../../api/v1alpha1/index.ts';
 import type { Result } from '../../runtime/controller.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import { Resources } from '../../runtime/kube/builtin-resources.ts';
@@ -27,7 +27,17 @@ export async function finalizeCredential(c: CredentialContext, cred: DatabaseCre
       (u): u is string => u !== undefined,
     );
     if (users.length > 0 && st.server) {
-      const { revoked, failure } = await revokeUsers(c, cred, st.server, [...new Set(users)], 'deleted');
+      // `dbcred revoke` marks what it deletes, so the records say the glass was broken (and, through
+      // the chart's policy, by whom).
+      const mark = cred.metadata.annotations?.[BREAK_GLASS_ANNOTATION];
+      const { revoked, failure } = await revokeUsers(
+        c,
+        cred,
+        st.server,
+        [...new Set(users)],
+        mark ? 'break-glass' : 'deleted',
+        mark ? { note: `break-glass ${mark}` } : {},
+      );
       if (revoked.length > 0) {
         cred = await c.writeStatus(cred, {
           pending: st.pending && revoked.includes(st.pending.username) ? null : (st.pending ?? null),
@@ -36,7 +46,7 @@ export async function finalizeCredential(c: CredentialContext, cred: DatabaseCre
         });
       }
       if (failure) {
-        await showRevocationFailing(c, cred, failure);
+        await showRevocationFailing(c, cred, failure, { deleting: true });
         return REVOCATION_RETRY;
       }
     }

@@ -12,9 +12,9 @@ import { withCondition, withoutCondition } from '../status-conditions.ts';
 import type { CredentialContext } from './credential-context.ts';
 
 /** The default policy for revoking users whose role is gone: end sessions, drop owned objects. */
-const FALLBACK_POLICY: UserPolicy = { revocation: { terminateSessions: true } };
+export const FALLBACK_POLICY: UserPolicy = { revocation: { terminateSessions: true } };
 
-export type RevokeWhy = 'retired' | 'expired' | 'deleted' | 'abandoned';
+export type RevokeWhy = 'retired' | 'expired' | 'deleted' | 'break-glass' | 'abandoned';
 
 /**
  * A failed revocation is retried with the work queue's backoff, capped low so that a user dies soon
@@ -38,7 +38,7 @@ export async function revokeUsers(
   ref: ServerRef,
   usernames: string[],
   why: RevokeWhy,
-  options: { dueAt?: (username: string) => number | undefined; event?: boolean } = {},
+  options: { dueAt?: (username: string) => number | undefined; event?: boolean; note?: string } = {},
 ): Promise<Revocation> {
   const { ctx } = c;
   const revoked: string[] = [];
@@ -57,7 +57,9 @@ export async function revokeUsers(
       const due = options.dueAt?.(username);
       if (due !== undefined) ctx.metrics.revocationLag.observe({ why }, Math.max(0, ctx.clock.now() - due) / 1000);
       ctx.failpoints.hit('after-old-user-revoked');
-      const message = `user ${username} revoked (${result.existed ? `dropped, ${result.terminatedSessions} session(s) ended` : 'already gone'})`;
+      const message =
+        `user ${username} revoked (${result.existed ? `dropped, ${result.terminatedSessions} session(s) ended` : 'already gone'})` +
+        (options.note ? `: ${options.note}` : '');
       c.audit(cred, { action: 'revoke', outcome: 'success', server: ref.name, username, reason: why, message });
       if (options.event !== false) c.event(cred, 'Normal', 'Revoked', 'Revoke', message);
     } catch (error) {
@@ -77,17 +79,21 @@ export async function revokeUsers(
   return { revoked };
 }
 
-/** showRevocationFailing sets RevocationFailing and raises a Warning Event. */
-export async function showRevocationFailing(c: CredentialContext, cred: DatabaseCredential, message: string): Promise<DatabaseCredential> {
-  const conditions = withCondition(
-    cred.status?.conditions,
-    'RevocationFailing',
-    'True',
-    'RevocationFailed',
-    message,
-    c.ctx.clock.now(),
-    cred.metadata.generation,
-  );
+/**
+ * showRevocationFailing sets RevocationFailing and raises a Warning Event. For a credential being
+ * deleted Ready goes False too: whatever it said before is no longer what matters.
+ */
+export async function showRevocationFailing(
+  c: CredentialContext,
+  cred: DatabaseCredential,
+  message: string,
+  options: { deleting?: boolean } = {},
+): Promise<DatabaseCredential> {
+  const now = c.ctx.clock.now();
+  const generation = cred.metadata.generation;
+  let conditions = withCondition(cred.status?.conditions, 'RevocationFailing', 'True', 'RevocationFailed', message, now, generation);
+  if (options.deleting)
+    conditions = withCondition(conditions, 'Ready', 'False', 'RevocationFailed', `being deleted, but ${message}`, now, generation);
   c.event(cred, 'Warning', 'RevocationFailed', 'Revoke', message);
   return c.writeStatusIfChanged(cred, { conditions });
 }

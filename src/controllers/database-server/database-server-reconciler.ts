@@ -13,7 +13,8 @@ import { sameStatus, withCondition } from '../status-conditions.ts';
 import type { OperatorContext } from '../context.ts';
 import { DbcredResources } from '../dbcred-resources.ts';
 import type { ServerRef } from '../engine-pool.ts';
-import type { ExpiryEnforcement } from '../../engines/engine.ts';
+import type { Engine, ExpiryEnforcement } from '../../engines/engine.ts';
+import type { ConditionType } from '../../api/v1alpha1/conditions.ts';
 
 const RECHECK_READY_MS = 60_000;
 const RECHECK_NOT_READY_MS = 10_000;
@@ -39,6 +40,7 @@ export class DatabaseServerReconciler implements Reconciler {
       ctx.status.forget(res, key);
       ctx.metrics.serverTransportUnverified.remove({ kind, namespace: namespace ?? '', name });
       ctx.metrics.serverExpiryNotEnforced.remove({ kind, namespace: namespace ?? '', name });
+      ctx.metrics.serverFailedLoginsUnseen.remove({ kind, namespace: namespace ?? '', name });
       return;
     }
     // A server being deleted is kept only for revoking its users (server-protection-reconciler.ts).
@@ -57,12 +59,14 @@ export class DatabaseServerReconciler implements Reconciler {
       let reason: Reason = 'Connected';
       let message: string;
       const facts: Record<string, unknown> = {};
+      let logins: Awaited<ReturnType<typeof failedLoginsCondition>>;
       try {
         const server = await ctx.engines.resolve(ref, { fresh: true });
         const pinged = await server.engine.ping();
         const report = await server.engine.checkPrivileges();
         facts['serverVersion'] = pinged.version;
         facts['expiryEnforcement'] = pinged.expiryEnforcement;
+        logins = await failedLoginsCondition(server.engine);
         if (report.missing.length > 0) {
           reason = 'MissingPrivileges';
           message = `the admin user lacks: ${report.missing.join('; ')}`;
@@ -81,6 +85,7 @@ export class DatabaseServerReconciler implements Reconciler {
       const expiry =
         facts['expiryEnforcement'] === undefined ? undefined : expiryCondition(facts['expiryEnforcement'] as ExpiryEnforcement);
       if (expiry) ctx.metrics.serverExpiryNotEnforced.set({ kind, namespace: namespace ?? '', name }, expiry.status === 'True' ? 0 : 1);
+      if (logins) ctx.metrics.serverFailedLoginsUnseen.set({ kind, namespace: namespace ?? '', name }, logins.status === 'True' ? 0 : 1);
       const conditions = withCondition(
         previous.conditions,
         'Ready',
@@ -99,13 +104,14 @@ export class DatabaseServerReconciler implements Reconciler {
         now,
         raw.metadata.generation,
       );
-      next = {
-        ...previous,
-        ...facts,
-        conditions: expiry
-          ? withCondition(withTransport, 'ExpiryEnforced', expiry.status, expiry.reason, expiry.message, now, raw.metadata.generation)
-          : withTransport,
-      };
+      let all = withTransport;
+      for (const [type, c] of [
+        ['ExpiryEnforced', expiry],
+        ['FailedLoginsVisible', logins],
+      ] as const) {
+        if (c) all = withCondition(all, type, c.status, c.reason, c.message, now, raw.metadata.generation);
+      }
+      next = { ...previous, ...facts, conditions: all };
     }
     if (!sameStatus(previous, next)) {
       const wasReady =
@@ -116,17 +122,35 @@ export class DatabaseServerReconciler implements Reconciler {
         const cond = (next.conditions as { type: string; reason: Reason; message: string }[]).find((c) => c.type === 'Ready')!;
         ctx.events.record(target, ready ? 'Normal' : 'Warning', cond.reason, 'Check', cond.message);
       }
-      const expiryNow = (next.conditions as { type: string; status: string; reason: Reason; message: string }[]).find(
-        (c) => c.type === 'ExpiryEnforced',
-      );
-      const expiryBefore = (previous.conditions as { type: string; status: string }[] | undefined)?.find(
-        (c) => c.type === 'ExpiryEnforced',
-      );
-      if (expiryNow?.status === 'False' && expiryBefore?.status !== 'False')
-        ctx.events.record(target, 'Warning', expiryNow.reason, 'Check', expiryNow.message);
+      // A fact about the server that turned bad is said once, as a Warning Event.
+      for (const type of ['TransportVerified', 'ExpiryEnforced', 'FailedLoginsVisible'] satisfies ConditionType[]) {
+        const after = (next.conditions as { type: string; status: string; reason: Reason; message: string }[]).find((c) => c.type === type);
+        const before = (previous.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === type);
+        if (after?.status === 'False' && before?.status !== 'False')
+          ctx.events.record(target, 'Warning', after.reason, 'Check', after.message);
+      }
     }
     return { requeueAfterMs: ready ? RECHECK_READY_MS : RECHECK_NOT_READY_MS };
   }
+}
+
+/**
+ * failedLoginsCondition asks the engine whether the admin can read refused logins (a read without
+ * a cursor returns none); undefined when asking failed, so the last answer stands.
+ */
+export async function failedLoginsCondition(
+  engine: Engine,
+): Promise<{ status: 'True' | 'False'; reason: Reason; message: string } | undefined> {
+  const read = await engine.readFailedLogins().catch(() => undefined);
+  if (!read) return undefined;
+  return read.visible
+    ? {
+        status: 'True',
+        reason: 'FailedLoginsVisible',
+        message:
+          "refused logins are read from the server's log: a login with a user dbcred revoked or let expire is recorded (audit dead-login)",
+      }
+    : { status: 'False', reason: 'FailedLoginsNotVisible', message: `a login with a revoked or expired user goes unseen: ${read.why}` };
 }
 
 /** transportCondition says whether the operator checks the server's certificate, and what follows if not. */

@@ -11,6 +11,7 @@ import {
   DEFAULT_STATEMENT_TIMEOUT_MS,
   type CreateResult,
   type Engine,
+  type FailedLoginRead,
   type EngineOptions,
   type ExpiryEnforcement,
   type NewUser,
@@ -491,6 +492,17 @@ export class MysqlEngine implements Engine {
         return;
       }
       await this.#adminPool.switchPassword(newPassword);
+    });
+  }
+
+  /**
+   * readFailedLogins: MySQL and MariaDB write refused logins only to their error log (or an audit
+   * plugin's file), which SQL can read only with the FILE privilege — more than an admin should have.
+   */
+  async readFailedLogins(): Promise<FailedLoginRead> {
+    return Promise.resolve({
+      visible: false,
+      why: 'MySQL and MariaDB show refused logins only in the error log (log_warnings >= 2 on MariaDB, log_error_verbosity = 3 on MySQL): ship it to your log system and alert on "Access denied for user \'dbc…"',
     });
   }
 

@@ -10,6 +10,7 @@ import {
   DEFAULT_STATEMENT_TIMEOUT_MS,
   type CreateResult,
   type Engine,
+  type FailedLoginRead,
   type EngineOptions,
   type NewUser,
   type OwnedUser,
@@ -35,6 +36,7 @@ import {
   type PostgresQueryable,
 } from './postgres-driver.ts';
 import { PG_DUPLICATE_OBJECT, PG_UNDEFINED_OBJECT, postgresError } from './postgres-error.ts';
+import { readPostgresFailedLogins } from './postgres-failed-logins.ts';
 import { DEFAULT_SCRAM_ITERATIONS, postgresPasswordHash } from './postgres-password-hash.ts';
 import { postgresQueries, postgresStatements as sql, quoteIdentifier, quoteLiteral, timestampLiteral } from './postgres-statements.ts';
 
@@ -380,6 +382,17 @@ export class PostgresEngine implements Engine {
             : { username: String(r['username']) };
         });
     });
+  }
+
+  /** readFailedLogins reads refused logins from the server's jsonlog (postgres-failed-logins.ts). */
+  async readFailedLogins(cursor?: string): Promise<FailedLoginRead> {
+    return this.#run('read failed logins', [], () =>
+      readPostgresFailedLogins(
+        async (text, params) => (await this.#admin().query(text, params)).rows,
+        this.#connection.admin.username,
+        cursor,
+      ),
+    );
   }
 
   /**

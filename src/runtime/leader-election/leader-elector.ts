@@ -39,6 +39,12 @@ export interface LeaderElectionOptions {
   onStoppedLeading(): void;
   /** Called once when campaigning cannot succeed without a change by a person (the Lease's namespace does not exist); the campaign has ended. */
   onGaveUp?(why: string): void;
+  /**
+   * State handed from one leader to the next in a Lease annotation, at no extra write: the leader
+   * sets it with every renewal and at release; a replica that acquires the Lease gets the previous
+   * leader's value (before onStartedLeading) and leaves it in place until its own first renewal.
+   */
+  handover?: { annotation: string; value(): string | undefined; onAcquired(previous: string | undefined): void };
 }
 
 class LeaseNamespaceMissing extends Error {}
@@ -49,7 +55,8 @@ function microTime(ms: number): string {
 }
 
 export class LeaderElector {
-  private readonly o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onGaveUp'>> & LeaderElectionOptions;
+  private readonly o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onGaveUp' | 'handover'>> &
+    LeaderElectionOptions;
   private leading = false;
   private observed: { record: string; at: number } | undefined;
   private lastRenew = 0;
@@ -149,6 +156,7 @@ export class LeaderElector {
       try {
         await client.create<Lease>(Resources.Lease, { metadata: { name, namespace }, spec });
         this.observed = { record: JSON.stringify(spec), at: now };
+        this.o.handover?.onAcquired(undefined);
         return true;
       } catch (createError) {
         if (isAlreadyExists(createError)) return false;
@@ -167,15 +175,25 @@ export class LeaderElector {
     const next: LeaseSpec = iHold
       ? { ...held, renewTime: spec.renewTime, leaseDurationSeconds: spec.leaseDurationSeconds }
       : { ...spec, leaseTransitions: (held.leaseTransitions ?? 0) + 1 };
+    // A renewal carries this leader's handover value; an acquisition leaves the last leader's in place.
+    const metadata = iHold ? this.withHandover(current.metadata) : current.metadata;
     try {
-      const updated = await client.replace<Lease>(Resources.Lease, { ...current, spec: next });
+      const updated = await client.replace<Lease>(Resources.Lease, { ...current, metadata, spec: next });
       const u = updated.spec ?? {};
       this.observed = { record: JSON.stringify([u.holderIdentity, u.renewTime, u.acquireTime]), at: now };
+      if (!iHold) this.o.handover?.onAcquired(current.metadata.annotations?.[this.o.handover.annotation]);
       return true;
     } catch (error) {
       if (isConflict(error)) return false; // someone else wrote first: compare-and-swap lost
       throw error;
     }
+  }
+
+  private withHandover(metadata: Lease['metadata']): Lease['metadata'] {
+    const handover = this.o.handover;
+    const value = handover?.value();
+    if (!handover || value === undefined) return metadata;
+    return { ...metadata, annotations: { ...metadata.annotations, [handover.annotation]: value } };
   }
 
   /** release gives the lease up (holder cleared, duration 1 s) so a follower acquires it on its next try. */
@@ -186,6 +204,7 @@ export class LeaderElector {
       if (current.spec?.holderIdentity !== identity) return;
       await client.replace<Lease>(Resources.Lease, {
         ...current,
+        metadata: this.withHandover(current.metadata),
         spec: {
           ...current.spec,
           holderIdentity: null,

@@ -1,6 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { AuditLog, AuditRecord, lastRecord, verifyChain, type AuditEntry } from '../../../src/audit/audit-log.ts';
+import {
+  AuditLog,
+  AuditRecord,
+  formatHead,
+  lastRecord,
+  parseHead,
+  verifyChain,
+  verifyTrail,
+  type AuditEntry,
+} from '../../../src/audit/audit-log.ts';
 import { FakeClock } from '../../../harness/fake-clock.ts';
 
 const GENESIS = '0'.repeat(64);
@@ -244,5 +253,129 @@ describe('verifyChain', () => {
     expect(verifyChain(lines.join('').split('\n'))).toEqual({ ok: true, records: 2, torn: 1 });
     // Two bad lines in a row are not a torn write.
     expect(verifyChain(['garbage', 'more garbage'])).toEqual({ ok: false, line: 1, problem: 'not an audit record' });
+  });
+});
+
+/** Two operator pods' logs around a leader change: pino lines, a kubectl prefix, and the audit records. */
+function podLogs(key?: Buffer) {
+  const a: string[] = ['{"level":"info","msg":"dbcred operator started"}'];
+  const b: string[] = ['{"level":"info","msg":"dbcred operator started"}'];
+  const first = new AuditLog((l) => a.push(`[pod/dbcred-a/operator] ${l.trimEnd()}`), Date.now, undefined, undefined, key);
+  first.record(entries[0]!);
+  first.record(entries[1]!);
+  // The new leader takes the head the last one left on the Lease.
+  const second = new AuditLog((l) => b.push(l.trimEnd()), Date.now, parseHead(formatHead(first.head()!)), undefined, key);
+  second.record(entries[2]!);
+  second.record(entries[3]!);
+  a.push('plain text the runtime printed');
+  return { a, b, first, second };
+}
+
+describe('verifyTrail (records collected from every pod)', () => {
+  it('accepts the records of two leaders in any order of files, skipping other output', () => {
+    const { a, b } = podLogs();
+    const sources = [
+      { name: 'b.log', lines: b },
+      { name: 'a.log', lines: a },
+    ];
+    expect(verifyTrail(sources)).toEqual({ ok: true, records: 4, chains: 1, forks: [], torn: 0 });
+  });
+
+  it('finds a removed record, and a pod log that was not collected', () => {
+    const { a, b } = podLogs();
+    const withoutSecond = a.filter((l) => !l.includes('"seq":2'));
+    expect(
+      verifyTrail([
+        { name: 'a.log', lines: withoutSecond },
+        { name: 'b.log', lines: b },
+      ]),
+    ).toEqual({
+      ok: false,
+      at: { source: 'b.log', line: 2 },
+      problem: 'the record before seq 3 is missing (removed, or a log was not collected)',
+    });
+    expect(verifyTrail([{ name: 'b.log', lines: b }])).toMatchObject({ ok: false, problem: expect.stringContaining('missing') });
+  });
+
+  it('finds an edited record and names where it is', () => {
+    const { a, b } = podLogs();
+    const edited = a.map((l) => l.replace('user dbc_b issued', 'user dbc_x issued'));
+    expect(
+      verifyTrail([
+        { name: 'a.log', lines: edited },
+        { name: 'b.log', lines: b },
+      ]),
+    ).toEqual({
+      ok: false,
+      at: { source: 'a.log', line: 3 },
+      problem: 'hash does not match the record (it was edited)',
+    });
+  });
+
+  it('reports, without failing, the records a leader wrote after the head it left (a fork)', () => {
+    const { a, b, first } = podLogs();
+    first.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: 'late' }, message: 'written after the last renewal' });
+    expect(
+      verifyTrail([
+        { name: 'a.log', lines: a },
+        { name: 'b.log', lines: b },
+      ]),
+    ).toMatchObject({ ok: true, records: 5, forks: [{ after: 2, records: 2 }] });
+  });
+
+  it('with a key, refuses records a forger re-hashed without it', () => {
+    const key = Buffer.from('a-key-of-at-least-16-bytes');
+    const { a, b } = podLogs(key);
+    expect(
+      verifyTrail(
+        [
+          { name: 'a', lines: a },
+          { name: 'b', lines: b },
+        ],
+        key,
+      ),
+    ).toMatchObject({ ok: true, records: 4 });
+    // A forger who can write the logs but has no key writes a plain SHA-256 chain of its own.
+    const forged = podLogs();
+    expect(
+      verifyTrail(
+        [
+          { name: 'a', lines: forged.a },
+          { name: 'b', lines: forged.b },
+        ],
+        key,
+      ),
+    ).toMatchObject({
+      ok: false,
+      problem: 'HMAC does not match the record (edited, or another key)',
+    });
+  });
+
+  it('counts a line torn by a crash and chains that started afresh', () => {
+    const { a, b } = podLogs();
+    const fresh = written(entries.slice(0, 1)).lines;
+    const result = verifyTrail([
+      { name: 'a', lines: [...a, '{"seq":3,"ti'] },
+      { name: 'b', lines: b },
+      { name: 'c', lines: fresh },
+    ]);
+    expect(result).toMatchObject({ ok: true, records: 5, chains: 2, torn: 1 });
+  });
+});
+
+describe('the chain head handed over on the Lease', () => {
+  it('is <seq>:<hash>, and anything else is no head', () => {
+    const head = { seq: 42, hash: 'a'.repeat(64) };
+    expect(parseHead(formatHead(head))).toEqual(head);
+    expect(parseHead(undefined)).toBeUndefined();
+    expect(parseHead('42:xyz')).toBeUndefined();
+    expect(parseHead(`-1:${'a'.repeat(64)}`)).toBeUndefined();
+  });
+
+  it('is undefined before the first record and follows every record', () => {
+    const log = new AuditLog(() => undefined);
+    expect(log.head()).toBeUndefined();
+    const r = log.record(entries[0]!);
+    expect(log.head()).toEqual({ seq: 1, hash: r.hash });
   });
 });

@@ -39,6 +39,7 @@ describe('operator settings', () => {
       logLevel: 'info',
       auditLog: '-',
       sweepSchedule: '*/30 * * * * *',
+      deadLoginScanInterval: 10_000,
       scramIterations: 16,
       shutdownGrace: 20_000,
       rolloutRestarts: true,
