@@ -38,7 +38,7 @@ import { AdminRotationReconciler } from './database-server/admin-rotation-reconc
 import { Requesters } from './requester.ts';
 import { DbcredResources } from './dbcred-resources.ts';
 import { digestSecret } from '../secrets/secret-digest.ts';
-import { MANAGED_BY, MANAGED_BY_LABEL } from '../secrets/secret-metadata.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, SERVER_SECRET_LABEL } from '../secrets/secret-metadata.ts';
 import { StatusWriter } from './status-writer.ts';
 import { Sweeper } from './sweeper.ts';
 import { DeadLoginWatcher } from './dead-logins.ts';
@@ -141,6 +141,10 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const secrets = informer(Resources.Secret, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }, (obj) =>
     digestSecret(withoutUnreadFields(obj)),
   );
+  // The Secrets servers log in with, labelled by their check, so a changed or deleted one reaches
+  // its servers within seconds; kept as digests too (the engine pool reads the data on demand).
+  const serverSecrets = informer(Resources.Secret, { labelSelector: SERVER_SECRET_LABEL }, (obj) => digestSecret(withoutUnreadFields(obj)));
+  const labelled = (namespace: string, name: string) => serverSecrets.get(`${namespace}/${name}`) !== undefined;
 
   // I2: the ownership marker (<instance>@<cluster id>) is set by start(), before any reconcile can
   // build an engine with these options.
@@ -215,12 +219,12 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
   const inUse = (ref: ServerRef) => serverInUse(credentials, ref);
   watchServerSources(
     {
-      check: controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers)),
+      check: controller('databaseservers', new DatabaseServerReconciler(ctx, 'DatabaseServer', servers, labelled)),
       protection: controller('databaseserverprotection', new ServerProtectionReconciler(ctx, 'DatabaseServer', servers, inUse)),
       adminRotation: controller('databaseserveradminrotation', new AdminRotationReconciler(ctx, 'DatabaseServer', servers), 1),
     },
     {
-      check: controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers)),
+      check: controller('clusterdatabaseservers', new DatabaseServerReconciler(ctx, 'ClusterDatabaseServer', clusterServers, labelled)),
       protection: controller(
         'clusterdatabaseserverprotection',
         new ServerProtectionReconciler(ctx, 'ClusterDatabaseServer', clusterServers, inUse),
@@ -231,7 +235,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
         1,
       ),
     },
-    { servers, clusterServers, credentials },
+    { servers, clusterServers, credentials, serverSecrets },
   );
   const roleInformers = { roles, clusterRoles, namespaces };
   const countLiveUsers = (kind: string, name: string, namespace?: string) => liveUsers(credentials, kind, name, namespace);

@@ -27,6 +27,12 @@ export function conditionBecameTrue(e: InformerEvent<KubeObject>, type: string):
   return now?.status === 'True' && (before?.status !== 'True' || before.observedGeneration !== now.observedGeneration);
 }
 
+/** conditionBecameFalse: an existing object's condition of this type turned False in this event (from True, Unknown or absent). */
+export function conditionBecameFalse(e: InformerEvent<KubeObject>, type: string): boolean {
+  if (e.type !== 'upsert' || e.previous === undefined) return false;
+  return conditionOf(e.object, type)?.status === 'False' && conditionOf(e.previous, type)?.status !== 'False';
+}
+
 function conditionOf(o: KubeObject, type: string): { status: string; observedGeneration?: number } | undefined {
   const conditions = (o as { status?: { conditions?: { type: string; status: string; observedGeneration?: number }[] } }).status
     ?.conditions;

@@ -38,7 +38,8 @@ export function decodeData(secret: DigestibleSecret): Record<string, string> {
   return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
-function digestOf(secret: DigestibleSecret): Digest {
+/** digestOf is the user a Secret names and the hash of its data, from its data or its cached digest. */
+export function digestOf(secret: DigestibleSecret): Digest {
   if (secret.digest) return secret.digest;
   const data = decodeData(secret);
   return { username: data['username'], dataHash: dataHash(data) };

@@ -5,6 +5,12 @@
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'dbcred';
 export const CREDENTIAL_LABEL = 'dbcred.io/credential';
+/**
+ * On each Secret a server logs in with (admin login, CA), set by the server's check: the operator
+ * watches Secrets with this label, so a changed or deleted admin Secret reaches its server within
+ * seconds, and no other Secret of the namespace is read.
+ */
+export const SERVER_SECRET_LABEL = 'dbcred.io/server-secret';
 /** Annotation with the hash of the data the operator wrote, to detect edits by hand. */
 export const DATA_HASH_ANNOTATION = 'dbcred.io/data-hash';
 /** A hash of what a credential's Secret was rendered from, the password aside (spec and server). */

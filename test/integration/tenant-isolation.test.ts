@@ -9,6 +9,7 @@ import mysql from 'mysql2/promise';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
+import { SERVER_SECRET_LABEL } from '../../src/secrets/secret-metadata.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { createTestNamespace, type TestNamespace } from '../../harness/kube-client.ts';
 import { canI, tenantClient } from '../../harness/tenant.ts';
@@ -491,9 +492,10 @@ describe('after every attempt above', () => {
     expect(await accounts()).toBe(accountsBefore);
     const secret = await lab.client.get<KubeObject & { data?: Record<string, string> }>(Resources.Secret, 'pg-admin', platform.name);
     expect(secret.data).toEqual(platformSecretBefore.data);
-    expect(secret.metadata.labels).toEqual(platformSecretBefore.metadata.labels);
+    // The only changes are the operator's own: the label its watch of server Secrets selects on,
+    // and the shared server's hold while users issued on it live (server protection).
+    expect(secret.metadata.labels).toEqual({ ...platformSecretBefore.metadata.labels, [SERVER_SECRET_LABEL]: 'true' });
     expect(secret.metadata.annotations).toEqual(platformSecretBefore.metadata.annotations);
-    // The only change: the shared server's hold while users issued on it live (server protection).
     for (const f of secret.metadata.finalizers ?? []) expect(f).toMatch(/^in-use\.dbcred\.io\//);
   });
 });

@@ -29,6 +29,7 @@ import { issueUser, republishSecret } from './issuance.ts';
 import { nextAction, nextWake } from './next-action.ts';
 import { quotaRefusal, roleKey } from './quota.ts';
 import { REVOCATION_RETRY, retireDueUsers, settleExpiredIntent } from './revocation.ts';
+import { withoutCondition } from '../status-conditions.ts';
 
 export type { CredentialInformers } from './credential-context.ts';
 
@@ -121,6 +122,11 @@ export class DatabaseCredentialReconciler implements Reconciler {
     // reconnecting watch): it is confirmed against the apiserver first, one read on a rare path,
     // so cache lag never issues a second user.
     if (action === 'repair') action = nextAction({ ...facts, secret: await c.liveSecret(cred) });
+    // A rotation blocked by its role or server (Rotating=False, from cannotIssue) is blocked no
+    // longer once both resolve and nothing needs issuing: the condition must not outlive its cause.
+    const blocked = st.conditions?.some((x) => x.type === 'Rotating' && x.status === 'False');
+    if (blocked && (action === 'none' || action === 'republish'))
+      cred = await c.writeStatus(cred, { conditions: withoutCondition(st.conditions, 'Rotating') });
     switch (action) {
       case 'expire':
         return expireCurrent(

@@ -4,7 +4,9 @@ import type { DatabaseCredentialStatus } from '../../api/v1alpha1/index.ts';
 import type { Informer, InformerEvent } from '../../runtime/cache/informer.ts';
 import type { Controller } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
-import { conditionBecameTrue, generationChanged, labelsChanged } from '../../runtime/predicates.ts';
+import { conditionBecameFalse, conditionBecameTrue, generationChanged, labelsChanged } from '../../runtime/predicates.ts';
+import { serverKey } from '../engine-pool.ts';
+import { serverOfCredential } from '../database-server/server-protection.ts';
 import { isWaitingForQuota, roleRefOf, usersIn, usesRole } from './quota.ts';
 
 export interface CredentialSources {
@@ -58,11 +60,25 @@ export function watchCredentialSources(controller: Controller, s: CredentialSour
   });
 
   // A server whose spec changed (its address, say) may change what its credentials' Secrets say;
-  // one that became Ready lets the credentials waiting on it go on at once.
-  for (const servers of [s.servers, s.clusterServers]) {
+  // one that became Ready lets the credentials waiting on it go on at once. One that stopped being
+  // Ready shows at once on the credentials whose users live there (not at their next renewal):
+  // they say they cannot rotate, and why.
+  for (const [servers, kind] of [
+    [s.servers, 'DatabaseServer'],
+    [s.clusterServers, 'ClusterDatabaseServer'],
+  ] as const) {
     servers.on((e) => {
       const specChanged = e.type === 'upsert' && e.previous !== undefined && generationChanged(e);
-      if (specChanged || conditionBecameTrue(e, 'Ready')) controller.enqueueMatching(s.credentials);
+      if (specChanged || conditionBecameTrue(e, 'Ready')) {
+        controller.enqueueMatching(s.credentials);
+        return;
+      }
+      if (!conditionBecameFalse(e, 'Ready')) return;
+      const key = serverKey({ kind, name: e.object.metadata.name, namespace: e.object.metadata.namespace });
+      controller.enqueueMatching(s.credentials, (c) => {
+        const on = serverOfCredential(c);
+        return on !== undefined && serverKey(on) === key;
+      });
     });
   }
   return controller;

@@ -15,6 +15,10 @@ import { DbcredResources } from '../dbcred-resources.ts';
 import type { ServerRef } from '../engine-pool.ts';
 import type { Engine, ExpiryEnforcement } from '../../engines/engine.ts';
 import type { ConditionType } from '../../api/v1alpha1/conditions.ts';
+import { Resources } from '../../runtime/kube/builtin-resources.ts';
+import { isForbidden, isNotFound } from '../../runtime/kube/errors.ts';
+import { SERVER_SECRET_LABEL } from '../../secrets/secret-metadata.ts';
+import { secretsOfServer } from './server-protection.ts';
 
 const RECHECK_READY_MS = 60_000;
 const RECHECK_NOT_READY_MS = 10_000;
@@ -23,11 +27,19 @@ export class DatabaseServerReconciler implements Reconciler {
   private readonly ctx: OperatorContext;
   private readonly kind: 'DatabaseServer' | 'ClusterDatabaseServer';
   private readonly informer: Informer<KubeObject>;
+  private readonly labelled: (namespace: string, name: string) => boolean;
 
-  constructor(ctx: OperatorContext, kind: 'DatabaseServer' | 'ClusterDatabaseServer', informer: Informer<KubeObject>) {
+  /** labelled tells whether a Secret already carries SERVER_SECRET_LABEL (the watched Secrets' cache). */
+  constructor(
+    ctx: OperatorContext,
+    kind: 'DatabaseServer' | 'ClusterDatabaseServer',
+    informer: Informer<KubeObject>,
+    labelled: (namespace: string, name: string) => boolean,
+  ) {
     this.ctx = ctx;
     this.kind = kind;
     this.informer = informer;
+    this.labelled = labelled;
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -46,6 +58,7 @@ export class DatabaseServerReconciler implements Reconciler {
     // A server being deleted is kept only for revoking its users (server-protection-reconciler.ts).
     if (raw.metadata.deletionTimestamp) return;
     const parsed = kind === 'DatabaseServer' ? validate(DatabaseServer, raw) : validate(ClusterDatabaseServer, raw);
+    if (parsed.ok) await this.labelSecrets(raw, ref);
     const now = ctx.clock.now();
     const previous = (raw as { status?: Record<string, unknown> & { conditions?: [] } }).status ?? {};
     let next: Record<string, unknown>;
@@ -131,6 +144,22 @@ export class DatabaseServerReconciler implements Reconciler {
       }
     }
     return { requeueAfterMs: ready ? RECHECK_READY_MS : RECHECK_NOT_READY_MS };
+  }
+
+  /**
+   * labelSecrets puts SERVER_SECRET_LABEL on each Secret the server logs in with that lacks it, so
+   * their watch sees them. A Secret that does not exist yet, or that the operator may only read
+   * (a platform namespace in the chart's namespaced mode), is left to the minute's re-check.
+   */
+  private async labelSecrets(raw: KubeObject, ref: ServerRef): Promise<void> {
+    for (const { namespace, name } of secretsOfServer(raw, ref)) {
+      if (this.labelled(namespace, name)) continue;
+      try {
+        await this.ctx.client.mergePatch(Resources.Secret, name, namespace, { metadata: { labels: { [SERVER_SECRET_LABEL]: 'true' } } });
+      } catch (error) {
+        if (!isNotFound(error) && !isForbidden(error)) throw error;
+      }
+    }
   }
 }
 

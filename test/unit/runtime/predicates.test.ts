@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { InformerEvent } from '../../../src/runtime/cache/informer.ts';
 import type { KubeObject } from '../../../src/runtime/kube/types.ts';
-import { conditionBecameTrue, generationChanged, labelsChanged } from '../../../src/runtime/predicates.ts';
+import { conditionBecameFalse, conditionBecameTrue, generationChanged, labelsChanged } from '../../../src/runtime/predicates.ts';
 
 const obj = (o: { generation?: number; labels?: Record<string, string>; ready?: string; observed?: number } = {}): KubeObject => ({
   metadata: { name: 'x', namespace: 'ns', generation: o.generation ?? 1, ...(o.labels ? { labels: o.labels } : {}) },
@@ -57,5 +57,20 @@ describe('conditionBecameTrue', () => {
     expect(conditionBecameTrue(upsert(obj({ ready: 'False' }), obj({ ready: 'True' })), 'Ready')).toBe(false);
     expect(conditionBecameTrue(upsert(obj({ ready: 'True' })), 'Ready')).toBe(false);
     expect(conditionBecameTrue({ type: 'delete', object: obj({ ready: 'True' }) }, 'Ready')).toBe(false);
+  });
+});
+
+describe('conditionBecameFalse', () => {
+  it('is true when Ready turns False from True, from absent, or from Unknown', () => {
+    expect(conditionBecameFalse(upsert(obj({ ready: 'False' }), obj({ ready: 'True' })), 'Ready')).toBe(true);
+    expect(conditionBecameFalse(upsert(obj({ ready: 'False' }), obj()), 'Ready')).toBe(true);
+    expect(conditionBecameFalse(upsert(obj({ ready: 'False' }), obj({ ready: 'Unknown' })), 'Ready')).toBe(true);
+  });
+
+  it('is false while it stays False, when it turns True, for a new object and for a deletion', () => {
+    expect(conditionBecameFalse(upsert(obj({ ready: 'False', observed: 2 }), obj({ ready: 'False' })), 'Ready')).toBe(false);
+    expect(conditionBecameFalse(upsert(obj({ ready: 'True' }), obj({ ready: 'False' })), 'Ready')).toBe(false);
+    expect(conditionBecameFalse(upsert(obj({ ready: 'False' })), 'Ready')).toBe(false);
+    expect(conditionBecameFalse({ type: 'delete', object: obj({ ready: 'False' }) }, 'Ready')).toBe(false);
   });
 });
