@@ -6,7 +6,8 @@
 // (SIGTERM of the leader), a SIGKILL of the follower, or a kube-apiserver restart under both. A
 // replica that is gone is replaced. After every round, with the traffic still running, the
 // invariant must hold again: operator-owned users == users named in status, every Secret logs in,
-// nothing expired is current. Short: 10 rounds; long: 1,000; or --rounds=N.
+// nothing expired is current. Short: 10 rounds; long: 1,000; or --rounds=N. Traffic: --live=N
+// credentials kept alive (default 20) and --ops-per-second=N creations/deletions (default 12).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +25,16 @@ import { violations } from '../harness/invariants.ts';
 const long = process.argv.includes('--long');
 const roundsFlag = process.argv.find((a) => a.startsWith('--rounds='));
 const rounds = roundsFlag ? Number(roundsFlag.slice('--rounds='.length)) : long ? 1000 : 10;
+const numberFlag = (name: string, fallback: number) => {
+  const flag = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const value = flag ? Number(flag.slice(name.length + 3)) : fallback;
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number`);
+  return value;
+};
+// The traffic, scalable to what the machine can carry (docs/benchmarks.md, Chaos): credentials
+// kept alive (each rotates every 4 s) and creations or deletions a second beside them.
+const liveTarget = numberFlag('live', 20);
+const opsPerSecond = numberFlag('ops-per-second', 12);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 
@@ -83,11 +94,11 @@ let serial = 0;
 let traffic = true;
 const live = new Set<string>();
 
-// Traffic: keep ~20 credentials alive, short ttls so rotations happen, random deletions.
+// Traffic: keep ~liveTarget credentials alive, short ttls so rotations happen, random deletions.
 const generator = (async () => {
   while (traffic) {
     try {
-      if (live.size < 20 || Math.random() < 0.3) {
+      if (live.size < liveTarget || Math.random() < 0.3) {
         const name = `c-${serial++}`;
         const role = Math.random() < 0.5 ? 'pg-readers' : 'mysql-readers';
         await create(lab.client, 'DatabaseCredential', lab.ns.name, name, {
@@ -106,7 +117,9 @@ const generator = (async () => {
     } catch {
       // During an apiserver restart calls fail: that is just traffic lost.
     }
-    await sleep(random(20, 150));
+    // Evenly around the asked rate (12 a second: 20–150 ms apart, as the runs before 2026-12-03 had it).
+    const meanMs = 1000 / opsPerSecond;
+    await sleep(random(meanMs * 0.24, meanMs * 1.76));
   }
 })();
 
@@ -244,6 +257,7 @@ const convergence = { p50: pct(50), p99: pct(99), max: sorted.at(-1) ?? 0 };
 const result = {
   mode: long ? 'long' : roundsFlag ? 'rounds' : 'short',
   replicas: 2,
+  traffic: { live: liveTarget, opsPerSecond },
   ...counts,
   convergence,
   problems,
@@ -255,6 +269,6 @@ await lab.cleanup().catch(() => undefined);
 await rm(dir, { recursive: true, force: true });
 await controlPlane.stop();
 console.log(
-  `chaos (2 replicas): ${counts.rounds} rounds, ${counts.kills} leader kills, ${counts.pauses} leader pauses, ${counts.handovers} handovers, ${counts.followerKills} follower kills, ${counts.databaseRestarts} database restarts, ${counts.apiserverRestarts} apiserver restarts, ${counts.skewedOperators} skewed replicas, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations, convergence p50 ${convergence.p50} ms p99 ${convergence.p99} ms max ${convergence.max} ms (chaos-results/latest.json)`,
+  `chaos (2 replicas, ${liveTarget} live credentials, ${opsPerSecond} ops/s): ${counts.rounds} rounds, ${counts.kills} leader kills, ${counts.pauses} leader pauses, ${counts.handovers} handovers, ${counts.followerKills} follower kills, ${counts.databaseRestarts} database restarts, ${counts.apiserverRestarts} apiserver restarts, ${counts.skewedOperators} skewed replicas, ${counts.created} created, ${counts.deleted} deleted, ${counts.violations} violations, convergence p50 ${convergence.p50} ms p99 ${convergence.p99} ms max ${convergence.max} ms (chaos-results/latest.json)`,
 );
 process.exit(counts.violations === 0 ? 0 : 1);
