@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KINDS } from '../src/api/v1alpha1/index.ts';
+import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
+import { KubeClient } from '../src/runtime/kube/client.ts';
+import { KubeError } from '../src/runtime/kube/errors.ts';
 import { REPO_ROOT, binDir } from './binaries.ts';
 import { waitFor } from './processes.ts';
 
@@ -24,8 +27,9 @@ export const TEST_REQUESTER_POLICY = 'dbcred-tests-requester';
 /**
  * installCrds server-side applies crds/, the chart's admission policies (revoke finalizer, requester) and its
  * tenant ClusterRoles (rendered by helm: the suites run with what the chart installs), and waits until every dbcred CRD is
- * Established and the apiserver's discovery lists all of them (on a fresh apiserver that can lag by
- * tens of seconds, and kubectl's short names and the dbcred category depend on it).
+ * Established, the apiserver's discovery lists all of them (on a fresh apiserver that can lag by
+ * tens of seconds, and kubectl's short names and the dbcred category depend on it), and the admission
+ * policies can type them (see admissionKnowsKinds).
  */
 export async function installCrds(kubeconfig: string): Promise<void> {
   await kubectl(kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager=dbcred-tests', '-f', join(REPO_ROOT, 'crds')]);
@@ -58,4 +62,28 @@ export async function installCrds(kubeconfig: string): Promise<void> {
     },
     { timeoutMs: 120_000, intervalMs: 500 },
   );
+  const client = KubeClient.fromKubeconfigFile(kubeconfig);
+  await waitFor('the admission policies to type the dbcred kinds', () => admissionKnowsKinds(client), {
+    timeoutMs: 120_000,
+    intervalMs: 250,
+  });
+}
+
+/**
+ * admissionKnowsKinds is true once a dry-run create of every dbcred kind gets past mutating admission.
+ * The MutatingAdmissionPolicies type an object from the apiserver's OpenAPI, which is published after
+ * discovery: until then a create is refused with 503 "Resource kind … not found" (seen in CI).
+ */
+async function admissionKnowsKinds(client: KubeClient): Promise<boolean> {
+  for (const resource of Object.values(DbcredResources)) {
+    const metadata = { name: 'admission-probe', ...(resource.namespaced ? { namespace: 'default' } : {}) };
+    try {
+      await client.create(resource, { metadata, spec: {} }, { dryRun: true });
+    } catch (e) {
+      // An empty spec is invalid (422): the object was typed and mutated, then refused by validation.
+      if (e instanceof KubeError && e.status === 503) return false;
+      if (!(e instanceof KubeError && e.status === 422)) throw e;
+    }
+  }
+  return true;
 }
