@@ -3,9 +3,9 @@
 //   dbcred audit verify FILE...         check an audit trail (files, or logs collected from the pods)
 //   dbcred list|revoke [flags]          break-glass: list live users, revoke them now (src/cli/)
 //   kubectl dbcred …                    the same, as a kubectl plugin (bin/kubectl-dbcred.js)
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { lastRecord, verifyTrail } from './audit/audit-log.ts';
+import { trailFileEnd, verifyTrail } from './audit/audit-log.ts';
 import { loadSettings, settingsHelp } from './config/settings.ts';
 import { takeKubeconfig, type CommandIO } from './cli/command-io.ts';
 import { LIST_HELP, listCommand } from './cli/list-command.ts';
@@ -22,11 +22,10 @@ async function run(args: string[]): Promise<number> {
   const logger = createLogger({ level: settings.logLevel });
   const client = settings.kubeconfig ? KubeClient.fromKubeconfigFile(settings.kubeconfig) : KubeClient.fromDefault();
   const toFile = settings.auditLog !== '-';
-  const existing = toFile && existsSync(settings.auditLog) ? readFileSync(settings.auditLog, 'utf8') : '';
-  const lastAudit = lastRecord(existing);
+  const { last: lastAudit, torn } = toFile ? trailFileEnd(settings.auditLog) : { last: undefined, torn: false };
   const audit = toFile ? createWriteStream(settings.auditLog, { flags: 'a' }) : process.stderr;
   // A write torn by a crash left a partial line: the next record starts on a line of its own.
-  if (existing && !existing.endsWith('\n')) audit.write('\n');
+  if (torn) audit.write('\n');
   const auditKey = settings.auditKeyFile ? readAuditKey(settings.auditKeyFile) : undefined;
   const operator = buildOperator(settings, {
     client,

@@ -6,6 +6,7 @@
 // the file) and leader changes (from the head the last leader left on the Lease): verifyTrail
 // checks the records collected from every pod together. Records never hold a password.
 import { createHash, createHmac } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
 
 export const AuditRecord = z.object({
@@ -177,6 +178,36 @@ export function lastRecord(text: string): AuditRecord | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * trailFileEnd reads an audit file from its end only (it grows for the operator's whole life, and
+ * every replica start reads it): the last whole record, and whether the file ends mid-line (a write
+ * torn by a crash). A missing or empty file has neither.
+ */
+export function trailFileEnd(path: string): { last: AuditRecord | undefined; torn: boolean } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return { last: undefined, torn: false };
+  }
+  try {
+    const size = fstatSync(fd).size;
+    // From the last 64 KiB, doubling while torn lines hide the last whole record.
+    for (let span = 64 * 1024; ; span *= 2) {
+      const start = Math.max(0, size - span);
+      const buffer = Buffer.alloc(size - start);
+      readSync(fd, buffer, 0, buffer.length, start);
+      const text = buffer.toString('utf8');
+      // The first line of a partial read may begin mid-record: it is skipped unless the read starts the file.
+      const whole = start === 0 ? text : text.slice(text.indexOf('\n') + 1);
+      const last = lastRecord(whole);
+      if (last || start === 0) return { last, torn: size > 0 && buffer[buffer.length - 1] !== 0x0a };
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Where a record was read: a source (file) and its line number from 1. */

@@ -6,10 +6,14 @@ import {
   formatHead,
   lastRecord,
   parseHead,
+  trailFileEnd,
   verifyChain,
   verifyTrail,
   type AuditEntry,
 } from '../../../src/audit/audit-log.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FakeClock } from '../../../harness/fake-clock.ts';
 
 const GENESIS = '0'.repeat(64);
@@ -241,6 +245,26 @@ describe('verifyChain', () => {
     const log = new AuditLog((line) => lines.push(line));
     const kept = log.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: 'a' }, message: 'one' });
     expect(lastRecord(lines.join('') + '{"seq":2,"ti')).toEqual(kept);
+  });
+
+  it("reads a long audit file's last record from its end, past torn lines and over records longer than the first read", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbcred-audit-'));
+    try {
+      const file = join(dir, 'audit.log');
+      expect(trailFileEnd(file)).toEqual({ last: undefined, torn: false });
+      const lines: string[] = [];
+      const log = new AuditLog((line) => lines.push(line));
+      for (let i = 0; i < 2000; i++)
+        log.record({ action: 'issue', outcome: 'success', object: { kind: 'K', name: `c-${i}` }, message: 'x' });
+      // The last record is longer than the 64 KiB first read, and a crash tore the write after it.
+      const last = log.record({ action: 'revoke', outcome: 'success', object: { kind: 'K', name: 'big' }, message: 'y'.repeat(100_000) });
+      writeFileSync(file, lines.join('') + '{"seq":2002,"ti');
+      expect(trailFileEnd(file)).toEqual({ last, torn: true });
+      writeFileSync(file, lines.join(''));
+      expect(trailFileEnd(file)).toEqual({ last, torn: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts a line torn by a crash when the next record chains from the last whole one, and counts it', () => {
