@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export type Binary = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kubectl' | 'helm';
+export type Binary =
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kube-proxy' | 'kubectl' | 'helm';
 
 /**
  * binDir returns the cache folder holding the requested binaries, building any that are missing

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { binDir } from './binaries.ts';
 import { createCA, createSigningKey } from './certs.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { NODE_IP } from './node-network.ts';
 import { freePort } from './ports.ts';
 import { startProcess, tailLog, waitFor, type ManagedProcess } from './processes.ts';
 
@@ -36,7 +37,7 @@ export interface ControlPlaneOptions {
   apiserverFlags?: string[];
 }
 
-// The service network exists only as an allocation range inside the apiserver: nothing routes to it.
+// The service network: a node's kube-proxy makes its addresses (10.0.0.1 is the `kubernetes` Service) reachable from pods.
 const SERVICE_CIDR = '10.0.0.0/24';
 const SA_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 // Controllers that need a node network or cloud; everything else (GC, namespaces, service accounts) runs.
@@ -61,7 +62,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     commonName: 'kube-apiserver',
     usage: 'server',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ips: ['127.0.0.1', '10.0.0.1'],
+    ips: ['127.0.0.1', '10.0.0.1', NODE_IP],
   });
   const admin = await ca.issue({ name: 'admin', commonName: 'dbcred-admin', organization: 'system:masters', usage: 'client' });
   const cm = await ca.issue({ name: 'controller-manager', commonName: 'system:kube-controller-manager', usage: 'client' });
@@ -107,10 +108,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       detached,
       args: [
         `--etcd-servers=${etcdEndpoint}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        // Pods reach the apiserver as in any cluster: the `kubernetes` Service (10.0.0.1:443), which a
+        // node's kube-proxy sends to the advertised address, the node's (docs/node.md). The apiserver
+        // keeps that endpoint itself, so it listens on every address, the node's included once it exists.
+        '--bind-address=0.0.0.0',
+        `--advertise-address=${NODE_IP}`,
         `--secure-port=${apiPort}`,
-        '--endpoint-reconciler-type=none',
         `--tls-cert-file=${serving.cert}`,
         `--tls-private-key-file=${serving.key}`,
         `--client-ca-file=${ca.cert}`,

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 // The kubelet "tunes" these when protectKernelDefaults is false (kernel panic on oops, overcommit...).
-const KUBELET_SYSCTLS = [
+const NODE_SYSCTLS = [
   'vm/overcommit_memory',
   'vm/panic_on_oom',
   'kernel/panic',
@@ -36,16 +36,38 @@ export const SHARED_PATHS = [
 export interface HostBaseline {
   sysctls: Record<string, string>;
   iptables: string;
+  /** The nftables tables (`family name`), e.g. kube-proxy's `ip kube-proxy`. */
+  nftTables: string[];
   existingPaths: string[];
 }
 
-/** captureHost records the kubelet-tuned sysctls, the iptables rules and which shared folders exist. */
+/** captureHost records the sysctls a node changes, the iptables rules, the nftables tables and which shared folders exist. */
 export async function captureHost(): Promise<HostBaseline> {
   const sysctls: Record<string, string> = {};
-  for (const key of KUBELET_SYSCTLS) sysctls[key] = (await readFile(`/proc/sys/${key}`, 'utf8')).trim();
+  for (const key of NODE_SYSCTLS) sysctls[key] = (await readFile(`/proc/sys/${key}`, 'utf8')).trim();
   const existingPaths: string[] = [];
   for (const path of SHARED_PATHS) if (await exists(path)) existingPaths.push(path);
-  return { sysctls, iptables: await iptablesRules(), existingPaths };
+  return { sysctls, iptables: await iptablesRules(), nftTables: await nftTables(), existingPaths };
+}
+
+/** nftTables lists the nftables tables as `family name` ([] without nft). */
+export async function nftTables(): Promise<string[]> {
+  try {
+    const { stdout } = await run('nft', ['list', 'tables']);
+    return stdout
+      .split('\n')
+      .map((line) => line.replace(/^table /, '').trim())
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** deleteNftTablesNamed removes the tables of this name (any family) that the baseline did not have. */
+export async function deleteNftTablesNamed(name: string, baseline: HostBaseline): Promise<void> {
+  for (const table of await nftTables()) {
+    if (table.endsWith(` ${name}`) && !baseline.nftTables.includes(table)) await run('nft', ['delete', 'table', ...table.split(' ')]);
+  }
 }
 
 /** restoreSysctls writes back the values the baseline recorded. */
@@ -131,11 +153,13 @@ export async function bridgePorts(bridge: string): Promise<string[]> {
  * createBridge makes a Linux bridge holding address (a /32), up, with IPv6 off: the node's own
  * interface. The kubelet accepts a node IP only if an interface has it, and with the address local,
  * anything sent to it would be delivered on this machine instead of leaving through the default route.
+ * With a gateway (address/prefix), the bridge also holds the pods' gateway address.
  */
-export async function createBridge(bridge: string, address: string): Promise<void> {
+export async function createBridge(bridge: string, address: string, gateway?: string): Promise<void> {
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await writeFile(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '1');
   await run('ip', ['addr', 'add', `${address}/32`, 'dev', bridge]);
+  if (gateway) await run('ip', ['addr', 'add', gateway, 'dev', bridge]);
   await run('ip', ['link', 'set', bridge, 'up']);
 }
 

@@ -7,7 +7,7 @@ import { isNotFound } from '../src/runtime/kube/errors.ts';
 import { mysqlSql, secretData, sql, type Lab, type Obj } from './lab.ts';
 
 /** Every name usernameFor generates, whatever the installation (dbc<tag>_…): the admin logins do not match. */
-const GENERATED_NAME = '^dbc[a-z2-7]{4}_';
+export const GENERATED_NAME = '^dbc[a-z2-7]{4}_';
 
 /**
  * violations returns what breaks the invariant in the lab's namespace (empty when it holds). Traffic

@@ -31,27 +31,7 @@ export async function startLab(prefix: string, options: { postgresConfig?: Recor
   const [postgres, mariadb] = await Promise.all([startPostgres({ extraConfig: options.postgresConfig }), startMariaDB()]);
   const ns = await createTestNamespace(prefix);
   const client = KubeClient.fromKubeconfigFile(requireKube().kubeconfig);
-  // Group roles the issued users join; orders is readable by the group, secrets is not.
-  await sql(
-    postgres,
-    [
-      'CREATE ROLE app_readers NOLOGIN',
-      'CREATE TABLE orders (id int)',
-      'INSERT INTO orders VALUES (1), (2)',
-      'CREATE TABLE secrets (id int)',
-      'GRANT SELECT ON orders TO app_readers',
-      `GRANT app_readers TO ${postgres.info.admin.user} WITH ADMIN OPTION`,
-    ],
-    'app',
-  );
-  await mysqlSql(mariadb, [
-    'CREATE ROLE app_readers',
-    'CREATE TABLE app.orders (id int)',
-    'INSERT INTO app.orders VALUES (1), (2)',
-    'CREATE TABLE app.secrets (id int)',
-    'GRANT SELECT ON app.orders TO app_readers',
-    `GRANT app_readers TO '${mariadb.info.admin.user}'@'%' WITH ADMIN OPTION`,
-  ]);
+  await createReaderGroups(postgres, mariadb);
   for (const [name, db] of [
     ['pg-admin', postgres],
     ['mysql-admin', mariadb],
@@ -103,6 +83,33 @@ export async function startLab(prefix: string, options: { postgresConfig?: Recor
       await Promise.all([postgres.stop(), mariadb.stop()]);
     },
   };
+}
+
+/**
+ * createReaderGroups makes the group role `app_readers` in both databases, which the admin may grant
+ * (WITH ADMIN OPTION): members may read the table `orders` (two rows), not the table `secrets`.
+ */
+export async function createReaderGroups(postgres: StartedDatabase, mariadb: StartedDatabase): Promise<void> {
+  await sql(
+    postgres,
+    [
+      'CREATE ROLE app_readers NOLOGIN',
+      'CREATE TABLE orders (id int)',
+      'INSERT INTO orders VALUES (1), (2)',
+      'CREATE TABLE secrets (id int)',
+      'GRANT SELECT ON orders TO app_readers',
+      `GRANT app_readers TO ${postgres.info.admin.user} WITH ADMIN OPTION`,
+    ],
+    'app',
+  );
+  await mysqlSql(mariadb, [
+    'CREATE ROLE app_readers',
+    'CREATE TABLE app.orders (id int)',
+    'INSERT INTO app.orders VALUES (1), (2)',
+    'CREATE TABLE app.secrets (id int)',
+    'GRANT SELECT ON app.orders TO app_readers',
+    `GRANT app_readers TO '${mariadb.info.admin.user}'@'%' WITH ADMIN OPTION`,
+  ]);
 }
 
 /** The existing users the lab's servers let DatabaseStaticCredentials rotate. */

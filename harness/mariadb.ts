@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
 import type { CertFiles } from './certs.ts';
+import { NODE_IP } from './node-network.ts';
 import { freePort } from './ports.ts';
 import { startProcess, tailLog, waitFor } from './processes.ts';
 import type { StartedDatabase } from './postgres.ts';
@@ -19,7 +20,8 @@ const secret = () => randomBytes(18).toString('base64url');
  * anonymous accounts that mariadb-install-db creates (they shadow 'name'@'%' logins) are removed.
  */
 export async function startMariaDB(
-  options: { detached?: boolean; eventScheduler?: boolean; tls?: CertFiles } = {},
+  /** podReachable: also listen on the node's address, where pods connect (a node must be running). */
+  options: { detached?: boolean; eventScheduler?: boolean; tls?: CertFiles; podReachable?: boolean } = {},
 ): Promise<StartedDatabase> {
   const dir = await mkdtemp(join(tmpdir(), 'dbcred-mariadb-'));
   const dataDir = join(dir, 'data');
@@ -62,7 +64,7 @@ export async function startMariaDB(
       `--datadir=${dataDir}`,
       '--user=root',
       `--port=${port}`,
-      '--bind-address=127.0.0.1',
+      `--bind-address=${options.podReachable ? `127.0.0.1,${NODE_IP}` : '127.0.0.1'}`,
       `--socket=${join(dir, 'mysqld.sock')}`,
       `--pid-file=${join(dir, 'mysqld.pid')}`,
       '--skip-name-resolve',

@@ -15,9 +15,11 @@ import {
   changedSysctls,
   createdPaths,
   deleteBridge,
+  deleteNftTablesNamed,
   iptablesRules,
   linkExists,
   mountsUnder,
+  nftTables,
   processesMentioning,
   pruneCreatedPaths,
   restoreSysctls,
@@ -27,6 +29,7 @@ import {
 } from './host.ts';
 import { buildImages, type BuiltImage, type ImageName } from './images.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { NODE_IP, POD_CIDR } from './node-network.ts';
 import { freePort } from './ports.ts';
 import { isAlive, startProcess, stopPid, tailLog, waitFor, type ManagedProcess } from './processes.ts';
 import { CACHE_DIR } from './stack.ts';
@@ -47,13 +50,17 @@ export interface NodeOptions {
   /** Node name; the default is this machine's hostname, which the apiserver resolves to reach the kubelet for logs and exec. */
   name?: string;
   /**
-   * The address the node reports. The kubelet refuses loopback and wants an address of a local
-   * interface, so the harness puts this one on the node's bridge: a documentation address (RFC 5737
-   * TEST-NET-2; this machine kind's own network is TEST-NET-1) that traffic to stays on the machine.
+   * The address the node reports (default NODE_IP). The kubelet refuses loopback and wants an
+   * address of a local interface, so the harness puts this one on the node's bridge.
    */
   nodeIP?: string;
   /** Start a kube-scheduler with this node (one per control plane). */
   scheduler?: boolean;
+  /**
+   * Start kube-proxy (nftables mode), so pods reach Services — the `kubernetes` one included — as in
+   * any cluster. One per machine: its nftables table is machine-wide.
+   */
+  serviceProxy?: boolean;
   /** Images to build (if needed) and import; the pause image is always imported. */
   images?: ImageName[];
   /** Taints the kubelet registers the node with; the not-ready taint is removed once Ready unless listed here. */
@@ -100,14 +107,14 @@ const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const cp = options.controlPlane;
   const name = options.name ?? hostname();
-  const nodeIP = options.nodeIP ?? '198.51.100.10';
+  const nodeIP = options.nodeIP ?? NODE_IP;
   const id = randomBytes(3).toString('hex');
   await mkdir(join(CACHE_DIR, 'run'), { recursive: true });
   const dir = await mkdtemp(join(CACHE_DIR, 'run', 'node-'));
   const baseline = await captureHost();
   const cgroupRoot = `/dbcred-node-${id}`;
   const bridge = `dbcred${id}`;
-  const bins = await binDir(['kubelet', 'kube-scheduler', 'kubectl']);
+  const bins = await binDir(['kubelet', 'kube-scheduler', 'kubectl', ...(options.serviceProxy ? (['kube-proxy'] as const) : [])]);
   const kubectl = (args: string[]) => run(join(bins, 'kubectl'), ['--kubeconfig', cp.kubeconfig, ...args]);
 
   const processes: ManagedProcess[] = [];
@@ -128,7 +135,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
   let containerd: Containerd | undefined;
   const stop = async () => {
-    await stopNode(info, { kubectl, processes, containerd });
+    await stopNode(info, { kubectl, processes, containerd, serviceProxy: options.serviceProxy ?? false });
   };
   try {
     const images = await buildImages(['pause', ...(options.images ?? [])]);
@@ -136,8 +143,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     processes.push(containerd.process);
     logs['containerd'] = containerd.process.logFile;
     info.containerdAddress = containerd.address;
-    await createBridge(bridge, nodeIP);
-    await writeCniConfig(containerd.cniConfDir, { name: `dbcred-${id}`, bridge, dir, subnetOctet: parseInt(id.slice(0, 2), 16) });
+    const pods = podSubnet(parseInt(id.slice(0, 2), 16));
+    await createBridge(bridge, nodeIP, `${pods.gateway}/24`);
+    await writeCniConfig(containerd.cniConfDir, { name: `dbcred-${id}`, bridge, dir, pods });
     for (const image of Object.values(images)) {
       await containerd.importImage(image.archive);
       info.images[image.name] = image.ref;
@@ -240,6 +248,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       processes.push(proc);
       logs['kube-scheduler'] = proc.logFile;
     }
+    if (options.serviceProxy) {
+      const proxy = await startServiceProxy({ ca, cp, dir, name, nodeIP, command: join(bins, 'kube-proxy') });
+      processes.push(proxy);
+      logs['kube-proxy'] = proxy.logFile;
+    }
     info.pids = Object.fromEntries(processes.map((p) => [p.name, p.pid]));
     return { info, stop };
   } catch (error) {
@@ -252,6 +265,7 @@ interface StopContext {
   kubectl: (args: string[]) => Promise<{ stdout: string }>;
   processes: ManagedProcess[];
   containerd: Containerd | undefined;
+  serviceProxy: boolean;
 }
 
 // The order matters: pods are deleted while the kubelet and containerd run, so the CRI plugin tears
@@ -283,6 +297,7 @@ async function stopNode(info: NodeInfo, ctx: StopContext): Promise<void> {
   }
   for (const proc of [...ctx.processes].reverse()) await proc.stop(15_000);
   await sweep(info);
+  if (ctx.serviceProxy) await deleteNftTablesNamed('kube-proxy', info.baseline);
   await ctx
     .kubectl(['delete', 'node', name, '--ignore-not-found', '--wait=true'])
     .catch((error: unknown) => console.error(`[node] ${String(error)}`));
@@ -323,13 +338,16 @@ export async function nodeLeftovers(info: NodeInfo, kubectl: (args: string[]) =>
   if (nodes.includes(`node/${info.name}`)) left.push(`Node object ${info.name}`);
   for (const sysctl of await changedSysctls(info.baseline)) left.push(`sysctl ${sysctl}`);
   if ((await iptablesRules()) !== info.baseline.iptables) left.push('iptables rules differ from before the node started');
+  for (const table of await nftTables()) if (!info.baseline.nftTables.includes(table)) left.push(`nftables table ${table}`);
   for (const path of await createdPaths(info.baseline)) left.push(`folder ${path} (created by a node)`);
   return left;
 }
 
-/** importIntoNode imports a built image into a running node's containerd (for suites that build their own). */
-export async function importIntoNode(info: NodeInfo, image: BuiltImage): Promise<void> {
-  await run('ctr', ['--address', info.containerdAddress, '--namespace', 'k8s.io', 'images', 'import', image.archive]);
+/** importIntoNode imports a built image into a running node's containerd (for suites that build their own), also under extra names. */
+export async function importIntoNode(info: NodeInfo, image: BuiltImage, alsoAs: string[] = []): Promise<void> {
+  const ctr = (args: string[]) => run('ctr', ['--address', info.containerdAddress, '--namespace', 'k8s.io', 'images', ...args]);
+  await ctr(['import', image.archive]);
+  for (const name of alsoAs) await ctr(['tag', '--force', image.ref, name]);
 }
 
 /** kubectlFor returns a kubectl runner for the node's control plane (for tests that inspect a node). */
@@ -338,9 +356,15 @@ export async function kubectlFor(kubeconfig: string): Promise<(args: string[]) =
   return (args) => run(join(bins, 'kubectl'), ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 * 1024 * 1024 });
 }
 
-// The bridge has no address and is no gateway, and nothing masquerades: pods get addresses only
-// inside their own network namespaces, and no route on the host leads to them.
-async function writeCniConfig(confDir: string, net: { name: string; bridge: string; dir: string; subnetOctet: number }): Promise<void> {
+// The bridge holds the pods' gateway address (put there by the harness: the bridge plugin, as
+// gateway, refuses a bridge that already has another IPv4 address, the node IP), and pods get a
+// default route to it; so pods reach the node's addresses — the apiserver and databases listening
+// there, Services through kube-proxy. Nothing forwards or masquerades: traffic from pods goes no
+// further than this machine.
+async function writeCniConfig(
+  confDir: string,
+  net: { name: string; bridge: string; dir: string; pods: { subnet: string; gateway: string } },
+): Promise<void> {
   const config = {
     cniVersion: '0.4.0',
     name: net.name,
@@ -351,11 +375,70 @@ async function writeCniConfig(confDir: string, net: { name: string; bridge: stri
         isGateway: false,
         ipMasq: false,
         hairpinMode: false,
-        ipam: { type: 'host-local', dataDir: join(net.dir, 'cni-ipam'), ranges: [[{ subnet: `10.88.${net.subnetOctet}.0/24` }]] },
+        ipam: {
+          type: 'host-local',
+          dataDir: join(net.dir, 'cni-ipam'),
+          ranges: [[{ subnet: net.pods.subnet, gateway: net.pods.gateway }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+        },
       },
     ],
   };
   await writeFile(join(confDir, '10-dbcred.conflist'), JSON.stringify(config, null, 2));
+}
+
+/** A node's pod /24 within POD_CIDR, and its gateway (the first address, on the node's bridge). */
+function podSubnet(octet: number): { subnet: string; gateway: string } {
+  const prefix = `${POD_CIDR.split('.').slice(0, 2).join('.')}.${octet}`;
+  return { subnet: `${prefix}.0/24`, gateway: `${prefix}.1` };
+}
+
+/**
+ * startServiceProxy runs kube-proxy in nftables mode as system:kube-proxy (the bootstrap
+ * system:node-proxier binding): Service addresses, NodePorts on the node IP only. It leaves the
+ * machine's conntrack settings alone, and its table is removed when the node stops.
+ */
+async function startServiceProxy(p: {
+  ca: ReturnType<typeof openCA>;
+  cp: NodeControlPlane;
+  dir: string;
+  name: string;
+  nodeIP: string;
+  command: string;
+}): Promise<ManagedProcess> {
+  const cert = await p.ca.issue({ name: 'kube-proxy', commonName: 'system:kube-proxy', usage: 'client' });
+  const kubeconfig = join(p.dir, 'kube-proxy.kubeconfig');
+  await writeKubeconfig(kubeconfig, {
+    server: p.cp.server,
+    caFile: p.cp.caFile,
+    certFile: cert.cert,
+    keyFile: cert.key,
+    user: 'system:kube-proxy',
+  });
+  const config = join(p.dir, 'kube-proxy.json');
+  await writeFile(
+    config,
+    JSON.stringify({
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      clientConnection: { kubeconfig },
+      hostnameOverride: p.name,
+      mode: 'nftables',
+      clusterCIDR: POD_CIDR,
+      detectLocalMode: 'ClusterCIDR',
+      nodePortAddresses: [`${p.nodeIP}/32`],
+      healthzBindAddress: `127.0.0.1:${await freePort()}`,
+      metricsBindAddress: `127.0.0.1:${await freePort()}`,
+      // 0 means "leave the kernel's value": no machine-wide conntrack tuning.
+      conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    }),
+  );
+  return startProcess({
+    name: 'kube-proxy',
+    command: p.command,
+    logFile: join(p.dir, 'kube-proxy.log'),
+    args: [`--config=${config}`, '--v=1'],
+  });
 }
 
 function kubeletConfiguration(c: {

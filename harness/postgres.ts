@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { CertFiles } from './certs.ts';
 import type { DatabaseServerInfo } from './database-info.ts';
+import { NODE_IP, POD_CIDR } from './node-network.ts';
 import { freePort } from './ports.ts';
 import { startProcess, tailLog, waitFor, type ManagedProcess } from './processes.ts';
 
@@ -49,6 +50,8 @@ export interface StartPostgresOptions {
   extraConfig?: Record<string, string>;
   /** Serve TLS with this certificate and key (clients may still connect without TLS). */
   tls?: CertFiles;
+  /** Also listen on the node's address and accept password logins from pods (a node must be running). */
+  podReachable?: boolean;
 }
 
 /**
@@ -87,6 +90,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     '--no-instructions',
   ]);
   await rm(pwFile);
+  // Pods, and this machine connecting to the node's address (its source address is then that one).
+  if (options.podReachable)
+    await appendFile(join(dataDir, 'pg_hba.conf'), `host all all ${POD_CIDR} scram-sha-256\nhost all all ${NODE_IP}/32 scram-sha-256\n`);
   const tlsSettings: Record<string, string> = {};
   if (options.tls) {
     // PostgreSQL refuses a key readable by others or owned by someone else than the server account.
@@ -104,7 +110,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 
   const port = await freePort();
   const settings: Record<string, string> = {
-    listen_addresses: '127.0.0.1',
+    listen_addresses: options.podReachable ? `127.0.0.1,${NODE_IP}` : '127.0.0.1',
     port: String(port),
     unix_socket_directories: dataDir,
     max_connections: '300',

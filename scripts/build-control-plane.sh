@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubelet, kubectl) and helm from published Go modules into a cache folder
+# kube-scheduler, kubelet, kube-proxy, kubectl) and helm from published Go modules into a cache folder
 # outside the checkout. Only missing binaries are built, so a warm run takes well under a second.
 #
 # Usage: scripts/build-control-plane.sh [binary...]   (default: the control-plane set)
@@ -80,7 +80,7 @@ for name in "${wanted[@]}"; do
     etcd) build etcd "$(wrapper_module etcd-$ETCD_VERSION go.etcd.io/etcd/server/v3 "$ETCD_VERSION")" go.etcd.io/etcd/server/v3 "-s -w" ;;
     helm) build helm "$(wrapper_module helm-$HELM_VERSION helm.sh/helm/v4 "$HELM_VERSION")" helm.sh/helm/v4/cmd/helm \
             "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" ;;
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl)
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy|kubectl)
       build "$name" "$(k8s_module)" "k8s.io/kubernetes/cmd/$name" "$(k8s_ldflags)" ;;
     *) log "unknown binary: $name"; exit 2 ;;
   esac

@@ -4,7 +4,7 @@ import { startNode } from '../node.ts';
 
 /**
  * Global setup of the node jest project: the stack (control plane and databases), then one node for
- * the whole run with a scheduler and the test image (the operator image is built by its own test, so a
+ * the whole run with a scheduler, kube-proxy and the test image (the operator image is built by its own test, so a
  * compile error in src/ fails that test, not the whole project). globalTeardown stops it.
  */
 export default async function setup(): Promise<void> {
@@ -17,7 +17,7 @@ export default async function setup(): Promise<void> {
       'the node project needs the harness-run control plane (its CA signs the node certificates), not an external KUBECONFIG',
     );
   const started = Date.now();
-  const node = await startNode({ controlPlane: { ...kube.local, kubeconfig: kube.kubeconfig }, scheduler: true, images: ['app'] });
+  const node = await startNode({ controlPlane: { ...kube.local, kubeconfig: kube.kubeconfig }, scheduler: true, serviceProxy: true, images: ['app'] });
   console.log(`[harness] node ${node.info.name} Ready ${node.info.readyMs} ms after kubelet start; started in ${Date.now() - started} ms`);
   // Registered after the stack, so globalTeardown (last in, first out) stops it before the control plane.
   run.stops.push(() => node.stop());
