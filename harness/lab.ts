@@ -274,3 +274,28 @@ export async function openSession(db: StartedDatabase, user: string, password: s
   const ended = new Promise<void>((resolve) => conn.on('error', () => resolve()).on('end', () => resolve()));
   return { ended, close: () => conn.end().catch(() => undefined) };
 }
+
+/** An Event as the operator writes it (events.k8s.io/v1). */
+export type EventObject = KubeObject & { type?: string; reason?: string; note?: string; regarding?: { kind?: string; name?: string } };
+
+/** waitForEvent polls the namespace's Events until one of this type and reason is about the named object, and returns it. */
+export async function waitForEvent(
+  client: KubeClient,
+  namespace: string,
+  regarding: string,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  timeoutMs = 20_000,
+): Promise<EventObject> {
+  let found: EventObject | undefined;
+  await waitFor(
+    `a ${type} Event ${reason} about ${regarding}`,
+    async () => {
+      const { items } = await client.list<EventObject>(Resources.Event, { namespace });
+      found = items.find((e) => e.type === type && e.reason === reason && e.regarding?.name === regarding);
+      return found !== undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  return found!;
+}

@@ -411,7 +411,7 @@ describe('apiserver hiccups', () => {
 });
 
 describe('an issuance that fails for good after the user was created', () => {
-  it('a Secret the apiserver refuses: the user is dropped at once, nothing stays pending, and deletion leaves nothing', async () => {
+  it('a Secret the apiserver refuses: the user is dropped at once, nothing stays pending, it stalls until fixed, and deletion leaves nothing', async () => {
     // A platform admission policy that refuses Secrets with a label the credential asks for.
     const policy = `refuse-labelled-secrets-${lab.ns.name}`;
     await kubectl(
@@ -494,15 +494,47 @@ describe('an issuance that fails for good after the user was created', () => {
       expect(condition(waiting, 'Ready')?.message).toContain('not retried until the credential, its role or its server changes');
       expect((await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status?.lastSerial).toBe(1);
       expect(revoked()).toEqual([first]);
+      // kubectl describe says so: Stalled since the failure, with what would unblock it.
+      expect(condition(waiting, 'Stalled')).toMatchObject({ status: 'True', reason: condition(waiting, 'Ready')!.reason });
+      expect(condition(waiting, 'Stalled')?.message).toContain('issuing waits for a change of the credential');
       // Touching the credential (an annotation) is how a user asks for another try.
       await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name, {
         metadata: { annotations: { 'example.com/retry': '1' } },
       });
       await waitFor('a second attempt, dropped as well', () => Promise.resolve(revoked().length === 2), { timeoutMs: 20_000 });
+      // The cause fixed (the platform drops its policy) and a retry asked: issued, and no longer Stalled.
+      await kubectl(requireKube().kubeconfig, ['delete', 'validatingadmissionpolicybinding', policy]);
+      await waitFor(
+        'the admission policy to admit labelled Secrets again',
+        () =>
+          lab.client
+            .create(
+              Resources.Secret,
+              { metadata: { name: 'probe', namespace: lab.ns.name, labels: { 'refuse-me': 'yes' } } },
+              { dryRun: true },
+            )
+            .then(
+              () => true,
+              () => false,
+            ),
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name, {
+        metadata: { annotations: { 'example.com/retry': '2' } },
+      });
+      await waitFor(
+        'the credential to be Ready and no longer Stalled',
+        async () => {
+          const cred = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret');
+          return condition(cred, 'Ready')?.status === 'True' && condition(cred, 'Stalled') === undefined;
+        },
+        { timeoutMs: 20_000 },
+      );
+      const issued = (await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status!.current!.username;
       const abandoned = revoked();
       await lab.client.delete(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name);
       await waitForCredentialGone(lab.client, lab.ns.name, 'refused-secret');
-      for (const username of abandoned)
+      for (const username of [...abandoned, issued])
         expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${username}'`])).toEqual([]);
     } finally {
       await kubectl(requireKube().kubeconfig, [

@@ -12,6 +12,11 @@ export const ConditionType = {
   Rotating: 'Rotating',
   /** DatabaseCredential: a user that should be gone still exists; retried until it is. */
   RevocationFailing: 'RevocationFailing',
+  /**
+   * DatabaseCredential: issuing failed with an error no retry can fix; nothing is tried again until
+   * the credential, its role or its server changes (or the 10-minute recheck). Since: its lastTransitionTime.
+   */
+  Stalled: 'Stalled',
   /** Servers: the operator checks the server's certificate (tls mode verify-ca or verify-full). */
   TransportVerified: 'TransportVerified',
   /** Servers: the database itself ends an issued user's logins at expiry, even while the operator is down. */

@@ -165,7 +165,7 @@ export const conditions = described(
     .array(
       described(
         z.object({
-          type: described(z.string().min(1).max(316), 'Type of the condition (Ready, Issued, Rotating, RevocationFailing).'),
+          type: described(z.string().min(1).max(316), 'Type of the condition (Ready, Issued, Rotating, RevocationFailing, Stalled).'),
           status: described(z.enum(['True', 'False', 'Unknown']), 'Status of the condition.'),
           reason: described(
             z

@@ -29,7 +29,7 @@ import { issueUser, republishSecret } from './issuance.ts';
 import { nextAction, nextWake } from './next-action.ts';
 import { quotaRefusal, roleKey } from './quota.ts';
 import { REVOCATION_RETRY, retireDueUsers, settleExpiredIntent } from './revocation.ts';
-import { withoutCondition } from '../status-conditions.ts';
+import { withCondition, withoutCondition } from '../status-conditions.ts';
 
 export type { CredentialInformers } from './credential-context.ts';
 
@@ -122,11 +122,12 @@ export class DatabaseCredentialReconciler implements Reconciler {
     // reconnecting watch): it is confirmed against the apiserver first, one read on a rare path,
     // so cache lag never issues a second user.
     if (action === 'repair') action = nextAction({ ...facts, secret: await c.liveSecret(cred) });
-    // A rotation blocked by its role or server (Rotating=False, from cannotIssue) is blocked no
-    // longer once both resolve and nothing needs issuing: the condition must not outlive its cause.
-    const blocked = st.conditions?.some((x) => x.type === 'Rotating' && x.status === 'False');
+    // A rotation blocked by its role or server (Rotating=False, from cannotIssue), or an issuance
+    // stalled on an error (Stalled), is blocked no longer once both resolve and nothing needs
+    // issuing: the conditions must not outlive their cause.
+    const blocked = st.conditions?.some((x) => (x.type === 'Rotating' && x.status === 'False') || x.type === 'Stalled');
     if (blocked && (action === 'none' || action === 'republish'))
-      cred = await c.writeStatus(cred, { conditions: withoutCondition(st.conditions, 'Rotating') });
+      cred = await c.writeStatus(cred, { conditions: withoutCondition(withoutCondition(st.conditions, 'Rotating'), 'Stalled') });
     switch (action) {
       case 'expire':
         return expireCurrent(
@@ -166,8 +167,29 @@ export class DatabaseCredentialReconciler implements Reconciler {
           // someone else refuses, missing privileges) waits for a change instead of backing off.
           const terminal = isDbcredError(error) && !error.retryable;
           const message = terminal ? `${messageOf(error)} (${TERMINAL_WAIT})` : messageOf(error);
-          // The issuance may have written status already (its intent): the condition goes on that copy.
-          await c.setCondition(c.latestCredential(cred) as DatabaseCredential, st.current ? 'True' : 'False', reason, message, type);
+          // The issuance may have written status already (its intent): the conditions go on that copy.
+          const latest = c.latestCredential(cred) as DatabaseCredential;
+          let conditions = withCondition(
+            latest.status?.conditions,
+            type,
+            st.current ? 'True' : 'False',
+            reason,
+            message,
+            now,
+            cred.metadata.generation,
+          );
+          // Stalled says since when (its lastTransitionTime, kept while the cause stays) and what would unblock it.
+          if (terminal)
+            conditions = withCondition(
+              conditions,
+              'Stalled',
+              'True',
+              reason,
+              `${messageOf(error)}; ${STALLED_UNTIL}`,
+              now,
+              cred.metadata.generation,
+            );
+          await c.writeStatusIfChanged(latest, { conditions });
           // A Warning Event once per new reason (kubectl describe shows it next to the condition);
           // an apiserver hiccup or a lost lease is not the credential's problem.
           if (previous?.reason !== reason && !isApiServerHiccup(error) && !isDbcredError(error, 'NOT_LEADER'))
@@ -256,6 +278,8 @@ function dependencies(cred: DatabaseCredential, resolved: Resolved): string {
 /** How often an issuance that failed for good is tried again without any change (a fix made in the database). */
 const TERMINAL_RECHECK_MS = 10 * 60_000;
 const TERMINAL_WAIT = 'not retried until the credential, its role or its server changes, or in 10 min';
+const STALLED_UNTIL =
+  'issuing waits for a change of the credential (its spec, or any annotation to retry after a fix in the database), its role or its server, or the recheck every 10 min';
 
 function withRetry(result: Result, retry: boolean): Result {
   return retry ? { ...result, ...REVOCATION_RETRY } : result;

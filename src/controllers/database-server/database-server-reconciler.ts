@@ -127,14 +127,16 @@ export class DatabaseServerReconciler implements Reconciler {
       next = { ...previous, ...facts, conditions: all };
     }
     if (!sameStatus(previous, next)) {
-      const wasReady =
-        (previous.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Ready')?.status === 'True';
+      const was = (previous.conditions as { type: string; status: string; reason: string }[] | undefined)?.find((c) => c.type === 'Ready');
       await ctx.status.write(res, raw, next);
       const target = EventRecorder.targetOf(raw, API_VERSION, kind);
-      if (wasReady !== ready) {
-        const cond = (next.conditions as { type: string; reason: Reason; message: string }[]).find((c) => c.type === 'Ready')!;
+      // Each new answer of the check is an Event: the first one too (a server never Ready has its
+      // Warning next to the condition), and a failure whose cause changed.
+      const cond = (next.conditions as { type: string; status: string; reason: Reason; message: string }[]).find(
+        (c) => c.type === 'Ready',
+      )!;
+      if (was?.status !== cond.status || was.reason !== cond.reason)
         ctx.events.record(target, ready ? 'Normal' : 'Warning', cond.reason, 'Check', cond.message);
-      }
       // A fact about the server that turned bad is said once, as a Warning Event.
       for (const type of ['TransportVerified', 'ExpiryEnforced', 'FailedLoginsVisible'] satisfies ConditionType[]) {
         const after = (next.conditions as { type: string; status: string; reason: Reason; message: string }[]).find((c) => c.type === type);

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  condition,
+  create,
+  secretData,
+  sql,
+  startLab,
+  waitForCondition,
+  waitForCredentialGone,
+  waitForEvent,
+  type Lab,
+} from '../../harness/lab.ts';
+import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
+import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
+import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
+import type { KubeObject } from '../../src/runtime/kube/types.ts';
+
+// What `kubectl describe` shows, reason by reason (README, Troubleshooting): the condition, the Event
+// next to it, and — for a Warning — the recovery once the cause is fixed. Reasons proven elsewhere
+// are not repeated here (ExpiryByOperatorOnly, SecretConflict, TemplateInvalid: credential-edges).
+
+let lab: Lab;
+let op: InProcessOperator;
+
+beforeAll(async () => {
+  lab = await startLab('reasons');
+  op = await startOperator(lab.ns.name);
+}, 120_000);
+afterAll(async () => {
+  await op?.stop();
+  await lab?.cleanup();
+});
+
+describe('Warning reasons, and the recovery once the cause is fixed', () => {
+  it('RoleNotFound: a credential naming a role that does not exist says so, and is issued once the role exists', async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'early', { roleRef: { name: 'late-role' } });
+    const waiting = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'early', 'Ready', 'False', 'RoleNotFound');
+    expect(condition(waiting, 'Ready')?.message).toContain('late-role');
+    await waitForEvent(lab.client, lab.ns.name, 'early', 'Warning', 'RoleNotFound');
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'late-role', { serverRef: { name: 'pg' }, memberOf: ['app_readers'] });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'early', 'Ready', 'True', 'Issued');
+  });
+
+  it("SecretKeyMissing: a server whose admin Secret lacks the key it names says so, and is Ready within seconds of the key's arrival", async () => {
+    await lab.client.create(Resources.Secret, {
+      metadata: { name: 'keyless-admin', namespace: lab.ns.name },
+      stringData: { username: lab.postgres.info.admin.user, pass: lab.postgres.info.admin.password },
+    });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-keyless', {
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: lab.postgres.info.port,
+      database: 'app',
+      adminCredentialsSecretRef: { name: 'keyless-admin' },
+      tls: { mode: 'disable' },
+    });
+    const refused = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-keyless', 'Ready', 'False', 'SecretKeyMissing');
+    expect(condition(refused, 'Ready')?.message).toContain('password');
+    expect(condition(refused, 'Ready')?.message).not.toContain(lab.postgres.info.admin.password);
+    await waitForEvent(lab.client, lab.ns.name, 'pg-keyless', 'Warning', 'SecretKeyMissing');
+    await lab.client.mergePatch(Resources.Secret, 'keyless-admin', lab.ns.name, {
+      stringData: { password: lab.postgres.info.admin.password },
+    });
+    await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-keyless', 'Ready', 'True', undefined, 10_000);
+  });
+});
+
+describe('Normal reasons along a credential life', () => {
+  it('RotationScheduled while the previous user is in its overlap, Revoked once it is dropped, and SecretUpdated on a layout change', async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'short', {
+      roleRef: { name: 'pg-readers' },
+      ttl: '8s',
+      rotation: { renewAtPercent: 50, overlap: '2s' },
+    });
+    const first = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'short', 'Ready', 'True')).status!.current!
+      .username;
+    const rotating = await waitForCondition(
+      lab.client,
+      'DatabaseCredential',
+      lab.ns.name,
+      'short',
+      'Rotating',
+      'True',
+      'RotationScheduled',
+    );
+    expect(condition(rotating, 'Ready')).toMatchObject({ status: 'True', reason: 'Rotated' });
+    const revoked = await waitForEvent(lab.client, lab.ns.name, 'short', 'Normal', 'Revoked');
+    expect(revoked.note).toContain(first);
+    expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${first}'`])).toEqual([]);
+
+    await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'short', lab.ns.name, {
+      spec: { secret: { labels: { team: 'orders' } } },
+    });
+    await waitForEvent(lab.client, lab.ns.name, 'short', 'Normal', 'SecretUpdated');
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'short', lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, 'short');
+  });
+
+  it('Retained: deleting a credential with deletionPolicy Retain leaves its user and Secret in place, unowned, and says so', async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', { roleRef: { name: 'pg-readers' }, deletionPolicy: 'Retain' });
+    const user = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', 'Ready', 'True')).status!.current!.username;
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'kept', lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, 'kept');
+    const event = await waitForEvent(lab.client, lab.ns.name, 'kept', 'Normal', 'Retained');
+    expect(event.note).toContain(user);
+    expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${user}'`])).toHaveLength(1);
+    expect((await secretData(lab.client, lab.ns.name, 'kept'))?.['username']).toBe(user);
+    const secret = await lab.client.get<KubeObject>(Resources.Secret, 'kept', lab.ns.name);
+    expect(secret.metadata.ownerReferences ?? []).toEqual([]);
+    await sql(lab.postgres, [`DROP ROLE "${user}"`]);
+  });
+});
