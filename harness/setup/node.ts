@@ -17,7 +17,12 @@ export default async function setup(): Promise<void> {
       'the node project needs the harness-run control plane (its CA signs the node certificates), not an external KUBECONFIG',
     );
   const started = Date.now();
-  const node = await startNode({ controlPlane: { ...kube.local, kubeconfig: kube.kubeconfig }, scheduler: true, serviceProxy: true, images: ['app'] });
+  const node = await startNode({
+    controlPlane: { ...kube.local, kubeconfig: kube.kubeconfig },
+    scheduler: true,
+    serviceProxy: true,
+    images: ['app'],
+  });
   console.log(`[harness] node ${node.info.name} Ready ${node.info.readyMs} ms after kubelet start; started in ${Date.now() - started} ms`);
   // Registered after the stack, so globalTeardown (last in, first out) stops it before the control plane.
   run.stops.push(() => node.stop());
