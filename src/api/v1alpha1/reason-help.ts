@@ -98,7 +98,7 @@ export const REASON_HELP: Record<Reason, ReasonHelp> = {
     type: 'Warning',
     on: 'roles, credentials',
     meaning: 'A memberOf group role does not exist on the server (or the admin cannot grant it).',
-    fix: 'Create the group role, and grant it to the admin WITH ADMIN OPTION.',
+    fix: 'Create the group role, and grant it to the admin WITH ADMIN OPTION; the role is re-checked within 60 s, or at once when touched (any annotation).',
   },
   TemplateInvalid: {
     type: 'Warning',

@@ -1,12 +1,13 @@
 // DatabaseRole and ClusterDatabaseRole: validated against their server (it exists and may be
 // used, the engine block matches its engine, the admin can grant the group roles), reported in
 // Ready with the reason, plus the number of live users issued from the role.
-import { ClusterDatabaseRole, DatabaseRole, validate } from '../../api/v1alpha1/index.ts';
+import { API_VERSION, ClusterDatabaseRole, DatabaseRole, validate } from '../../api/v1alpha1/index.ts';
 import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { privilegedRefusal, rolePolicyRefusal } from '../account-policy.ts';
+import { EventRecorder } from '../../runtime/events.ts';
 import { recordDenial } from '../denial.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
 import { sameStatus, withCondition } from '../status-conditions.ts';
@@ -100,9 +101,12 @@ export class DatabaseRoleReconciler implements Reconciler {
       conditions: withCondition(previous.conditions, 'Ready', ready ? 'True' : 'False', reason, message, now, raw.metadata.generation),
     };
     if (!sameStatus(previous, next)) await ctx.status.write(DbcredResources[kind], raw, next);
+    // Each new answer of the check is an Event next to the condition: a denial is also audited and
+    // counted; any other failure (GroupRoleMissing, ServerNotReady, ...) is a plain Warning.
     const previousReason = previous.conditions?.find((c: { type: string }) => c.type === 'Ready') as { reason?: string } | undefined;
-    if (DENIALS.has(reason) && previousReason?.reason !== reason) {
-      recordDenial(ctx, raw, kind, 'Check', reason, message, { role: raw.metadata.name });
+    if (previousReason?.reason !== reason) {
+      if (DENIALS.has(reason)) recordDenial(ctx, raw, kind, 'Check', reason, message, { role: raw.metadata.name });
+      else ctx.events.record(EventRecorder.targetOf(raw, API_VERSION, kind), ready ? 'Normal' : 'Warning', reason, 'Check', message);
     }
     return { requeueAfterMs: RECHECK_MS };
   }
