@@ -2,6 +2,7 @@
 // in each database are exactly those named in live credentials' status; every Secret names its
 // current user and logs in; no expired user is still current.
 import pg from 'pg';
+import { usernamesIn } from '../src/api/v1alpha1/index.ts';
 import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
 import { isNotFound } from '../src/runtime/kube/errors.ts';
 import { mysqlSql, secretData, sql, type Lab, type Obj } from './lab.ts';
@@ -27,7 +28,7 @@ export async function violations(lab: Lab): Promise<string[]> {
   const named = new Set<string>();
   for (const cred of items) {
     const st = cred.status ?? {};
-    for (const u of [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)]) if (u) named.add(u);
+    for (const u of usernamesIn(st)) named.add(u);
     if (!st.current) continue;
     const found: string[] = [];
     if (Date.parse(st.current.expiresAt) <= Date.now())

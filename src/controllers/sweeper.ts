@@ -5,7 +5,7 @@
 // read (fresh, not from the cache): a user created after intent was recorded is then always seen
 // as referenced, so an issue in flight is never mistaken for an orphan.
 import cron from 'node-cron';
-import { DatabaseCredentialStatus, validate } from '../api/v1alpha1/index.ts';
+import { DatabaseCredentialStatus, usernamesIn, validate } from '../api/v1alpha1/index.ts';
 import type { Informer } from '../runtime/cache/informer.ts';
 import type { KubeObject } from '../runtime/kube/types.ts';
 import type { OperatorContext } from './context.ts';
@@ -97,7 +97,7 @@ export class Sweeper {
         return result;
       }
       const st = parsed.value;
-      for (const u of [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)]) if (u) referenced.add(u);
+      for (const u of usernamesIn(st)) referenced.add(u);
       const key = `${cred.metadata.namespace}/${cred.metadata.name}`;
       const users = st.server ? owned.get(serverKey(st.server)) : undefined;
       if (st.current && st.server && users && !users.has(st.current.username) && !st.pending) {

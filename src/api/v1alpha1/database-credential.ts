@@ -143,6 +143,16 @@ export type DatabaseCredential = z.output<typeof DatabaseCredential>;
 export type DatabaseCredentialSpec = z.output<typeof DatabaseCredentialSpec>;
 export type DatabaseCredentialStatus = z.output<typeof DatabaseCredentialStatus>;
 
+/**
+ * usernamesIn lists every user a credential's status says exists or may exist — pending (its
+ * CREATE may have run), current, retiring — the users its deletion revokes and the sweep spares.
+ */
+export function usernamesIn(st: Pick<DatabaseCredentialStatus, 'pending' | 'current' | 'retiring'> | undefined): string[] {
+  return [st?.pending?.username, st?.current?.username, ...(st?.retiring ?? []).map((r) => r.username)].filter(
+    (u): u is string => u !== undefined,
+  );
+}
+
 export const databaseCredentialKind: KindDefinition = {
   kind: 'DatabaseCredential',
   plural: 'databasecredentials',

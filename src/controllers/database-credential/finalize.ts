@@ -1,6 +1,12 @@
 // Deleting a credential (I6): revoke every user it issued (or, with deletionPolicy Retain, leave
 // them and the Secret unmanaged), delete its Secret, then remove the finalizer.
-import { BREAK_GLASS_ANNOTATION, DatabaseCredentialStatus, validate, type DatabaseCredential } from '../../api/v1alpha1/index.ts';
+import {
+  BREAK_GLASS_ANNOTATION,
+  DatabaseCredentialStatus,
+  usernamesIn,
+  validate,
+  type DatabaseCredential,
+} from '../../api/v1alpha1/index.ts';
 import type { Result } from '../../runtime/controller.ts';
 import { hasFinalizer, removeFinalizer } from '../../runtime/finalizers.ts';
 import { Resources } from '../../runtime/kube/builtin-resources.ts';
@@ -23,9 +29,7 @@ export async function finalizeCredential(c: CredentialContext, cred: DatabaseCre
     c.audit(cred, { action: 'retain', outcome: 'success', username: st.current?.username, reason: 'Retained', message });
     await releaseSecret(c, cred);
   } else {
-    const users = [st.pending?.username, st.current?.username, ...(st.retiring ?? []).map((r) => r.username)].filter(
-      (u): u is string => u !== undefined,
-    );
+    const users = usernamesIn(st);
     if (users.length > 0 && st.server) {
       // `dbcred revoke` marks what it deletes, so the records say the glass was broken (and, through
       // the chart's policy, by whom).

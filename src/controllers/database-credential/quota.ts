@@ -1,6 +1,6 @@
 // A role's quota (maxActiveCredentials) counts the users issued from it that exist or may exist:
 // each credential's current, pending and retiring users.
-import type { DatabaseCredential, DatabaseCredentialStatus } from '../../api/v1alpha1/index.ts';
+import { usernamesIn, type DatabaseCredential, type DatabaseCredentialStatus } from '../../api/v1alpha1/index.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { ConditionError } from '../condition-error.ts';
@@ -10,7 +10,7 @@ type RoleRef = { kind?: string; name?: string };
 
 /** usersIn counts the users a status says exist or may exist: current, pending and retiring. */
 export function usersIn(st: DatabaseCredentialStatus | undefined): number {
-  return (st?.current ? 1 : 0) + (st?.pending ? 1 : 0) + (st?.retiring?.length ?? 0);
+  return usernamesIn(st).length;
 }
 
 /** roleRefOf reads a cached credential's role reference (the cache holds unvalidated objects). */
