@@ -14,7 +14,7 @@ import { startMariaDB } from '../../harness/mariadb.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
 import { startPostgres, type StartedDatabase } from '../../harness/postgres.ts';
 import { requireKube } from '../../harness/environment.ts';
-import { condition, create, mysqlSql, secretData, sql, waitForCondition } from '../../harness/lab.ts';
+import { condition, create, mysqlSql, secretData, sql, waitForCondition, waitForEvent } from '../../harness/lab.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 
 let dir: string;
@@ -65,6 +65,15 @@ beforeAll(async () => {
       });
       await create(client, 'DatabaseRole', ns.name, name, { serverRef: { name }, defaultTTL: '1h' });
     }
+    // Encrypted, but nothing checked.
+    await create(client, 'DatabaseServer', ns.name, `${engine}-unverified`, {
+      engine,
+      host: 'localhost',
+      port: db.info.port,
+      database: 'app',
+      adminCredentialsSecretRef: { name: `${engine}-admin` },
+      tls: { mode: 'require' },
+    });
   }
   op = await startOperator(ns.name);
 }, 120_000);
@@ -90,6 +99,22 @@ async function issuedUsers(engine: 'postgres' | 'mysql'): Promise<number> {
 }
 
 describe.each(['postgres', 'mysql'] as const)('%s behind verify-full', (engine) => {
+  it('under tls.mode require (encrypted, certificate unchecked): Ready, but TransportVerified=False (TLSUnverified) with a Warning Event saying what to change', async () => {
+    const server = await waitForCondition(
+      client,
+      'DatabaseServer',
+      ns.name,
+      `${engine}-unverified`,
+      'TransportVerified',
+      'False',
+      'TLSUnverified',
+    );
+    expect(condition(server, 'Ready')?.status).toBe('True');
+    expect(condition(server, 'TransportVerified')?.message).toContain('verify-full');
+    const event = await waitForEvent(client, ns.name, `${engine}-unverified`, 'Warning', 'TLSUnverified');
+    expect(event.note).toContain('verify-full');
+  });
+
   it('issues over checked TLS, says so on the server, and gives clients the CA and the TLS mode', async () => {
     const server = await waitForCondition(client, 'DatabaseServer', ns.name, `${engine}-good`, 'TransportVerified', 'True');
     expect(condition(server, 'TransportVerified')?.reason).toBe('CertificateVerified');
