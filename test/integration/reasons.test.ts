@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import {
   condition,
   create,
@@ -76,6 +77,31 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
       stringData: { password: lab.postgres.info.admin.password },
     });
     await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-keyless', 'Ready', 'True', undefined, 10_000);
+  });
+
+  it('MissingPrivileges: a server whose admin lacks CREATEROLE and pg_signal_backend lists both, and is Ready once they are granted', async () => {
+    // Generated here; the alphabet needs no quoting.
+    const password = `p${randomBytes(12).toString('hex')}`;
+    await sql(lab.postgres, [`CREATE ROLE weak_admin LOGIN PASSWORD '${password}'`]);
+    await lab.client.create(Resources.Secret, {
+      metadata: { name: 'weak-admin', namespace: lab.ns.name },
+      stringData: { username: 'weak_admin', password },
+    });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-weak', {
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: lab.postgres.info.port,
+      database: 'app',
+      adminCredentialsSecretRef: { name: 'weak-admin' },
+      tls: { mode: 'disable' },
+    });
+    const refused = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-weak', 'Ready', 'False', 'MissingPrivileges');
+    expect(condition(refused, 'Ready')?.message).toContain('CREATEROLE');
+    expect(condition(refused, 'Ready')?.message).toContain('pg_signal_backend');
+    await waitForEvent(lab.client, lab.ns.name, 'pg-weak', 'Warning', 'MissingPrivileges');
+    await sql(lab.postgres, ['ALTER ROLE weak_admin CREATEROLE', 'GRANT pg_signal_backend TO weak_admin']);
+    // A server that is not Ready is checked again every 10 s.
+    await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-weak', 'Ready', 'True', 'Connected', 20_000);
   });
 });
 
