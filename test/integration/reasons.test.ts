@@ -42,11 +42,25 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'early', 'Ready', 'True', 'Issued');
   });
 
-  it('GroupRoleMissing: a role whose group role does not exist says so, and is Validated once the group exists and the role is touched', async () => {
+  it('GroupRoleMissing: a role whose group role does not exist says so, its credentials wait without creating users, and all recover once the group exists and the role is touched', async () => {
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'needs-group', { serverRef: { name: 'pg' }, memberOf: ['reporting'] });
     const refused = await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'needs-group', 'Ready', 'False', 'GroupRoleMissing');
     expect(condition(refused, 'Ready')?.message).toContain('reporting');
     await waitForEvent(lab.client, lab.ns.name, 'needs-group', 'Warning', 'GroupRoleMissing');
+    // A credential on it is refused before any user exists: it would only be created to be dropped.
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'on-needs-group', { roleRef: { name: 'needs-group' } });
+    const waiting = await waitForCondition(
+      lab.client,
+      'DatabaseCredential',
+      lab.ns.name,
+      'on-needs-group',
+      'Ready',
+      'False',
+      'GroupRoleMissing',
+    );
+    expect(waiting.status?.lastSerial).toBeUndefined();
+    expect(waiting.status?.pending).toBeUndefined();
+    await waitForEvent(lab.client, lab.ns.name, 'on-needs-group', 'Warning', 'GroupRoleMissing');
     // The fix is made in the database; touching the role re-checks it at once (else within 60 s).
     await sql(lab.postgres, ['CREATE ROLE reporting NOLOGIN', `GRANT reporting TO ${lab.postgres.info.admin.user} WITH ADMIN OPTION`]);
     await lab.client.mergePatch(DbcredResources.DatabaseRole, 'needs-group', lab.ns.name, {
@@ -54,6 +68,8 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
     });
     await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'needs-group', 'Ready', 'True', 'Validated', 10_000);
     await waitForEvent(lab.client, lab.ns.name, 'needs-group', 'Normal', 'Validated');
+    // The role turning Ready brings its credentials back.
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'on-needs-group', 'Ready', 'True', 'Issued', 10_000);
   });
 
   it("SecretKeyMissing: a server whose admin Secret lacks the key it names says so, and is Ready within seconds of the key's arrival", async () => {

@@ -8,7 +8,7 @@
 // the new user logged in (I5); old users are revoked only after their overlap (I5) and revocation
 // is retried until done, visibly (I4).
 import type { KubeObject } from '../../runtime/kube/types.ts';
-import { DatabaseCredential, validate } from '../../api/v1alpha1/index.ts';
+import { DatabaseCredential, validate, type Reason } from '../../api/v1alpha1/index.ts';
 import { mustParseDuration } from '../../util/duration.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.ts';
@@ -300,7 +300,9 @@ function serverCheckRefusal(server: ResolvedServer): ConditionError | undefined 
 
 /**
  * roleCheckRefusal: a role is used only once its controller has checked its current spec against
- * the database, and never while that check refuses it (a privileged group role, say).
+ * the database, and never while that check refuses it (a privileged group role, say) or found what
+ * any issuance would fail on (a group role missing, a privilege the admin lacks): no user is created
+ * only to be dropped. The role turning Ready brings its credentials back.
  */
 function roleCheckRefusal(role: ResolvedRole): ConditionError | undefined {
   const { metadata, status } = role.role;
@@ -312,5 +314,12 @@ function roleCheckRefusal(role: ResolvedRole): ConditionError | undefined {
   if (ready.reason === 'NotAllowedByServer' || ready.reason === 'PrivilegedAccount') {
     return new ConditionError('ACCESS_DENIED', ready.reason, `${name} is refused: ${ready.message}`);
   }
+  const failure = ROLE_CHECK_FAILURES.find((r) => r === ready.reason);
+  if (ready.status === 'False' && failure) {
+    return new ConditionError('DB_MISSING_PRIVILEGES', failure, `${name} cannot issue users: ${ready.message}`);
+  }
   return undefined;
 }
+
+/** What a role's own check finds that every issuance on it would fail on (server problems are the server's check's). */
+const ROLE_CHECK_FAILURES: readonly Reason[] = ['GroupRoleMissing', 'MissingPrivileges', 'EngineMismatch'];
