@@ -3,17 +3,21 @@ import { randomBytes } from 'node:crypto';
 import {
   condition,
   create,
+  get,
   secretData,
   sql,
   startLab,
   waitForCondition,
   waitForCredentialGone,
   waitForEvent,
+  userLogsIn,
   type Lab,
 } from '../../harness/lab.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
+import { waitFor } from '../../harness/processes.ts';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
+import { isNotFound } from '../../src/runtime/kube/errors.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 
 // What `kubectl describe` shows, reason by reason (README, Troubleshooting): the condition, the Event
@@ -118,6 +122,58 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
     await sql(lab.postgres, ['ALTER ROLE weak_admin CREATEROLE', 'GRANT pg_signal_backend TO weak_admin']);
     // A server that is not Ready is checked again every 10 s.
     await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-weak', 'Ready', 'True', 'Connected', 20_000);
+  });
+
+  it('ServerNotReady for a server being deleted: credentials issued on it keep working, a new one gets no user, and the server goes with the last user', async () => {
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-leaving', {
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: lab.postgres.info.port,
+      database: 'app',
+      adminCredentialsSecretRef: { name: 'pg-admin' },
+      tls: { mode: 'disable' },
+    });
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'leaving-readers', {
+      serverRef: { name: 'pg-leaving' },
+      memberOf: ['app_readers'],
+    });
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'stays', { roleRef: { name: 'leaving-readers' } });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'stays', 'Ready', 'True');
+    await waitFor(
+      'the server to be held by its issued user',
+      async () =>
+        ((await get(lab.client, 'DatabaseServer', lab.ns.name, 'pg-leaving')).metadata.finalizers ?? []).includes('dbcred.io/issued-users'),
+      { timeoutMs: 20_000 },
+    );
+    await lab.client.delete(DbcredResources.DatabaseServer, 'pg-leaving', lab.ns.name);
+
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'too-late', { roleRef: { name: 'leaving-readers' } });
+    const refused = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'too-late', 'Ready', 'False', 'ServerNotReady');
+    expect(condition(refused, 'Ready')?.message).toContain('is being deleted');
+    expect(refused.status?.lastSerial).toBeUndefined();
+    await waitForEvent(lab.client, lab.ns.name, 'too-late', 'Warning', 'ServerNotReady');
+    const stays = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'stays');
+    expect(condition(stays, 'Ready')?.status).toBe('True');
+    expect(
+      await userLogsIn(lab.postgres, stays.status!.current!.username, (await secretData(lab.client, lab.ns.name, 'stays'))!['password']!),
+    ).toBe(true);
+
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'stays', lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, 'stays');
+    await waitFor(
+      'the server to go with its last user',
+      () =>
+        get(lab.client, 'DatabaseServer', lab.ns.name, 'pg-leaving').then(
+          () => false,
+          (error: unknown) => {
+            if (isNotFound(error)) return true;
+            throw error;
+          },
+        ),
+      { timeoutMs: 20_000 },
+    );
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'too-late', lab.ns.name);
+    await waitForCredentialGone(lab.client, lab.ns.name, 'too-late');
   });
 });
 

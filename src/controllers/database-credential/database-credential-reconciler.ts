@@ -242,7 +242,11 @@ export class DatabaseCredentialReconciler implements Reconciler {
     const server = await ctx.engines.resolve(role.server);
     // The spec checks are cheap and always hold; what only the database can tell (privileged group
     // roles) comes from the role's own check, which must have judged its current spec.
-    const refusal = rolePolicyRefusal(role.role, server.object) ?? roleCheckRefusal(role) ?? serverCheckRefusal(server);
+    const refusal =
+      rolePolicyRefusal(role.role, server.object) ??
+      roleCheckRefusal(role) ??
+      serverCheckRefusal(server) ??
+      (st.current ? undefined : serverDeletingRefusal(server));
     if (refusal) throw refusal;
     return { role, server, ttlMs };
   }
@@ -296,6 +300,23 @@ function serverCheckRefusal(server: ResolvedServer): ConditionError | undefined 
   if (ready?.status !== 'False' || ready.observedGeneration !== metadata.generation) return undefined;
   const name = `${server.ref.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
   return new ConditionError('REFERENCE_INVALID', 'ServerNotReady', `${name} is not ready (${ready.reason}): ${ready.message}`);
+}
+
+/**
+ * serverDeletingRefusal: a server being deleted stays (its finalizer) only until the users issued on
+ * it are revoked, so a credential with no user yet gets none there: a first user would hold the
+ * server for as long as the credential lives. Credentials already issued keep working and rotating
+ * until they are deleted, as a PVC in use outlives its deletion.
+ */
+function serverDeletingRefusal(server: ResolvedServer): ConditionError | undefined {
+  const { metadata } = server.object;
+  if (!metadata.deletionTimestamp) return undefined;
+  const name = `${server.ref.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
+  return new ConditionError(
+    'REFERENCE_INVALID',
+    'ServerNotReady',
+    `${name} is being deleted (it stays until the users already issued on it are revoked): it issues no new user; point the role at another server`,
+  );
 }
 
 /**
