@@ -476,11 +476,15 @@ describe('an issuance that fails for good after the user was created', () => {
       const refused = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret', 'Ready', 'False');
       expect(condition(refused, 'Ready')?.message).toContain('refused by policy');
       // Dropped, audited as a revocation, not left pending for the sweep.
-      const revoked = () =>
-        op.audit
+      // Across operator processes: the records of those stopped are kept here.
+      const earlier: string[] = [];
+      const revoked = () => [
+        ...earlier,
+        ...op.audit
           .map((l) => JSON.parse(l) as { action: string; object?: { name?: string }; username?: string; reason?: string })
           .filter((r) => r.action === 'revoke' && r.object?.name === 'refused-secret' && r.reason === 'abandoned')
-          .map((r) => r.username!);
+          .map((r) => r.username!),
+      ];
       await waitFor('the created user to be revoked', () => Promise.resolve(revoked().length > 0), { timeoutMs: 20_000 });
       const first = revoked()[0]!;
       expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${first}'`])).toEqual([]);
@@ -497,6 +501,20 @@ describe('an issuance that fails for good after the user was created', () => {
       // kubectl describe says so: Stalled since the failure, with what would unblock it.
       expect(condition(waiting, 'Stalled')).toMatchObject({ status: 'True', reason: condition(waiting, 'Ready')!.reason });
       expect(condition(waiting, 'Stalled')?.message).toContain('issuing waits for a change of the credential');
+      // A restarted operator (or a new leader) knows it from status: no new attempt before the recheck.
+      earlier.push(...revoked());
+      await op.stop();
+      op = await startOperator(lab.ns.name);
+      const { items } = await lab.client.list(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
+      await waitFor(
+        'the restarted operator to reconcile every credential once',
+        async () => (await credentialReconciles()) >= items.length,
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      expect((await get(lab.client, 'DatabaseCredential', lab.ns.name, 'refused-secret')).status?.lastSerial).toBe(1);
+      expect(revoked()).toEqual([first]);
       // Touching the credential (an annotation) is how a user asks for another try.
       await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'refused-secret', lab.ns.name, {
         metadata: { annotations: { 'example.com/retry': '1' } },

@@ -86,6 +86,10 @@ export const DatabaseCredentialStatus = described(
       }),
       'The server the users live on, recorded before the first user is created, so they can be revoked even after the role is gone.',
     ).optional(),
+    stalledOn: described(
+      z.string().max(64),
+      'Digest of what a Stalled issuance depended on (the credential, its role and its server); while it matches, a restarted operator does not try again before the recheck.',
+    ).optional(),
     lastSerial: described(
       z.number().int().min(0),
       'Serial of the last user this credential issued (recorded with the intent). Serials never repeat, so neither do usernames, even after an expiry.',

@@ -8,7 +8,8 @@
 // the new user logged in (I5); old users are revoked only after their overlap (I5) and revocation
 // is retried until done, visibly (I4).
 import type { KubeObject } from '../../runtime/kube/types.ts';
-import { DatabaseCredential, validate, type Reason } from '../../api/v1alpha1/index.ts';
+import { createHash } from 'node:crypto';
+import { DatabaseCredential, validate, type DatabaseCredentialStatus, type Reason } from '../../api/v1alpha1/index.ts';
 import { mustParseDuration } from '../../util/duration.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { addFinalizer, hasFinalizer } from '../../runtime/finalizers.ts';
@@ -127,7 +128,10 @@ export class DatabaseCredentialReconciler implements Reconciler {
     // issuing: the conditions must not outlive their cause.
     const blocked = st.conditions?.some((x) => (x.type === 'Rotating' && x.status === 'False') || x.type === 'Stalled');
     if (blocked && (action === 'none' || action === 'republish'))
-      cred = await c.writeStatus(cred, { conditions: withoutCondition(withoutCondition(st.conditions, 'Rotating'), 'Stalled') });
+      cred = await c.writeStatus(cred, {
+        conditions: withoutCondition(withoutCondition(st.conditions, 'Rotating'), 'Stalled'),
+        stalledOn: null,
+      });
     switch (action) {
       case 'expire':
         return expireCurrent(
@@ -144,7 +148,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
       case 'repair': {
         const key = `${cred.metadata.namespace}/${cred.metadata.name}`;
         const dependsOn = dependencies(cred, resolved);
-        const stalled = this.stalled.get(key);
+        // This process's memory, or after a restart or a leader change what status recorded: a
+        // stalled issuance is not tried again before its recheck unless something it depends on changed.
+        const stalled = this.stalled.get(key) ?? stalledFromStatus(st, dependsOn);
         if (stalled && stalled.dependsOn === dependsOn && now < stalled.until)
           return withRetry({ requeueAfterMs: stalled.until - now }, retry);
         this.stalled.delete(key);
@@ -189,7 +195,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
               now,
               cred.metadata.generation,
             );
-          await c.writeStatusIfChanged(latest, { conditions });
+          await c.writeStatusIfChanged(latest, { conditions, ...(terminal ? { stalledOn: digestOf(dependsOn) } : {}) });
           // A Warning Event once per new reason (kubectl describe shows it next to the condition);
           // an apiserver hiccup or a lost lease is not the credential's problem.
           if (previous?.reason !== reason && !isApiServerHiccup(error) && !isDbcredError(error, 'NOT_LEADER'))
@@ -277,6 +283,22 @@ function dependencies(cred: DatabaseCredential, resolved: Resolved): string {
     server.metadata.generation,
     ready(server),
   ]);
+}
+
+/** digestOf shortens what a stalled issuance depended on for status (the inputs are names, uids and generations: nothing secret). */
+function digestOf(dependsOn: string): string {
+  return createHash('sha256').update(dependsOn).digest('hex').slice(0, 32);
+}
+
+/**
+ * stalledFromStatus rebuilds a stall this process does not remember (a restart, a new leader) from
+ * status: the Stalled condition and the digest of what it depended on. Its recheck comes 10 min
+ * after the condition was last set.
+ */
+function stalledFromStatus(st: DatabaseCredentialStatus, dependsOn: string): { dependsOn: string; until: number } | undefined {
+  const stalled = st.conditions?.find((x) => x.type === 'Stalled' && x.status === 'True');
+  if (!stalled || st.stalledOn !== digestOf(dependsOn)) return undefined;
+  return { dependsOn, until: Date.parse(stalled.lastTransitionTime) + TERMINAL_RECHECK_MS };
 }
 
 /** How often an issuance that failed for good is tried again without any change (a fix made in the database). */
