@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { ADMIN_ROTATION_ANNOTATION } from '../../src/api/v1alpha1/database-server.ts';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
@@ -6,7 +7,19 @@ import { ADMIN_ROTATED_AT_ANNOTATION, PENDING_ADMIN_PASSWORD_KEY } from '../../s
 import { systemClock } from '../../src/util/clock.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
-import { adminLogsIn, create, get, secretData, startLab, waitForCondition, type Lab, type Obj } from '../../harness/lab.ts';
+import {
+  adminLogsIn,
+  create,
+  get,
+  secretData,
+  sql,
+  startLab,
+  userLogsIn,
+  waitForCondition,
+  waitForEvent,
+  type Lab,
+  type Obj,
+} from '../../harness/lab.ts';
 
 // Admin rotation against the real apiserver and both databases: the new password is set, proven
 // with a new login, written back to the admin Secret, and the operator goes on issuing with it.
@@ -183,5 +196,55 @@ describe('admin rotation on a schedule', () => {
     expect(next - Date.now()).toBeLessThanOrEqual(86_400_000);
     expect(new Date(next).toLocaleTimeString('en-GB', { timeZone: 'Europe/Berlin' })).toBe('03:00:00');
     expect(stale.metadata.uid).toBe(server!.metadata.uid);
+  });
+});
+
+describe('an admin password changed outside dbcred', () => {
+  it('AdminRotationFailed says which password to put where, with a Warning Event; the fixed Secret rotates again', async () => {
+    // A server of its own, with an admin of its own, so no schedule of the other tests interferes.
+    const first = `p${randomBytes(12).toString('hex')}`;
+    const outside = `o${randomBytes(12).toString('hex')}`;
+    await sql(lab.postgres, [`CREATE ROLE outside_admin LOGIN CREATEROLE PASSWORD '${first}'`, 'GRANT pg_signal_backend TO outside_admin']);
+    await lab.client.create(Resources.Secret, {
+      metadata: { name: 'outside-admin', namespace: lab.ns.name },
+      stringData: { username: 'outside_admin', password: first },
+    });
+    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-outside', {
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: lab.postgres.info.port,
+      database: 'app',
+      adminCredentialsSecretRef: { name: 'outside-admin' },
+      tls: { mode: 'disable' },
+    });
+    op = await startOperator(lab.ns.name);
+    await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-outside', 'Ready', 'True');
+    // Changed by hand; a new operator process has no session opened with the old password.
+    await sql(lab.postgres, [`ALTER ROLE outside_admin PASSWORD '${outside}'`]);
+    await op.stop();
+    op = await startOperator(lab.ns.name);
+    await annotate('pg-outside', 'after-outside-change');
+    const failed = await waitForCondition(
+      lab.client,
+      'DatabaseServer',
+      lab.ns.name,
+      'pg-outside',
+      'AdminPasswordRotated',
+      'False',
+      'AdminRotationFailed',
+    );
+    expect(failed.status?.conditions?.find((c) => c.type === 'AdminPasswordRotated')?.message).toContain('changed outside dbcred');
+    expect(JSON.stringify(failed)).not.toContain(outside);
+    await waitForEvent(lab.client, lab.ns.name, 'pg-outside', 'Warning', 'AdminRotationFailed');
+    expect(rotationsAudited('pg-outside')).toMatchObject([{ outcome: 'failure' }]);
+
+    // The fix the message names: the password the database accepts, under the password key.
+    await lab.client.mergePatch(Resources.Secret, 'outside-admin', lab.ns.name, { stringData: { password: outside } });
+    await annotate('pg-outside', 'after-fix');
+    const rotated = await waitForRequestCarriedOut('pg-outside', 'after-fix');
+    expect(rotated.status?.conditions?.find((c) => c.type === 'AdminPasswordRotated')).toMatchObject({ status: 'True' });
+    const now = (await secretData(lab.client, lab.ns.name, 'outside-admin'))!['password']!;
+    expect(now).not.toBe(outside);
+    expect(await userLogsIn(lab.postgres, 'outside_admin', now)).toBe(true);
   });
 });
