@@ -13,6 +13,7 @@ import {
   userLogsIn,
   type Lab,
 } from '../../harness/lab.ts';
+import { violations } from '../../harness/invariants.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
@@ -174,6 +175,38 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
     );
     await lab.client.delete(DbcredResources.DatabaseCredential, 'too-late', lab.ns.name);
     await waitForCredentialGone(lab.client, lab.ns.name, 'too-late');
+  });
+
+  it('a new user that may not connect is never published: MissingPrivileges, Stalled, and issued after the fix and a touch', async () => {
+    // New users may not connect to the database (the admin still may): their login check fails.
+    await sql(lab.postgres, [
+      'REVOKE CONNECT ON DATABASE app FROM PUBLIC',
+      `GRANT CONNECT ON DATABASE app TO ${lab.postgres.info.admin.user}`,
+    ]);
+    try {
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'unverified', { roleRef: { name: 'pg-readers' } });
+      const refused = await waitForCondition(
+        lab.client,
+        'DatabaseCredential',
+        lab.ns.name,
+        'unverified',
+        'Stalled',
+        'True',
+        'MissingPrivileges',
+      );
+      expect(condition(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'MissingPrivileges' });
+      expect(condition(refused, 'Ready')?.message).toContain('permission denied for database');
+      await waitForEvent(lab.client, lab.ns.name, 'unverified', 'Warning', 'MissingPrivileges');
+      expect(await secretData(lab.client, lab.ns.name, 'unverified')).toBeUndefined();
+    } finally {
+      await sql(lab.postgres, ['GRANT CONNECT ON DATABASE app TO PUBLIC']);
+    }
+    await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'unverified', lab.ns.name, {
+      metadata: { annotations: { 'example.com/retry': '1' } },
+    });
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'unverified', 'Ready', 'True', 'Issued');
+    // The user that failed its login was dropped: no orphan, every Secret logs in.
+    expect(await violations(lab)).toEqual([]);
   });
 });
 
