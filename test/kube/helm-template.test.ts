@@ -434,7 +434,7 @@ describe('the Helm chart, for what it cannot or should not render', () => {
     await expect(render('1.37.0', ['--set', 'metrics.serviceMonitor.interval=soon'], [MONITORING_API])).rejects.toThrow(/interval/);
   });
 
-  it('uses topologySpreadConstraints as given, and never lets podLabels replace the selector labels', async () => {
+  it('uses topologySpreadConstraints as given or none at all, and never lets podLabels replace the selector labels', async () => {
     const zones = [
       {
         maxSkew: 1,
@@ -452,6 +452,9 @@ describe('the Helm chart, for what it cannot or should not render', () => {
     const deployment = only<Deployment>(manifests, 'Deployment');
     expect(deployment.spec.template.spec.topologySpreadConstraints).toEqual(zones);
     expect(deployment.spec.template.metadata.labels).toEqual(SELECTOR);
+    // The default spread can be turned off, for clusters whose scheduler applies its own.
+    const plain = only<Deployment>(await render('1.37.0', ['--set', 'defaultTopologySpread=false']), 'Deployment');
+    expect(plain.spec.template.spec.topologySpreadConstraints).toBeUndefined();
   });
 
   it('mounts the audit HMAC key from a Secret, readable by the operator alone, only when one is named', async () => {
