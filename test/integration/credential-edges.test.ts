@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DbcredResources, REVOKE_FINALIZER } from '../../src/controllers/dbcred-resources.ts';
-import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/database-credential/rollout-restart.ts';
+import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/rollout-restart.ts';
 import { installationMarker, usernameFor } from '../../src/engines/username.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
+import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/rollout-restart.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { waitFor } from '../../harness/processes.ts';
@@ -58,6 +59,47 @@ describe('a DatabaseStaticCredential', () => {
     const next = Date.parse((ready.status as { nextRotationTime: string }).nextRotationTime);
     expect(new Date(next).toISOString()).toMatch(/T03:00:00\.000Z$/);
     expect(next).toBeGreaterThan(Date.now());
+  });
+
+  it('restarts its rolloutRestartTargets after a rotation, since the old password stopped working', async () => {
+    await lab.client.create(Resources.Deployment, {
+      metadata: { name: 'nightly', namespace: lab.ns.name },
+      spec: {
+        selector: { matchLabels: { app: 'nightly' } },
+        template: { metadata: { labels: { app: 'nightly' } }, spec: { containers: [{ name: 'job', image: 'app' }] } },
+      },
+    });
+    await sql(lab.postgres, ["CREATE ROLE static_nightly LOGIN PASSWORD 'initial-password-2'"]);
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'nightly', {
+      serverRef: { name: 'pg' },
+      username: 'static_nightly',
+      rotationSchedule: '0 3 * * *',
+      rolloutRestartTargets: [{ kind: 'Deployment', name: 'nightly' }],
+    });
+    const ready = await waitForCondition(
+      lab.client,
+      'DatabaseStaticCredential',
+      lab.ns.name,
+      'nightly',
+      'Ready',
+      'True',
+      'PasswordRotated',
+    );
+    let stamp: string | undefined;
+    await waitFor(
+      'the Deployment to be stamped after the rotation',
+      async () => {
+        const d = await lab.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
+          Resources.Deployment,
+          'nightly',
+          lab.ns.name,
+        );
+        stamp = d.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+        return stamp !== undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(Date.parse(stamp!)).toBeGreaterThanOrEqual(Date.parse((ready.status as { lastRotationTime: string }).lastRotationTime) - 1000);
   });
 
   it('repairs a Secret deleted by hand with a freshly rotated password', async () => {

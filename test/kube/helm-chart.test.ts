@@ -10,7 +10,7 @@ import { create, get, waitForCondition, waitForCredentialGone } from '../../harn
 import { startOperator } from '../../harness/operator.ts';
 import { startPostgres, type StartedDatabase } from '../../harness/postgres.ts';
 import { waitFor } from '../../harness/processes.ts';
-import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/database-credential/rollout-restart.ts';
+import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/rollout-restart.ts';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';

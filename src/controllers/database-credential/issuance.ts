@@ -16,7 +16,7 @@ import { withCondition, withoutCondition } from '../status-conditions.ts';
 import { isDbcredError } from '../../util/errors.ts';
 import { revokeUsers } from './revocation.ts';
 import type { CredentialContext, Status } from './credential-context.ts';
-import { restartTargets } from './rollout-restart.ts';
+import { restartTargets } from '../rollout-restart.ts';
 
 /** The overlap when the credential sets none (capped by the previous user's expiry). */
 const DEFAULT_OVERLAP_MS = 5 * 60_000;
@@ -147,7 +147,10 @@ export async function issueUser(
     reason,
     message,
   });
-  if (previous && cred.spec.rolloutRestartTargets?.length) await restartTargets(c, cred, issuedAt);
+  if (previous)
+    await restartTargets(c.ctx, cred.metadata.namespace!, cred.spec.rolloutRestartTargets ?? [], issuedAt, (reason, note) =>
+      c.event(cred, 'Warning', reason, 'RolloutRestart', note),
+    );
   return cred;
 }
 

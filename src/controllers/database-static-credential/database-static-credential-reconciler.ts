@@ -23,6 +23,7 @@ import { DbcredResources } from '../dbcred-resources.ts';
 import { serverFor, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
 import { rerenderSecret, secretNameOf, secretValues, writeSecret, type SecretObject } from '../published-secret.ts';
+import { restartTargets } from '../rollout-restart.ts';
 import { digestSecret, layoutHash, secretIsIntact, secretLayoutIsStale } from '../../secrets/secret-digest.ts';
 import type { ResolvedServer } from '../engine-pool.ts';
 
@@ -129,6 +130,10 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
         reason: 'PasswordRotated',
         message,
       });
+      // The old password stopped working: the workloads that read the Secret at start restart now.
+      await restartTargets(ctx, cred.metadata.namespace!, cred.spec.rolloutRestartTargets ?? [], rotatedAt, (reason, note) =>
+        ctx.events.record(EventRecorder.targetOf(cred, API_VERSION, 'DatabaseStaticCredential'), 'Warning', reason, 'RolloutRestart', note),
+      );
       return nextRotation ? { requeueAfterMs: Math.min(nextRotation - rotatedAt, 2 ** 31 - 1) } : undefined;
     } catch (error) {
       if (isApiServerHiccup(error)) throw error; // not the credential's fault: retried with backoff
