@@ -16,6 +16,7 @@ import {
 import { violations } from '../../harness/invariants.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
 import { waitFor } from '../../harness/processes.ts';
+import { ROTATE_ANNOTATION } from '../../src/api/v1alpha1/index.ts';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import { isNotFound } from '../../src/runtime/kube/errors.ts';
@@ -239,6 +240,29 @@ describe('Normal reasons along a credential life', () => {
     await waitForEvent(lab.client, lab.ns.name, 'short', 'Normal', 'SecretUpdated');
     await lab.client.delete(DbcredResources.DatabaseCredential, 'short', lab.ns.name);
     await waitForCredentialGone(lab.client, lab.ns.name, 'short');
+  });
+
+  it('Rotated on demand: a new value of the dbcred.io/rotate annotation replaces the user once, the previous one revoked after the overlap', async () => {
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'on-demand', {
+      roleRef: { name: 'pg-readers' },
+      rotation: { overlap: '2s' },
+    });
+    const first = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'on-demand', 'Ready', 'True')).status!.current!
+      .username;
+    await lab.client.mergePatch(DbcredResources.DatabaseCredential, 'on-demand', lab.ns.name, {
+      metadata: { annotations: { [ROTATE_ANNOTATION]: 'now-1' } },
+    });
+    const rotated = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'on-demand', 'Ready', 'True', 'Rotated');
+    const second = rotated.status!.current!.username;
+    expect(second).not.toBe(first);
+    expect(rotated.status?.rotationRequest).toBe('now-1');
+    expect((await secretData(lab.client, lab.ns.name, 'on-demand'))?.['username']).toBe(second);
+    await waitForEvent(lab.client, lab.ns.name, 'on-demand', 'Normal', 'Revoked');
+    // Carried out once: after the overlap, the same user, and no further serial.
+    const settled = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'on-demand');
+    expect(settled.status?.current?.username).toBe(second);
+    expect(settled.status?.lastSerial).toBe(2);
+    expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${first}'`])).toEqual([]);
   });
 
   it('Retained: deleting a credential with deletionPolicy Retain leaves its user and Secret in place, unowned, and says so', async () => {

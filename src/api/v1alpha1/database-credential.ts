@@ -86,6 +86,10 @@ export const DatabaseCredentialStatus = described(
       }),
       'The server the users live on, recorded before the first user is created, so they can be revoked even after the role is gone.',
     ).optional(),
+    rotationRequest: described(
+      z.string().max(256),
+      'The last value of the dbcred.io/rotate annotation carried out: a new value asks for a new user now.',
+    ).optional(),
     stalledOn: described(
       z.string().max(64),
       'Digest of what a Stalled issuance depended on (the credential, its role and its server); while it matches, a restarted operator does not try again before the recheck.',
@@ -146,6 +150,12 @@ export const DatabaseCredential = z.object({
 export type DatabaseCredential = z.output<typeof DatabaseCredential>;
 export type DatabaseCredentialSpec = z.output<typeof DatabaseCredentialSpec>;
 export type DatabaseCredentialStatus = z.output<typeof DatabaseCredentialStatus>;
+
+/**
+ * Set on a DatabaseCredential (to any new value, e.g. the time) to rotate it now: a new verified user
+ * in the Secret, the previous one revoked after the overlap as on schedule.
+ */
+export const ROTATE_ANNOTATION = 'dbcred.io/rotate';
 
 /**
  * usernamesIn lists every user a credential's status says exists or may exist — pending (its

@@ -26,7 +26,7 @@ import { CredentialContext, RES, type CredentialInformers } from './credential-c
 import { cannotIssue, expireCurrent } from './expiry.ts';
 import { finalizeCredential, finalizeMalformed } from './finalize.ts';
 import { dropForeignUsers } from './foreign-users.ts';
-import { issueUser, republishSecret } from './issuance.ts';
+import { issueUser, republishSecret, rotationRequestOf } from './issuance.ts';
 import { nextAction, nextWake } from './next-action.ts';
 import { quotaRefusal, roleKey } from './quota.ts';
 import { REVOCATION_RETRY, retireDueUsers, settleExpiredIntent } from './revocation.ts';
@@ -117,6 +117,7 @@ export class DatabaseCredentialReconciler implements Reconciler {
       layout: () => st.current && layoutHash(cred.spec.secret, secretValues(server, st.current.username, Date.parse(st.current.expiresAt))),
       currentUserMissing:
         st.current !== undefined && c.missingUsers.get(`${cred.metadata.namespace}/${cred.metadata.name}`) === st.current.username,
+      rotationRequested: rotationRequestOf(cred) !== undefined && rotationRequestOf(cred) !== st.rotationRequest,
     };
     let action = nextAction({ ...facts, secret: c.cachedSecret(cred) });
     // A repair is judged from the cache, which can lag behind the Secret's last write (a slow or

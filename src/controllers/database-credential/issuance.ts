@@ -1,7 +1,7 @@
 // Issuing a user for a credential, first or as a replacement: record the intent (I1), create the
 // user, verify it logs in, publish it in the Secret (I5), then record it as current and schedule
 // the previous user's retirement after the overlap. Also re-rendering the Secret for the same user.
-import type { DatabaseCredential, DatabaseCredentialStatus } from '../../api/v1alpha1/index.ts';
+import { ROTATE_ANNOTATION, type DatabaseCredential, type DatabaseCredentialStatus } from '../../api/v1alpha1/index.ts';
 import type { Reason } from '../../api/v1alpha1/conditions.ts';
 import { generatePassword } from '../../engines/password.ts';
 import { usernameFor } from '../../engines/username.ts';
@@ -127,6 +127,7 @@ export async function issueUser(
           cred.metadata.generation,
         )
       : withoutCondition(conditions, 'Rotating');
+  const request = rotationRequestOf(cred);
   cred = await c.writeStatus(cred, {
     current,
     pending: null,
@@ -134,6 +135,8 @@ export async function issueUser(
     conditions,
     secretName: secretNameOf(cred),
     server: serverOf(role.server),
+    // Any new user carries out a rotation asked for before it.
+    ...(request !== undefined ? { rotationRequest: request } : {}),
   });
   ctx.metrics.issued.inc({ engine: server.engineName, why });
   ctx.metrics.issuanceDuration.observe({ engine: server.engineName }, Math.max(0, issuedAt - Date.parse(pending.startedAt)) / 1000);
@@ -189,4 +192,9 @@ export async function republishSecret(
 
 function serverOf(ref: ServerRef): NonNullable<Status['server']> {
   return ref.namespace ? { kind: ref.kind, name: ref.name, namespace: ref.namespace } : { kind: ref.kind, name: ref.name };
+}
+
+/** rotationRequestOf is the credential's dbcred.io/rotate annotation (a request for a new user now), if set. */
+export function rotationRequestOf(cred: Pick<DatabaseCredential, 'metadata'>): string | undefined {
+  return cred.metadata.annotations?.[ROTATE_ANNOTATION];
 }

@@ -10,7 +10,7 @@ type Status = DatabaseCredentialStatus;
  * - expire: the current user reached its expiry and rotation is off: revoke it, delete the Secret.
  * - ended: it expired earlier with rotation off; nothing happens until the spec changes.
  * - issue: no user yet (or an intent to complete that has no current user).
- * - rotate: replace the current user (renewal due, past expiry, or an intent to complete).
+ * - rotate: replace the current user (renewal due, past expiry, asked for by annotation, or an intent to complete).
  * - repair: replace the current user because it or its Secret was damaged (dropped by hand, edited).
  * - republish: the Secret is intact but rendered from an older spec or server address.
  * - none: all is as it should be; wait for the next deadline.
@@ -30,6 +30,8 @@ export interface CredentialState {
   layout: () => string | undefined;
   /** The sweeper found the current user missing from its database. */
   currentUserMissing: boolean;
+  /** The dbcred.io/rotate annotation holds a value not yet carried out. */
+  rotationRequested?: boolean;
   now: number;
 }
 
@@ -45,6 +47,7 @@ export function nextAction(s: CredentialState): NextAction {
   if (expiredCurrent) return 'rotate';
   if (s.currentUserMissing) return 'repair';
   if (!secretIsIntact(s.secret, current.username)) return 'repair';
+  if (s.rotationRequested) return 'rotate';
   if (s.rotationEnabled && current.renewAt && now >= Date.parse(current.renewAt)) return 'rotate';
   if (s.secret) {
     const layout = s.layout();

@@ -87,6 +87,16 @@ const table: [string, CredentialState, NextAction][] = [
     'issue',
   ],
   ['a user the sweeper found dropped by hand is repaired', state({ status: { current: current() }, currentUserMissing: true }), 'repair'],
+  [
+    'a rotation asked for by annotation replaces a healthy user now',
+    state({ status: { current: current() }, rotationRequested: true }),
+    'rotate',
+  ],
+  [
+    'a rotation asked for by annotation is honoured with scheduled rotation off',
+    state({ rotationEnabled: false, status: { current: current() }, rotationRequested: true }),
+    'rotate',
+  ],
   ['a deleted Secret is repaired with a new user', state({ status: { current: current() }, secret: undefined }), 'repair'],
   [
     'a Secret edited by hand is repaired',
