@@ -6,6 +6,7 @@ import { KubeClient } from '../src/runtime/kube/client.ts';
 import { Resources } from '../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../src/runtime/kube/types.ts';
 import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
+import { RESTARTED_AT_ANNOTATION } from '../src/controllers/rollout-restart.ts';
 import type { DatabaseCredentialStatus } from '../src/api/v1alpha1/index.ts';
 import { requireKube } from './environment.ts';
 import { createTestNamespace, type TestNamespace } from './kube-client.ts';
@@ -298,4 +299,35 @@ export async function waitForEvent(
     { timeoutMs, intervalMs: 100 },
   );
   return found!;
+}
+
+/** createPostgresServer creates a DatabaseServer on the lab's PostgreSQL (database app, no TLS) that logs in with adminSecret. */
+export function createPostgresServer(lab: Lab, name: string, adminSecret: string): Promise<Obj> {
+  return create(lab.client, 'DatabaseServer', lab.ns.name, name, {
+    engine: 'postgres',
+    host: '127.0.0.1',
+    port: lab.postgres.info.port,
+    database: 'app',
+    adminCredentialsSecretRef: { name: adminSecret },
+    tls: { mode: 'disable' },
+  });
+}
+
+/** waitForRestartStamp waits until a rollout restart stamped the Deployment's pod template, and returns the stamp. */
+export async function waitForRestartStamp(client: KubeClient, namespace: string, deployment: string, timeoutMs = 15_000): Promise<string> {
+  let stamp: string | undefined;
+  await waitFor(
+    `Deployment ${deployment} to be stamped by a rollout restart`,
+    async () => {
+      const d = await client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
+        Resources.Deployment,
+        deployment,
+        namespace,
+      );
+      stamp = d.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+      return stamp !== undefined;
+    },
+    { timeoutMs },
+  );
+  return stamp!;
 }

@@ -19,6 +19,7 @@ import {
   waitForEvent,
   type Lab,
   type Obj,
+  createPostgresServer,
 } from '../../harness/lab.ts';
 
 // Admin rotation against the real apiserver and both databases: the new password is set, proven
@@ -209,14 +210,7 @@ describe('an admin password changed outside dbcred', () => {
       metadata: { name: 'outside-admin', namespace: lab.ns.name },
       stringData: { username: 'outside_admin', password: first },
     });
-    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-outside', {
-      engine: 'postgres',
-      host: '127.0.0.1',
-      port: lab.postgres.info.port,
-      database: 'app',
-      adminCredentialsSecretRef: { name: 'outside-admin' },
-      tls: { mode: 'disable' },
-    });
+    await createPostgresServer(lab, 'pg-outside', 'outside-admin');
     op = await startOperator(lab.ns.name);
     await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-outside', 'Ready', 'True');
     // Changed by hand; a new operator process has no session opened with the old password.

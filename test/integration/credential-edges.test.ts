@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DbcredResources, REVOKE_FINALIZER } from '../../src/controllers/dbcred-resources.ts';
-import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/rollout-restart.ts';
 import { installationMarker, usernameFor } from '../../src/engines/username.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
@@ -24,6 +23,7 @@ import {
   waitForCondition,
   type Lab,
   type Obj,
+  waitForRestartStamp,
 } from '../../harness/lab.ts';
 
 let lab: Lab;
@@ -294,23 +294,10 @@ describe('rollout restarts', () => {
     });
     const first = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting', 'Ready', 'True');
     const firstUser = first.status!.current!.username;
-    let stamp: string | undefined;
-    await waitFor(
-      'the Deployment to be stamped after the rotation',
-      async () => {
-        const d = await lab.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
-          Resources.Deployment,
-          'api',
-          lab.ns.name,
-        );
-        stamp = d.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
-        return stamp !== undefined;
-      },
-      { timeoutMs: 15_000 },
-    );
+    const stamp = await waitForRestartStamp(lab.client, lab.ns.name, 'api');
     const now = await get(lab.client, 'DatabaseCredential', lab.ns.name, 'restarting');
     expect(now.status?.current?.username).not.toBe(firstUser);
-    expect(Date.parse(stamp!)).toBeGreaterThanOrEqual(Date.parse(now.status!.current!.issuedAt) - 1);
+    expect(Date.parse(stamp)).toBeGreaterThanOrEqual(Date.parse(now.status!.current!.issuedAt) - 1);
   });
 });
 

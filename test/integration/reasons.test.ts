@@ -12,6 +12,7 @@ import {
   waitForEvent,
   userLogsIn,
   type Lab,
+  createPostgresServer,
 } from '../../harness/lab.ts';
 import { violations } from '../../harness/invariants.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
@@ -83,14 +84,7 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
       metadata: { name: 'keyless-admin', namespace: lab.ns.name },
       stringData: { username: lab.postgres.info.admin.user, pass: lab.postgres.info.admin.password },
     });
-    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-keyless', {
-      engine: 'postgres',
-      host: '127.0.0.1',
-      port: lab.postgres.info.port,
-      database: 'app',
-      adminCredentialsSecretRef: { name: 'keyless-admin' },
-      tls: { mode: 'disable' },
-    });
+    await createPostgresServer(lab, 'pg-keyless', 'keyless-admin');
     const refused = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-keyless', 'Ready', 'False', 'SecretKeyMissing');
     expect(condition(refused, 'Ready')?.message).toContain('password');
     expect(condition(refused, 'Ready')?.message).not.toContain(lab.postgres.info.admin.password);
@@ -109,14 +103,7 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
       metadata: { name: 'weak-admin', namespace: lab.ns.name },
       stringData: { username: 'weak_admin', password },
     });
-    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-weak', {
-      engine: 'postgres',
-      host: '127.0.0.1',
-      port: lab.postgres.info.port,
-      database: 'app',
-      adminCredentialsSecretRef: { name: 'weak-admin' },
-      tls: { mode: 'disable' },
-    });
+    await createPostgresServer(lab, 'pg-weak', 'weak-admin');
     const refused = await waitForCondition(lab.client, 'DatabaseServer', lab.ns.name, 'pg-weak', 'Ready', 'False', 'MissingPrivileges');
     expect(condition(refused, 'Ready')?.message).toContain('CREATEROLE');
     expect(condition(refused, 'Ready')?.message).toContain('pg_signal_backend');
@@ -127,14 +114,7 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
   });
 
   it('ServerNotReady for a server being deleted: credentials issued on it keep working, a new one gets no user, and the server goes with the last user', async () => {
-    await create(lab.client, 'DatabaseServer', lab.ns.name, 'pg-leaving', {
-      engine: 'postgres',
-      host: '127.0.0.1',
-      port: lab.postgres.info.port,
-      database: 'app',
-      adminCredentialsSecretRef: { name: 'pg-admin' },
-      tls: { mode: 'disable' },
-    });
+    await createPostgresServer(lab, 'pg-leaving', 'pg-admin');
     await create(lab.client, 'DatabaseRole', lab.ns.name, 'leaving-readers', {
       serverRef: { name: 'pg-leaving' },
       memberOf: ['app_readers'],

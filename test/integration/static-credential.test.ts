@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
-import { RESTARTED_AT_ANNOTATION } from '../../src/controllers/rollout-restart.ts';
 import { Resources } from '../../src/runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../src/runtime/kube/types.ts';
 import { waitFor } from '../../harness/processes.ts';
 import { startOperator, type InProcessOperator } from '../../harness/operator.ts';
-import { create, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab } from '../../harness/lab.ts';
+import { create, mysqlSql, secretData, sql, startLab, waitForCondition, type Lab, waitForRestartStamp } from '../../harness/lab.ts';
 
 let lab: Lab;
 let op: InProcessOperator;
@@ -85,21 +84,8 @@ describe('a DatabaseStaticCredential', () => {
       'True',
       'PasswordRotated',
     );
-    let stamp: string | undefined;
-    await waitFor(
-      'the Deployment to be stamped after the rotation',
-      async () => {
-        const d = await lab.client.get<KubeObject & { spec: { template: { metadata: { annotations?: Record<string, string> } } } }>(
-          Resources.Deployment,
-          'nightly',
-          lab.ns.name,
-        );
-        stamp = d.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
-        return stamp !== undefined;
-      },
-      { timeoutMs: 10_000 },
-    );
-    expect(Date.parse(stamp!)).toBeGreaterThanOrEqual(Date.parse((ready.status as { lastRotationTime: string }).lastRotationTime) - 1000);
+    const stamp = await waitForRestartStamp(lab.client, lab.ns.name, 'nightly', 10_000);
+    expect(Date.parse(stamp)).toBeGreaterThanOrEqual(Date.parse((ready.status as { lastRotationTime: string }).lastRotationTime) - 1000);
   });
 
   it('repairs a Secret deleted by hand with a freshly rotated password', async () => {
