@@ -22,6 +22,13 @@ const CHART = join(REPO_ROOT, 'charts', 'dbcred');
 let ns: TestNamespace;
 let helm: string;
 const release = 'dbcred';
+/**
+ * These suites check what the chart grants and runs the operator in-process as its ServiceAccount;
+ * the node project's kubelet shares this control plane and holds the chart's default image, so the
+ * releases' own pods are kept off every node (a running in-cluster replica would reconcile the same
+ * objects, and every other suite's, as a second installation).
+ */
+const NO_PODS = ['--set-string', 'nodeSelector.dbcred-test/no-node=true'];
 
 async function helmRun(args: string[]): Promise<string> {
   const { stdout } = await run(helm, args, { env: { ...process.env, KUBECONFIG: requireKube().kubeconfig } });
@@ -32,7 +39,7 @@ beforeAll(async () => {
   helm = join(await binDir(['helm']), 'helm');
   // The operator's own namespace enforces the restricted Pod Security Standard.
   ns = await createTestNamespace('chart', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  await helmRun(['install', release, CHART, '--namespace', ns.name, '--set', `operator.instance=${ns.name}`, '--wait=false']);
+  await helmRun(['install', release, CHART, '--namespace', ns.name, '--set', `operator.instance=${ns.name}`, '--wait=false', ...NO_PODS]);
 }, 120_000);
 afterAll(async () => {
   await helmRun(['uninstall', release, '--namespace', ns.name]).catch(() => undefined);
@@ -243,7 +250,7 @@ describe('the Helm chart with operator.watchNamespace (namespace-scoped RBAC)', 
       createTestNamespace('chart-team-b'),
       createTestNamespace('chart-db-admin'),
     ]);
-    const common = ['--namespace', operatorNs.name, '--wait=false', '--set', 'replicas=1'];
+    const common = ['--namespace', operatorNs.name, '--wait=false', '--set', 'replicas=1', ...NO_PODS];
     const quiet = ['--set', 'revokeFinalizerPolicy.enabled=false', '--set', 'tenantRbac.aggregate=false'];
     await helmRun([
       'install',
