@@ -160,8 +160,6 @@ export interface Engine {
   createUser(user: NewUser): Promise<CreateResult>;
   /** verifyLogin opens a fresh connection as the user and runs a probe query. */
   verifyLogin(login: UserLogin): Promise<void>;
-  /** extendUser moves the user's expiry (database-enforced where the engine can). */
-  extendUser(username: string, expiresAt: Date): Promise<void>;
   /** rotatePassword gives an existing user a new password. */
   rotatePassword(login: UserLogin): Promise<void>;
   /** revokeUser ends the user's sessions (per policy), handles what it owns and drops it. */

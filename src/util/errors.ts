@@ -29,7 +29,7 @@ export const ERROR_CATALOG = {
   DB_QUERY_FAILED: { retryable: true, summary: 'A statement failed for another reason (the database error code is in the message).' },
   DB_UNSUPPORTED: { retryable: false, summary: 'The server version or configuration does not support the operation.' },
   DB_INVALID_NAME: { retryable: false, summary: 'A user or role name is outside the alphabet or length the engine accepts.' },
-  DB_USER_MISSING: { retryable: false, summary: 'The user to extend or rotate does not exist (it expired or was dropped).' },
+  DB_USER_MISSING: { retryable: false, summary: 'The user to rotate does not exist (it expired or was dropped).' },
   DB_USER_CONFLICT: { retryable: false, summary: 'A user with the generated name exists but does not carry the dbcred marker.' },
 
   // references, tenancy and limits (the controllers)

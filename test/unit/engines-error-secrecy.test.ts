@@ -125,7 +125,6 @@ const operations: Record<string, (engine: Engine) => Promise<unknown>> = {
   checkPrivileges: (e) => e.checkPrivileges(user.policy),
   createUser: (e) => e.createUser(user),
   verifyLogin: (e) => e.verifyLogin(user),
-  extendUser: (e) => e.extendUser(user.username, new Date(Date.now() + 120_000)),
   rotatePassword: (e) => e.rotatePassword({ username: user.username, password: NEW_PASSWORD }),
   revokeUser: (e) => e.revokeUser(user.username, user.policy),
   listOwnedUsers: (e) => e.listOwnedUsers(),

@@ -65,7 +65,6 @@ describe('PostgreSQL statements with hostile input', () => {
       fc.asyncProperty(hostileName, hostileName, hostileValue, async (name, other, value) => {
         const cases: [string, string][] = [
           [sql.convergeRole({ username: name, verifier: value, expiresAt: date }), 'AlterRoleStmt'],
-          [sql.validUntil(name, date), 'AlterRoleStmt'],
           [sql.password(name, value), 'AlterRoleStmt'],
           [sql.noLogin(name), 'AlterRoleStmt'],
           [sql.currentUserPassword(value), 'AlterRoleStmt'],

@@ -368,17 +368,6 @@ export class MysqlEngine implements Engine {
     }
   }
 
-  /** extendUser moves the expiry event (creating it if missing); DB_USER_MISSING when the user is gone. */
-  async extendUser(username: string, expiresAt: Date): Promise<void> {
-    assertOwnUsername(username, this.maxUsernameLength, this.marker);
-    await this.#run(`extend user ${username}`, [], async () => {
-      const hosts = await this.#hosts(username);
-      if (hosts.length === 0) throw new DbcredError('DB_USER_MISSING', `extend user ${username}: it does not exist`);
-      const schema = this.#eventSchema(await this.#readFacts());
-      if (schema !== undefined) await this.#scheduleExpiry(schema, username, hosts, expiresAt);
-    });
-  }
-
   /** rotatePassword sets a new password on every host of an existing user (dbcred's or a static one; never another installation's). */
   async rotatePassword(login: UserLogin): Promise<void> {
     assertNotForeign(login.username, this.marker);

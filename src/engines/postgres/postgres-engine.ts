@@ -295,13 +295,6 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  /** extendUser sets VALID UNTIL; DB_USER_MISSING when the user is gone. */
-  async extendUser(username: string, expiresAt: Date): Promise<void> {
-    assertOwnUsername(username, this.maxUsernameLength, this.marker);
-    const statement = sql.validUntil(username, expiresAt);
-    await this.#alterExisting(`extend user ${username}`, username, statement, []);
-  }
-
   /** rotatePassword sets a new verifier for any existing role but another installation's users; DB_USER_MISSING when it is gone. */
   async rotatePassword(login: UserLogin): Promise<void> {
     assertNotForeign(login.username, this.marker);

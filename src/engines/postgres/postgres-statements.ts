@@ -75,9 +75,6 @@ export const postgresStatements = {
   commentOnRole(username: string, marker: string): string {
     return `COMMENT ON ROLE ${quoteIdentifier(username)} IS ${quoteLiteral(marker)}`;
   },
-  validUntil(username: string, expiresAt: Date): string {
-    return `ALTER ROLE ${quoteIdentifier(username)} VALID UNTIL ${timestampLiteral(expiresAt)}`;
-  },
   password(username: string, verifier: string): string {
     return `ALTER ROLE ${quoteIdentifier(username)} PASSWORD ${quoteLiteral(verifier)}`;
   },
