@@ -42,7 +42,10 @@ export class Freshest {
     return this.written.size;
   }
 
-  /** freshest returns whichever is newer: the cached object or the one this process last wrote. */
+  /**
+   * get returns whichever is newer: the cached object or the one this process last wrote. cached
+   * must be the cache's copy: one as new as ours means the cache caught up, and ours is forgotten.
+   */
   get<T extends KubeObject>(cached: T | undefined, key: string): T | undefined {
     const entry = this.written.get(key);
     if (!entry) return cached;
@@ -58,6 +61,15 @@ export class Freshest {
     if (rv(mine) > rv(cached)) return mine;
     this.written.delete(key); // the cache caught up
     return cached;
+  }
+
+  /**
+   * newer returns obj, or the copy this process wrote when that one is newer. Unlike get it forgets
+   * nothing: obj may be a copy of our own write, which says nothing about what the cache holds.
+   */
+  newer<T extends KubeObject>(obj: T): T {
+    const mine = this.written.get(keyOf(obj))?.object as T | undefined;
+    return mine && rv(mine) > rv(obj) ? mine : obj;
   }
 
   /** remember records an object this process wrote, unless its deletion was already seen. */
@@ -114,9 +126,14 @@ export class StatusWriter {
     return f;
   }
 
-  /** freshest returns whichever is newer: the cached object or the one this process last wrote. */
+  /** freshest returns whichever is newer: the cache's copy (only that) or the one this process last wrote. */
   freshest<T extends KubeObject>(res: ResourceType, cached: T | undefined, key: string): T | undefined {
     return this.of(res).get(cached, key);
+  }
+
+  /** newer returns obj, or this process's newer write of it; it forgets nothing (obj need not come from the cache). */
+  newer<T extends KubeObject>(res: ResourceType, obj: T): T {
+    return this.of(res).newer(obj);
   }
 
   /** remember records an object this process wrote (e.g. a metadata patch that returned it). */

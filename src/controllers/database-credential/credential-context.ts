@@ -92,9 +92,8 @@ export class CredentialContext {
     });
   }
 
-  /** latestCredential is a cached credential, or the newer copy this process wrote. */
-  latestCredential = (raw: KubeObject): KubeObject =>
-    this.ctx.status.freshest(RES, raw, `${raw.metadata.namespace}/${raw.metadata.name}`) ?? raw;
+  /** latestCredential is the given copy (cached or this reconcile's own), or the newer copy this process wrote. */
+  latestCredential = (raw: KubeObject): KubeObject => this.ctx.status.newer(RES, raw);
 
   /** cachedSecret is the credential's Secret as last seen (the cache, or this process's newer write). */
   cachedSecret(cred: DatabaseCredential): SecretObject | undefined {

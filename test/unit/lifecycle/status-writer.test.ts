@@ -20,6 +20,17 @@ describe('the copies a process keeps of what it wrote', () => {
     expect(writer.freshest(DbcredResources.DatabaseRole, role, 'team/pg')).toBe(role);
   });
 
+  it('survive being asked for the newest of a copy of their own: only the cache tells that it caught up', () => {
+    const writer = new StatusWriter({} as KubeClient);
+    const res = DbcredResources.DatabaseCredential;
+    writer.remember(res, obj('app', '42', 'DatabaseCredential'));
+    const own = obj('app', '42', 'DatabaseCredential');
+    expect(writer.newer(res, own)).toBe(own);
+    expect(writer.newer(res, obj('app', '30', 'DatabaseCredential')).metadata.resourceVersion).toBe('42');
+    // The informer, still at the intent's version, must not win over the write.
+    expect(writer.freshest(res, obj('app', '37', 'DatabaseCredential'), 'team/app')?.metadata.resourceVersion).toBe('42');
+  });
+
   it('go as soon as the informer delivers that version or a newer one, or the deletion', () => {
     const fresh = new Freshest();
     const listeners: ((e: InformerEvent<KubeObject>) => void)[] = [];
