@@ -17,6 +17,7 @@ import type { RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
 import { KeyedLock } from '../../util/keyed-lock.ts';
 import { sameStatus, withCondition } from '../status-conditions.ts';
+import { conditionCorrections } from './truthful-conditions.ts';
 
 export type Status = DatabaseCredentialStatus;
 export const RES = DbcredResources.DatabaseCredential;
@@ -44,9 +45,12 @@ export class CredentialContext {
     informers.secrets.on((event) => this.secrets.observe(event));
   }
 
-  /** writeStatus patches the credential's status (conditioned on its resourceVersion) and returns it as written. */
+  /**
+   * writeStatus patches the credential's status (conditioned on its resourceVersion) and returns it
+   * as written; the conditions written never claim what the written state contradicts.
+   */
   async writeStatus(cred: DatabaseCredential, patch: Record<string, unknown>): Promise<DatabaseCredential> {
-    const updated = await this.ctx.status.write<KubeObject>(RES, cred, patch);
+    const updated = await this.ctx.status.write<KubeObject>(RES, cred, this.truthful(cred, patch));
     const parsed = validate(DatabaseCredential, updated);
     return parsed.ok
       ? parsed.value
@@ -55,8 +59,22 @@ export class CredentialContext {
 
   /** writeStatusIfChanged writes only when a user would see a difference (no write, no event loop). */
   async writeStatusIfChanged(cred: DatabaseCredential, patch: Record<string, unknown>): Promise<DatabaseCredential> {
-    if (sameStatus(cred.status, { ...cred.status, ...patch })) return cred;
-    return this.writeStatus(cred, patch);
+    const truthful = this.truthful(cred, patch);
+    if (sameStatus(cred.status, { ...cred.status, ...truthful })) return cred;
+    return this.writeStatus(cred, truthful);
+  }
+
+  /** truthful adds to a status patch the condition corrections its resulting state calls for. */
+  private truthful(cred: DatabaseCredential, patch: Record<string, unknown>): Record<string, unknown> {
+    // A merge patch: null removes a field.
+    const merged = Object.fromEntries(Object.entries({ ...cred.status, ...patch }).filter(([, v]) => v !== null)) as Status;
+    const corrections = conditionCorrections({
+      status: merged,
+      now: this.ctx.clock.now(),
+      generation: cred.metadata.generation,
+      deleting: cred.metadata.deletionTimestamp !== undefined,
+    });
+    return Object.keys(corrections).length === 0 ? patch : { ...patch, ...corrections };
   }
 
   /** setCondition sets one condition (Ready by default), writing only if it changed. */

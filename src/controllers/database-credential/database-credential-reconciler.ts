@@ -219,6 +219,9 @@ export class DatabaseCredentialReconciler implements Reconciler {
       case 'none':
         break;
     }
+    // Whatever this reconcile wrote or not, no condition outlives its fact (a user that expired while
+    // nothing else changed, say); this writes only when one would.
+    cred = await c.writeStatusIfChanged(c.latestCredential(cred) as DatabaseCredential, {});
     return withRetry({ requeueAfterMs: nextWake(cred, cred.status ?? {}, c.ctx.clock.now()) }, retry);
   }
 
