@@ -189,6 +189,29 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
     // The user that failed its login was dropped: no orphan, every Secret logs in.
     expect(await violations(lab)).toEqual([]);
   });
+
+  it('VerificationFailed: a user that cannot log in from the operator (its account host) is dropped, never published, and issued once the role is fixed', async () => {
+    // 'user'@'192.0.2.1' exists, but the operator connects from 127.0.0.1: MariaDB refuses the login.
+    await create(lab.client, 'DatabaseRole', lab.ns.name, 'far-host', {
+      serverRef: { name: 'mysql' },
+      memberOf: ['app_readers'],
+      mysql: { userHost: '192.0.2.1' },
+    });
+    await waitForCondition(lab.client, 'DatabaseRole', lab.ns.name, 'far-host', 'Ready', 'True');
+    await create(lab.client, 'DatabaseCredential', lab.ns.name, 'far', { roleRef: { name: 'far-host' } });
+    const refused = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'far', 'Ready', 'False', 'VerificationFailed');
+    expect(condition(refused, 'Ready')?.message).toMatch(/access denied/i);
+    await waitForEvent(lab.client, lab.ns.name, 'far', 'Warning', 'VerificationFailed');
+    expect(await secretData(lab.client, lab.ns.name, 'far')).toBeUndefined();
+    expect(await violations(lab)).toEqual([]);
+
+    await lab.client.mergePatch(DbcredResources.DatabaseRole, 'far-host', lab.ns.name, { spec: { mysql: { userHost: '%' } } });
+    const issued = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'far', 'Ready', 'True', 'Issued');
+    const data = (await secretData(lab.client, lab.ns.name, 'far'))!;
+    expect(data['username']).toBe(issued.status!.current!.username);
+    expect(await userLogsIn(lab.mariadb, data['username']!, data['password']!)).toBe(true);
+    expect(await violations(lab)).toEqual([]);
+  });
 });
 
 describe('Normal reasons along a credential life', () => {
