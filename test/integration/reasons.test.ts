@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import {
   condition,
   create,
@@ -188,6 +189,37 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'unverified', 'Ready', 'True', 'Issued');
     // The user that failed its login was dropped: no orphan, every Secret logs in.
     expect(await violations(lab)).toEqual([]);
+  });
+
+  it('RoleNotReady: a credential on a role whose check has not finished waits without a user, and is issued once the check passes', async () => {
+    // The role's check reads the catalog of roles; a superuser holding it locked keeps the check from finishing.
+    const { host, port, superuser } = lab.postgres.info;
+    const holder = new pg.Client({ host, port, database: 'app', user: superuser.user, password: superuser.password });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE pg_catalog.pg_authid IN ACCESS EXCLUSIVE MODE');
+      await create(lab.client, 'DatabaseRole', lab.ns.name, 'unchecked', { serverRef: { name: 'pg' }, memberOf: ['app_readers'] });
+      await create(lab.client, 'DatabaseCredential', lab.ns.name, 'on-unchecked', { roleRef: { name: 'unchecked' } });
+      const waiting = await waitForCondition(
+        lab.client,
+        'DatabaseCredential',
+        lab.ns.name,
+        'on-unchecked',
+        'Ready',
+        'False',
+        'RoleNotReady',
+      );
+      expect(condition(waiting, 'Ready')?.message).toContain('has not been checked yet');
+      expect(waiting.status?.pending).toBeUndefined();
+      await waitForEvent(lab.client, lab.ns.name, 'on-unchecked', 'Warning', 'RoleNotReady');
+      expect(condition(await get(lab.client, 'DatabaseRole', lab.ns.name, 'unchecked'), 'Ready')).toBeUndefined();
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+    await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'on-unchecked', 'Ready', 'True', 'Issued');
   });
 
   it('VerificationFailed: a user that cannot log in from the operator (its account host) is dropped, never published, and issued once the role is fixed', async () => {
