@@ -169,12 +169,15 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
   const sustainCount = sustainRate * config.sustainSeconds;
   const t0 = performance.now();
   const cpu0 = cpuSnapshot();
+  const conns0 = await connectionsOpened(engineName);
   const sustained = await atRate(sustainCount, sustainRate, (i) => issue(`${engineName}-s-${i}`, role));
   const sustainMs = performance.now() - t0;
   const ok = sustained.filter((x) => x !== undefined).length;
   const achieved = (ok * 1000) / sustainMs;
   // What each process spent per issuance (the operator and the load generator share "node").
   const cpu = cpuPerItem(cpu0, cpuSnapshot(), Math.max(1, ok));
+  // Connections the operator opened per issuance (target: one, the verification login).
+  const connsPerIssuance = perItem(conns0, await connectionsOpened(engineName), ok);
 
   // A burst of expiries: issued together with a short ttl, rotation off; lag from the audit trail.
   const expiring = Array.from({ length: config.expiryBurst }, (_, i) => `${engineName}-exp-${i}`);
@@ -185,6 +188,7 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { action: string; time: string; object: { name: string }; message: string });
+  const connsBeforeExpiry = await connectionsOpened(engineName);
   const expiresAt = new Map<string, number>();
   for (const rec of audit())
     if (rec.action === 'issue' && rec.object.name.startsWith(`${engineName}-exp-`))
@@ -203,6 +207,8 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
   const lags = [...expiresAt].filter(([n]) => revokedAt.has(n)).map(([n, e]) => revokedAt.get(n)! - e);
   const lag = distribution(lags);
   const cleared = Math.max(...revokedAt.values()) - lastExpiry;
+  // Connections opened per revocation (target: none).
+  const connsPerRevocation = perItem(connsBeforeExpiry, await connectionsOpened(engineName), revokedAt.size);
 
   r['floor'] = floorD;
   r['issuance'] = issuance;
@@ -215,8 +221,15 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
     errors: sustainCount - ok,
     achievedPerSecond: Math.round(achieved),
     cpuMsPerIssuance: cpu,
+    connectionsPerIssuance: connsPerIssuance,
   };
-  r['revocationLag'] = { ...lag, revoked: revokedAt.size, expected: expiring.length, clearedAfterLastExpiryMs: cleared };
+  r['revocationLag'] = {
+    ...lag,
+    revoked: revokedAt.size,
+    expected: expiring.length,
+    clearedAfterLastExpiryMs: cleared,
+    connectionsPerRevocation: connsPerRevocation,
+  };
   results[engineName] = r;
   figures.push(
     figure(`${engineName} floor p50 (create+verify+Secret)`, floorD.p50, 'ms'),
@@ -231,10 +244,35 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
     figure(`${engineName} sustained (${config.sustainSeconds}s at ${sustainRate}/s)`, achieved, '/s', { op: '>=', value: sustainRate }),
     figure(`${engineName} sustained errors`, sustainCount - ok, '', { op: '<=', value: 0 }),
     figure(`${engineName} CPU per issuance (all processes)`, cpu['total'] ?? 0, 'ms'),
+    figure(`${engineName} connections opened per issuance: logins`, connsPerIssuance.login, '', { op: '<=', value: 1 }),
+    figure(`${engineName} connections opened per issuance: admin`, connsPerIssuance.admin, ''),
+    figure(`${engineName} connections opened per revocation`, connsPerRevocation.admin + connsPerRevocation.login, '', {
+      op: '<=',
+      value: 0,
+    }),
     figure(`${engineName} revocation lag p50`, lag.p50, 'ms'),
     figure(`${engineName} revocation lag p99`, lag.p99, 'ms', { op: '<=', value: 500 }),
     figure(`${engineName} ${config.expiryBurst} expiries cleared after the last`, cleared, 'ms', { op: '<=', value: 5000 }),
   );
+}
+
+/** connectionsOpened reads the operator's count of database connections opened, by purpose (admin, login). */
+async function connectionsOpened(engineName: string): Promise<{ admin: number; login: number }> {
+  const counts = { admin: 0, login: 0 };
+  for (const line of (await op.operator.metricsText()).split('\n')) {
+    const m = /^dbcred_database_connections_opened_total\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = new Map([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    const purpose = labels.get('purpose');
+    if (labels.get('engine') === engineName && (purpose === 'admin' || purpose === 'login')) counts[purpose] += Number(m[2]);
+  }
+  return counts;
+}
+
+/** perItem divides the connections opened between two readings by the items done. */
+function perItem(before: { admin: number; login: number }, after: { admin: number; login: number }, items: number) {
+  const round = (x: number) => Math.round((x / Math.max(1, items)) * 100) / 100;
+  return { admin: round(after.admin - before.admin), login: round(after.login - before.login) };
 }
 
 /** pool runs tasks with at most `width` in flight. */

@@ -61,6 +61,8 @@ export interface Operator {
   credentials: Controller;
   /** footprint: entries of the per-object maps the operator keeps beyond its informer caches, by map. */
   footprint(): Record<string, number>;
+  /** metricsText returns what /metrics serves: every metric of this operator, in the Prometheus text format. */
+  metricsText(): Promise<string>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -200,6 +202,8 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     metrics: createCredentialMetrics(metrics.registry, () => currentCredentials(credentials.list())),
     rolloutRestarts: settings.rolloutRestarts,
   };
+  // Every connection an engine opens is counted: a database pays for each (a process, a TLS handshake).
+  engineOptions.onConnection = (purpose, engine) => ctx.metrics.databaseConnections.inc({ engine, purpose });
   // Retries back off per key up to 1 min (not controller-runtime's 1000 s): a credential waiting on a
   // database that was down must not sleep for a quarter of an hour after it returns.
   const rateLimiter = () => new MaxOfRateLimiter(new ItemExponentialRateLimiter(5, 60_000), new BucketRateLimiter(100, 1000, clock));
@@ -306,6 +310,7 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     sweeper,
     credentials: credentialController,
     footprint,
+    metricsText: () => metrics.registry.metrics(),
     async start() {
       engineOptions.marker = installationMarker(settings.instance, settings.clusterId ?? (await readClusterId(client)));
       logger.info({ marker: engineOptions.marker }, 'ownership marker of this installation');

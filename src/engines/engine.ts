@@ -40,7 +40,16 @@ export interface EngineOptions {
   marker?: string;
   /** PostgreSQL: PBKDF2 iterations of the SCRAM-SHA-256 verifier. Default 4096 (PostgreSQL's own default). */
   scramIterations?: number;
+  /**
+   * Told of every connection the engine opens to the database: `admin` (a new one in its admin
+   * pool) or `login` (an issued or static user's own, to verify it). Connections cost the database
+   * (PostgreSQL forks a backend for each): the operator counts them per issuance and revocation.
+   */
+  onConnection?: (purpose: ConnectionPurpose, engine: 'postgres' | 'mysql') => void;
 }
+
+/** Why an engine opened a connection (EngineOptions.onConnection). */
+export type ConnectionPurpose = 'admin' | 'login';
 
 /** What shapes an issued user, beyond its name, password and expiry; all optional (a bare user by default). */
 export interface UserPolicy {

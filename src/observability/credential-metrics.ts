@@ -9,6 +9,8 @@ export interface CredentialMetrics {
   revocationLag: Histogram<'why'>;
   revocationFailures: Counter;
   denials: Counter<'reason'>;
+  /** Connections opened to databases: admin (a pool's new one) or login (a user's own, to verify it). */
+  databaseConnections: Counter<'engine' | 'purpose'>;
   /** 1 for a server whose certificate the operator does not check (tls mode require or disable). */
   serverTransportUnverified: Gauge<'kind' | 'namespace' | 'name'>;
   /** 1 for a server whose database cannot end issued users' logins at expiry by itself (MySQL/MariaDB without the event scheduler). */
@@ -88,6 +90,12 @@ export function createCredentialMetrics(registry: Registry, current: () => Curre
       name: 'dbcred_denials_total',
       help: 'Requests refused, by reason (TTLAboveMax, QuotaExceeded, NamespaceNotAllowed, NotAllowedByServer, PrivilegedAccount, ForeignUser).',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    databaseConnections: new Counter({
+      name: 'dbcred_database_connections_opened_total',
+      help: "Connections opened to databases, by engine and purpose: admin (a new one in a server's admin pool) or login (an issued or static user's own, to verify it).",
+      labelNames: ['engine', 'purpose'],
       registers: [registry],
     }),
     serverTransportUnverified: new Gauge({

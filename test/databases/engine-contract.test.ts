@@ -187,6 +187,30 @@ describe.each(targets)('the $label engine', (target) => {
     });
   });
 
+  describe('connections', () => {
+    it('opens exactly one connection per issued user, its verification login, and none to revoke it once the admin pool is warm', async () => {
+      const opened: string[] = [];
+      const counted = target.engine(undefined, { onConnection: (purpose, name) => opened.push(`${name}:${purpose}`) });
+      try {
+        const warm = newUser({ memberOf: [group] });
+        await counted.createUser(warm);
+        await counted.verifyLogin(warm);
+        await counted.revokeUser(warm.username, {});
+        expect(opened).toContain(`${target.info.engine}:admin`);
+        opened.length = 0;
+        for (let i = 0; i < 3; i++) {
+          const user = newUser({ memberOf: [group] });
+          await counted.createUser(user);
+          await counted.verifyLogin(user);
+          await counted.revokeUser(user.username, { revocation: { terminateSessions: true } });
+        }
+        expect(opened).toEqual(Array.from({ length: 3 }, () => `${target.info.engine}:login`));
+      } finally {
+        await counted.close();
+      }
+    });
+  });
+
   describe('expiry', () => {
     it('is the one given at creation, as the list reports it', async () => {
       const user = newUser({}, 7_200_000);

@@ -36,6 +36,8 @@ export interface MysqlConnectConfig {
   tls: TlsOptions | undefined;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
+  /** Called once for each connection opened (a pool's new one, or a connect). */
+  onConnect?: () => void;
 }
 
 /** Makes pools and connections; the engine gets mysql2Driver unless a test hands it a fake. */
@@ -111,6 +113,7 @@ export const mysql2Driver: MysqlDriver = {
       const connection = await (await pool).getConnection();
       try {
         if (!prepared.has(connection.connection)) {
+          config.onConnect?.(); // a connection the pool just opened
           // Expiry events are scheduled with FROM_UNIXTIME and read back with UNIX_TIMESTAMP: both
           // in the session time zone, pinned to UTC here.
           await connection.query("SET time_zone = '+00:00'");
@@ -129,6 +132,7 @@ export const mysql2Driver: MysqlDriver = {
   },
   async connect(config) {
     const connection = await (await mysql2()).createConnection(options(config));
+    config.onConnect?.();
     connection.on('error', () => undefined);
     return { ...queryable(connection, config.statementTimeoutMs), end: () => connection.end() };
   },

@@ -9,6 +9,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MARKER,
   DEFAULT_STATEMENT_TIMEOUT_MS,
+  type ConnectionPurpose,
   type CreateResult,
   type Engine,
   type FailedLoginRead,
@@ -68,6 +69,7 @@ export class MysqlEngine implements Engine {
   readonly #driver: MysqlDriver;
   readonly #connectTimeoutMs: number;
   readonly #statementTimeoutMs: number;
+  readonly #onConnection: EngineOptions['onConnection'];
   readonly #adminPool: AdminPool<MysqlPool>;
   #facts: Facts | undefined;
 
@@ -76,17 +78,20 @@ export class MysqlEngine implements Engine {
     this.#driver = driver;
     this.#adminPool = new AdminPool(connection.admin.password, (password) =>
       this.#driver.createPool(
-        this.#config(this.#connection.admin.username, password, this.#connection.database),
+        this.#config(this.#connection.admin.username, password, this.#connection.database, 'admin'),
         this.#connection.maxConnections,
       ),
     );
     this.marker = options.marker ?? DEFAULT_MARKER;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+    this.#onConnection = options.onConnection;
   }
 
-  #config(user: string, password: string, database: string | undefined): MysqlConnectConfig {
+  #config(user: string, password: string, database: string | undefined, purpose: ConnectionPurpose): MysqlConnectConfig {
+    const told = this.#onConnection;
     return {
+      ...(told ? { onConnect: () => told(purpose, this.name) } : {}),
       host: this.#connection.host,
       port: this.#connection.port ?? MYSQL_DEFAULT_PORT,
       database,
@@ -355,7 +360,7 @@ export class MysqlEngine implements Engine {
   async verifyLogin(login: UserLogin): Promise<void> {
     let connection;
     try {
-      connection = await this.#driver.connect(this.#config(login.username, login.password, undefined));
+      connection = await this.#driver.connect(this.#config(login.username, login.password, undefined, 'login'));
       const rows = await connection.query('SELECT 1 AS probe');
       if (Number(rows[0]?.['probe']) !== 1)
         throw new DbcredError('DB_VERIFY_FAILED', `verify user ${login.username}: the probe query returned no row`);

@@ -54,6 +54,8 @@ export interface PostgresConnectConfig {
   tls: TlsOptions | undefined;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
+  /** Called once for each connection opened (a pool's new client, or a client's connect). */
+  onConnect?: () => void;
 }
 
 /** Makes pools and clients; the engine gets pgDriver unless a test hands it a fake. */
@@ -97,7 +99,9 @@ const ignore = (): void => undefined;
 export const pgDriver: PostgresDriver = {
   createPool(config, max) {
     const pool = pgLibrary().then((library) =>
-      new library.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 }).on('error', ignore),
+      new library.Pool({ ...clientConfig(config), max, idleTimeoutMillis: 30_000 })
+        .on('error', ignore)
+        .on('connect', () => config.onConnect?.()),
     );
     return {
       query: async (sql, params) => (await pool).query(sql as string, params as unknown[] | undefined),
@@ -109,7 +113,10 @@ export const pgDriver: PostgresDriver = {
     const client = pgLibrary().then((library) => new library.Client(clientConfig(config)).on('error', ignore));
     return {
       query: async (sql, params) => (await client).query(sql as string, params as unknown[] | undefined),
-      connect: async () => (await client).connect(),
+      connect: async () => {
+        await (await client).connect();
+        config.onConnect?.();
+      },
       end: async () => (await client).end(),
     };
   },

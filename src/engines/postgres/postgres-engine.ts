@@ -8,6 +8,7 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MARKER,
   DEFAULT_STATEMENT_TIMEOUT_MS,
+  type ConnectionPurpose,
   type CreateResult,
   type Engine,
   type FailedLoginRead,
@@ -61,6 +62,7 @@ export class PostgresEngine implements Engine {
   readonly #iterations: number;
   readonly #connectTimeoutMs: number;
   readonly #statementTimeoutMs: number;
+  readonly #onConnection: EngineOptions['onConnection'];
   readonly #adminPool: AdminPool<PostgresPool>;
   #versionNum: number | undefined;
 
@@ -68,16 +70,19 @@ export class PostgresEngine implements Engine {
     this.#connection = connection;
     this.#driver = driver;
     this.#adminPool = new AdminPool(connection.admin.password, (password) =>
-      this.#driver.createPool(this.#config(this.#connection.admin.username, password), this.#connection.maxConnections),
+      this.#driver.createPool(this.#config(this.#connection.admin.username, password, 'admin'), this.#connection.maxConnections),
     );
     this.marker = options.marker ?? DEFAULT_MARKER;
     this.#iterations = options.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+    this.#onConnection = options.onConnection;
   }
 
-  #config(user: string, password: string): PostgresConnectConfig {
+  #config(user: string, password: string, purpose: ConnectionPurpose): PostgresConnectConfig {
+    const told = this.#onConnection;
     return {
+      ...(told ? { onConnect: () => told(purpose, this.name) } : {}),
       host: this.#connection.host,
       port: this.#connection.port ?? POSTGRES_DEFAULT_PORT,
       database: this.#connection.database ?? 'postgres',
@@ -280,7 +285,7 @@ export class PostgresEngine implements Engine {
 
   /** verifyLogin connects as the user on a fresh connection and runs SELECT 1; a refusal is DB_VERIFY_FAILED. */
   async verifyLogin(login: UserLogin): Promise<void> {
-    const client = this.#driver.createClient(this.#config(login.username, login.password));
+    const client = this.#driver.createClient(this.#config(login.username, login.password, 'login'));
     try {
       await client.connect();
       const rows = (await client.query('SELECT 1 AS probe')).rows;
