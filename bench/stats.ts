@@ -35,13 +35,13 @@ export function figure(name: string, value: number, unit: string, target?: Figur
   return { name, value: Math.round(value * 100) / 100, unit, ...(target ? { target, pass } : {}) };
 }
 
-/** table renders figures as a fixed-width text table. */
-export function table(figures: Figure[]): string {
+/** table renders figures as a fixed-width text table; a run not judged shows its misses as "miss?" (the figures may not stand). */
+export function table(figures: Figure[], judged = true): string {
   const rows = figures.map((f) => [
     f.name,
     `${f.value} ${f.unit}`,
     f.target ? `${f.target.op} ${f.target.value} ${f.unit}` : '',
-    f.pass === undefined ? '' : f.pass ? 'pass' : 'MISS',
+    f.pass === undefined ? '' : f.pass ? 'pass' : judged ? 'MISS' : 'miss?',
   ]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...[['figure', 'measured', 'target', ''], ...rows].map((r) => r[i]!.length)));
   const line = (r: string[]) =>
