@@ -5,11 +5,17 @@ import { DbcredError, type ErrorCode } from '../util/errors.ts';
 /** An error that becomes a condition: a catalog code plus the condition/Event reason users see. */
 export class ConditionError extends DbcredError {
   readonly reason: Reason;
+  /**
+   * A wait that ends by itself within moments (a role created with its credentials, not checked
+   * yet): shown in the condition, but raising no Warning Event, which would alarm on every apply.
+   */
+  readonly passing: boolean;
 
-  constructor(code: ErrorCode, reason: Reason, message: string, cause?: unknown) {
-    super(code, message, cause === undefined ? {} : { cause });
+  constructor(code: ErrorCode, reason: Reason, message: string, options: { cause?: unknown; passing?: boolean } = {}) {
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ConditionError';
     this.reason = reason;
+    this.passing = options.passing ?? false;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   waitForCredentialGone,
   waitForEvent,
   userLogsIn,
+  type EventObject,
   type Lab,
   createPostgresServer,
 } from '../../harness/lab.ts';
@@ -191,7 +192,7 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
     expect(await violations(lab)).toEqual([]);
   });
 
-  it('RoleNotReady: a credential on a role whose check has not finished waits without a user, and is issued once the check passes', async () => {
+  it('RoleNotReady: a credential on a role whose check has not finished waits without a user and without a Warning Event, and is issued once the check passes', async () => {
     // The role's check reads the catalog of roles; a superuser holding it locked keeps the check from finishing.
     const { host, port, superuser } = lab.postgres.info;
     const holder = new pg.Client({ host, port, database: 'app', user: superuser.user, password: superuser.password });
@@ -213,13 +214,16 @@ describe('Warning reasons, and the recovery once the cause is fixed', () => {
       );
       expect(condition(waiting, 'Ready')?.message).toContain('has not been checked yet');
       expect(waiting.status?.pending).toBeUndefined();
-      await waitForEvent(lab.client, lab.ns.name, 'on-unchecked', 'Warning', 'RoleNotReady');
       expect(condition(await get(lab.client, 'DatabaseRole', lab.ns.name, 'unchecked'), 'Ready')).toBeUndefined();
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       await holder.end();
     }
     await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'on-unchecked', 'Ready', 'True', 'Issued');
+    // The Issued Event is recorded after any the wait would have raised: the wait raised none.
+    await waitForEvent(lab.client, lab.ns.name, 'on-unchecked', 'Normal', 'Issued');
+    const { items } = await lab.client.list<EventObject>(Resources.Event, { namespace: lab.ns.name });
+    expect(items.filter((e) => e.regarding?.name === 'on-unchecked').map((e) => `${e.type}/${e.reason}`)).toEqual(['Normal/Issued']);
   });
 
   it('VerificationFailed: a user that cannot log in from the operator (its account host) is dropped, never published, and issued once the role is fixed', async () => {

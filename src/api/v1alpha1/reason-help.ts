@@ -85,7 +85,8 @@ export const REASON_HELP: Record<Reason, ReasonHelp> = {
   RoleNotReady: {
     type: 'Warning',
     on: 'credentials',
-    meaning: 'The role is not Ready, or its latest spec has not been checked yet (that clears by itself within moments).',
+    meaning:
+      'The role is not Ready, or its latest spec has not been checked yet (that clears by itself within moments, and raises no Event: a role applied with its credentials is the usual case).',
     fix: "Fix the role's Ready condition.",
   },
   EngineMismatch: {

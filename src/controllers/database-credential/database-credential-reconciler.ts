@@ -356,7 +356,9 @@ function roleCheckRefusal(role: ResolvedRole): ConditionError | undefined {
   const ready = status?.conditions?.find((c) => c.type === 'Ready');
   const name = `${role.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
   if (!ready || ready.observedGeneration !== metadata.generation) {
-    return new ConditionError('REFERENCE_INVALID', 'RoleNotReady', `${name} has not been checked yet (generation ${metadata.generation})`);
+    return new ConditionError('REFERENCE_INVALID', 'RoleNotReady', `${name} has not been checked yet (generation ${metadata.generation})`, {
+      passing: true,
+    });
   }
   if (ready.reason === 'NotAllowedByServer' || ready.reason === 'PrivilegedAccount') {
     return new ConditionError('ACCESS_DENIED', ready.reason, `${name} is refused: ${ready.message}`);

@@ -77,7 +77,9 @@ export async function cannotIssue(c: CredentialContext, cred: DatabaseCredential
   } else {
     cred = await c.setCondition(cred, 'False', reason, message);
   }
-  if (previous?.reason !== reason) {
+  // A wait that ends by itself (a role not checked yet) shows in the condition only.
+  const passing = error instanceof ConditionError && error.passing;
+  if (previous?.reason !== reason && !passing) {
     const action = st.current ? 'Rotate' : 'Issue';
     if (denial) recordDenial(c.ctx, cred, 'DatabaseCredential', action, reason, message, { role: cred.spec.roleRef.name });
     else c.event(cred, 'Warning', reason, action, message);
