@@ -11,6 +11,10 @@ import type { KubeObject } from '../runtime/kube/types.ts';
 import type { OperatorContext } from './context.ts';
 import { serverKey, type ServerRef } from './engine-pool.ts';
 import { DbcredResources } from './dbcred-resources.ts';
+import { isUsernameFor } from '../engines/username.ts';
+import { Resources } from '../runtime/kube/builtin-resources.ts';
+import { RETAINED_FROM_ANNOTATION, RETAINED_LABEL } from '../secrets/secret-metadata.ts';
+import { secretUsername } from '../secrets/secret-digest.ts';
 
 export interface SweepResult {
   servers: number;
@@ -87,6 +91,14 @@ export class Sweeper {
       return result; // never drop anything without a fresh view of the API
     }
     const referenced = new Set<string>();
+    // Users a deleted credential retained live while their Secret does (read after the credentials:
+    // a Secret marked before its credential's finalizer went is seen here).
+    try {
+      for (const u of await retainedUsers(ctx, this.o.namespace)) referenced.add(u);
+    } catch (error) {
+      result.errors.push(`listing retained Secrets: ${(error as Error).message}`);
+      return result;
+    }
     const now = ctx.clock.now();
     const maybeMissing: { key: string; username: string; server: ServerRef }[] = [];
     for (const cred of credentials) {
@@ -155,4 +167,24 @@ export class Sweeper {
     }
     return result;
   }
+}
+
+/**
+ * retainedUsers lists the users that Secrets left by deletionPolicy Retain name, each only if its
+ * name derives from the credential uid and serial the Secret's mark gives (usernameFor): a label set
+ * by hand on any Secret shelters no other user. The Secrets' data is read and not kept.
+ */
+async function retainedUsers(ctx: OperatorContext, namespace: string | undefined): Promise<string[]> {
+  const { items } = await ctx.client.listAll<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
+    namespace,
+    labelSelector: `${RETAINED_LABEL}=true`,
+  });
+  return items.map(retainedUserOf).filter((u): u is string => u !== undefined);
+}
+
+/** retainedUserOf is the user a retained Secret shelters: its username, if the Secret's mark derives it (usernameFor). */
+export function retainedUserOf(secret: KubeObject & { data?: Record<string, string> }): string | undefined {
+  const [uid, serial] = (secret.metadata.annotations?.[RETAINED_FROM_ANNOTATION] ?? '').split('/');
+  const username = secretUsername(secret);
+  return uid && serial && username && isUsernameFor(username, uid, Number(serial)) ? username : undefined;
 }

@@ -11,6 +11,16 @@ export const CREDENTIAL_LABEL = 'dbcred.io/credential';
  * seconds, and no other Secret of the namespace is read.
  */
 export const SERVER_SECRET_LABEL = 'dbcred.io/server-secret';
+/**
+ * On the Secret a credential deleted with deletionPolicy Retain leaves behind: its user is spared by
+ * the orphan sweep for as long as this Secret exists (and the database still ends it at its expiry).
+ */
+export const RETAINED_LABEL = 'dbcred.io/retained';
+/**
+ * `<credential uid>/<serial>` of the retained user: the sweep spares the Secret's user only when its
+ * name derives from these (usernameFor), so a Secret labelled by hand cannot shelter another user.
+ */
+export const RETAINED_FROM_ANNOTATION = 'dbcred.io/retained-from';
 /** Annotation with the hash of the data the operator wrote, to detect edits by hand. */
 export const DATA_HASH_ANNOTATION = 'dbcred.io/data-hash';
 /** A hash of what a credential's Secret was rendered from, the password aside (spec and server). */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
   condition,
@@ -304,17 +304,46 @@ describe('Normal reasons along a credential life', () => {
     expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${first}'`])).toEqual([]);
   });
 
-  it('Retained: deleting a credential with deletionPolicy Retain leaves its user and Secret in place, unowned, and says so', async () => {
+  it('Retained: deleting a credential with deletionPolicy Retain leaves its user and Secret in place, unowned, and the user lives while that Secret does', async () => {
     await create(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', { roleRef: { name: 'pg-readers' }, deletionPolicy: 'Retain' });
-    const user = (await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', 'Ready', 'True')).status!.current!.username;
+    const ready = await waitForCondition(lab.client, 'DatabaseCredential', lab.ns.name, 'kept', 'Ready', 'True');
+    const user = ready.status!.current!.username;
     await lab.client.delete(DbcredResources.DatabaseCredential, 'kept', lab.ns.name);
     await waitForCredentialGone(lab.client, lab.ns.name, 'kept');
     const event = await waitForEvent(lab.client, lab.ns.name, 'kept', 'Normal', 'Retained');
     expect(event.note).toContain(user);
-    expect(await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${user}'`])).toHaveLength(1);
-    expect((await secretData(lab.client, lab.ns.name, 'kept'))?.['username']).toBe(user);
+    const exists = async () => (await sql(lab.postgres, [`SELECT 1 FROM pg_roles WHERE rolname = '${user}'`])).length === 1;
     const secret = await lab.client.get<KubeObject>(Resources.Secret, 'kept', lab.ns.name);
     expect(secret.metadata.ownerReferences ?? []).toEqual([]);
-    await sql(lab.postgres, [`DROP ROLE "${user}"`]);
+    expect(secret.metadata.labels?.['dbcred.io/retained']).toBe('true');
+    expect((await secretData(lab.client, lab.ns.name, 'kept'))?.['username']).toBe(user);
+
+    // The orphan sweep spares it, pass after pass, and the invariant counts it as sheltered.
+    for (let i = 0; i < 2; i++) expect((await op.operator.sweeper.sweep()).orphansDropped).not.toContain(user);
+    expect(await exists()).toBe(true);
+    expect(await userLogsIn(lab.postgres, user, (await secretData(lab.client, lab.ns.name, 'kept'))!['password']!)).toBe(true);
+    expect(await violations(lab)).toEqual([]);
+
+    // A Secret labelled by hand whose mark does not derive the name shelters nothing: once the
+    // retained Secret is deleted, the next sweep drops the user.
+    await lab.client.create(Resources.Secret, {
+      metadata: {
+        name: 'forged-retained',
+        namespace: lab.ns.name,
+        labels: { 'dbcred.io/retained': 'true' },
+        annotations: { 'dbcred.io/retained-from': `${randomUUID()}/1` },
+      },
+      stringData: { username: user },
+    });
+    await lab.client.delete(Resources.Secret, 'kept', lab.ns.name);
+    await waitFor(
+      'the sweep to drop the user once its Secret is gone',
+      async () => {
+        await op.operator.sweeper.sweep();
+        return !(await exists());
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(op.audit.join('')).toContain(`"action":"orphan-drop"`);
   });
 });

@@ -50,7 +50,7 @@ export const DatabaseCredentialSpec = described(
     rolloutRestartTargets,
     deletionPolicy: described(
       z.enum(['Revoke', 'Retain']),
-      'Revoke: deleting this object drops every user it issued. Retain: users and Secret are left in place (and no longer managed).',
+      'Revoke: deleting this object drops every user it issued. Retain: the current user and its Secret are left in place, no longer managed; the user lives while that Secret does (and until its expiry); other users are dropped.',
     ).default('Revoke'),
   }),
   'A request for short-lived database credentials, published in a Secret.',

@@ -13,6 +13,7 @@ import { Resources } from '../../runtime/kube/builtin-resources.ts';
 import { isNotFound } from '../../runtime/kube/errors.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
 import { REVOKE_FINALIZER } from '../dbcred-resources.ts';
+import { RETAINED_FROM_ANNOTATION, RETAINED_LABEL } from '../../secrets/secret-metadata.ts';
 import { deleteSecret, secretNameOf, type SecretObject } from '../published-secret.ts';
 import { RES, type CredentialContext } from './credential-context.ts';
 import { dropForeignUsers } from './foreign-users.ts';
@@ -23,37 +24,39 @@ export async function finalizeCredential(c: CredentialContext, cred: DatabaseCre
   const { ctx } = c;
   if (!hasFinalizer(cred, REVOKE_FINALIZER)) return;
   const st = cred.status ?? {};
-  if (cred.spec.deletionPolicy === 'Retain') {
-    const message = `deletionPolicy Retain: user ${st.current?.username ?? '(none)'} and Secret ${secretNameOf(cred)} are left in place and no longer managed`;
+  // Retain keeps the user its Secret names; one in its overlap or still being issued goes, as on Revoke.
+  const retain = cred.spec.deletionPolicy === 'Retain';
+  const users = usernamesIn(st).filter((u) => !(retain && u === st.current?.username));
+  if (users.length > 0 && st.server) {
+    // `dbcred revoke` marks what it deletes, so the records say the glass was broken (and, through
+    // the chart's policy, by whom).
+    const mark = cred.metadata.annotations?.[BREAK_GLASS_ANNOTATION];
+    const { revoked, failure } = await revokeUsers(
+      c,
+      cred,
+      st.server,
+      [...new Set(users)],
+      mark ? 'break-glass' : 'deleted',
+      mark ? { note: `break-glass ${mark}` } : {},
+    );
+    if (revoked.length > 0) {
+      cred = await c.writeStatus(cred, {
+        pending: st.pending && revoked.includes(st.pending.username) ? null : (st.pending ?? null),
+        current: st.current && revoked.includes(st.current.username) ? null : (st.current ?? null),
+        retiring: (st.retiring ?? []).filter((r) => !revoked.includes(r.username)),
+      });
+    }
+    if (failure) {
+      await showRevocationFailing(c, cred, failure, { deleting: true });
+      return REVOCATION_RETRY;
+    }
+  }
+  if (retain) {
+    const message = `deletionPolicy Retain: user ${st.current?.username ?? '(none)'} and Secret ${secretNameOf(cred)} are left in place and no longer managed; the user lives while the Secret does (the database still ends it at its expiry)`;
     c.event(cred, 'Normal', 'Retained', 'Delete', message);
     c.audit(cred, { action: 'retain', outcome: 'success', username: st.current?.username, reason: 'Retained', message });
     await releaseSecret(c, cred);
   } else {
-    const users = usernamesIn(st);
-    if (users.length > 0 && st.server) {
-      // `dbcred revoke` marks what it deletes, so the records say the glass was broken (and, through
-      // the chart's policy, by whom).
-      const mark = cred.metadata.annotations?.[BREAK_GLASS_ANNOTATION];
-      const { revoked, failure } = await revokeUsers(
-        c,
-        cred,
-        st.server,
-        [...new Set(users)],
-        mark ? 'break-glass' : 'deleted',
-        mark ? { note: `break-glass ${mark}` } : {},
-      );
-      if (revoked.length > 0) {
-        cred = await c.writeStatus(cred, {
-          pending: st.pending && revoked.includes(st.pending.username) ? null : (st.pending ?? null),
-          current: st.current && revoked.includes(st.current.username) ? null : (st.current ?? null),
-          retiring: (st.retiring ?? []).filter((r) => !revoked.includes(r.username)),
-        });
-      }
-      if (failure) {
-        await showRevocationFailing(c, cred, failure, { deleting: true });
-        return REVOCATION_RETRY;
-      }
-    }
     // I5: the Secret must not outlive its user, even for the moment garbage collection takes.
     await deleteSecret(ctx.client, cred, c.cachedSecret(cred));
   }
@@ -93,7 +96,18 @@ async function releaseSecret(c: CredentialContext, cred: DatabaseCredential): Pr
     throw error;
   }
   if (secret.metadata.ownerReferences?.find((r) => r.controller)?.uid !== cred.metadata.uid) return;
+  // Marked before the finalizer goes, so a sweep that no longer sees the credential sees the mark.
+  const current = cred.status?.current;
   await c.ctx.client.mergePatch(Resources.Secret, secret.metadata.name, secret.metadata.namespace, {
-    metadata: { ownerReferences: null, resourceVersion: secret.metadata.resourceVersion },
+    metadata: {
+      ownerReferences: null,
+      resourceVersion: secret.metadata.resourceVersion,
+      ...(current
+        ? {
+            labels: { [RETAINED_LABEL]: 'true' },
+            annotations: { [RETAINED_FROM_ANNOTATION]: `${cred.metadata.uid}/${current.serial}` },
+          }
+        : {}),
+    },
   });
 }
