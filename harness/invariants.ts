@@ -5,9 +5,7 @@
 import pg from 'pg';
 import { usernamesIn } from '../src/api/v1alpha1/index.ts';
 import { DbcredResources } from '../src/controllers/dbcred-resources.ts';
-import { retainedUserOf } from '../src/controllers/sweeper.ts';
-import { Resources } from '../src/runtime/kube/builtin-resources.ts';
-import { RETAINED_LABEL } from '../src/secrets/secret-metadata.ts';
+import { retainedUsers } from '../src/controllers/sweeper.ts';
 import { isNotFound } from '../src/runtime/kube/errors.ts';
 import { mysqlSql, secretData, sql, type Lab, type Obj } from './lab.ts';
 
@@ -31,14 +29,7 @@ export async function violations(lab: Lab): Promise<string[]> {
   const { items } = await lab.client.listAll<Obj>(DbcredResources.DatabaseCredential, { namespace: lab.ns.name });
   const named = new Set<string>();
   // A user its deleted credential retained lives while its marked Secret does.
-  const retained = await lab.client.listAll<Obj & { data?: Record<string, string> }>(Resources.Secret, {
-    namespace: lab.ns.name,
-    labelSelector: `${RETAINED_LABEL}=true`,
-  });
-  for (const secret of retained.items) {
-    const user = retainedUserOf(secret);
-    if (user) named.add(user);
-  }
+  for (const user of await retainedUsers(lab.client, lab.ns.name)) named.add(user);
   for (const cred of items) {
     const st = cred.status ?? {};
     for (const u of usernamesIn(st)) named.add(u);

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import type { DatabaseCredential } from '../api/v1alpha1/index.ts';
 import { serverKey, type ServerRef } from '../controllers/engine-pool.ts';
+import { retainedUsers } from '../controllers/sweeper.ts';
 import { DbcredError } from '../util/errors.ts';
 import { table, type CommandIO } from './command-io.ts';
 import {
@@ -37,7 +38,8 @@ export interface ListedUser {
   role?: string;
   server: string;
   username: string;
-  state: 'current' | 'pending' | 'retiring' | 'unowned';
+  /** unowned: no credential names it (the next sweep drops it); retained: a deleted credential's Secret shelters it (deletionPolicy Retain). */
+  state: 'current' | 'pending' | 'retiring' | 'unowned' | 'retained';
   /** Expiry (current, pending) or drop time (retiring), RFC 3339. */
   until?: string;
   /** --databases: whether the user exists in the database; undefined when the server could not be asked. */
@@ -135,9 +137,11 @@ async function addDatabaseView(
     if (!wholeServers) continue;
     // Every credential on the server, not only the selected ones, decides what is named.
     const named = new Set((await selectCredentials(io.client, { server: ref })).flatMap((c) => usersOf(c).map((u) => u.username)));
+    const retained = await retainedUsers(io.client, ref.namespace);
     for (const [username, expires] of inDb) {
       if (named.has(username)) continue;
-      users.push({ server: label, username, state: 'unowned', inDatabase: true, ...(expires ? { databaseExpiresAt: expires } : {}) });
+      const state = retained.has(username) ? 'retained' : 'unowned';
+      users.push({ server: label, username, state, inDatabase: true, ...(expires ? { databaseExpiresAt: expires } : {}) });
     }
   }
   return unreachable;

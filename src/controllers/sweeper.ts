@@ -7,6 +7,7 @@
 import cron from 'node-cron';
 import { DatabaseCredentialStatus, usernamesIn, validate } from '../api/v1alpha1/index.ts';
 import type { Informer } from '../runtime/cache/informer.ts';
+import type { KubeClient } from '../runtime/kube/client.ts';
 import type { KubeObject } from '../runtime/kube/types.ts';
 import type { OperatorContext } from './context.ts';
 import { serverKey, type ServerRef } from './engine-pool.ts';
@@ -94,7 +95,7 @@ export class Sweeper {
     // Users a deleted credential retained live while their Secret does (read after the credentials:
     // a Secret marked before its credential's finalizer went is seen here).
     try {
-      for (const u of await retainedUsers(ctx, this.o.namespace)) referenced.add(u);
+      for (const u of await retainedUsers(ctx.client, this.o.namespace)) referenced.add(u);
     } catch (error) {
       result.errors.push(`listing retained Secrets: ${(error as Error).message}`);
       return result;
@@ -170,16 +171,16 @@ export class Sweeper {
 }
 
 /**
- * retainedUsers lists the users that Secrets left by deletionPolicy Retain name, each only if its
- * name derives from the credential uid and serial the Secret's mark gives (usernameFor): a label set
- * by hand on any Secret shelters no other user. The Secrets' data is read and not kept.
+ * retainedUsers lists the users that Secrets left by deletionPolicy Retain shelter (in one namespace,
+ * or all), each only if its name derives from the credential uid and serial the Secret's mark gives
+ * (usernameFor): a label set by hand on any Secret shelters no other user. The data is read, not kept.
  */
-async function retainedUsers(ctx: OperatorContext, namespace: string | undefined): Promise<string[]> {
-  const { items } = await ctx.client.listAll<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
+export async function retainedUsers(client: KubeClient, namespace: string | undefined): Promise<Set<string>> {
+  const { items } = await client.listAll<KubeObject & { data?: Record<string, string> }>(Resources.Secret, {
     namespace,
     labelSelector: `${RETAINED_LABEL}=true`,
   });
-  return items.map(retainedUserOf).filter((u): u is string => u !== undefined);
+  return new Set(items.map(retainedUserOf).filter((u): u is string => u !== undefined));
 }
 
 /** retainedUserOf is the user a retained Secret shelters: its username, if the Secret's mark derives it (usernameFor). */

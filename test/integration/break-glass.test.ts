@@ -20,7 +20,19 @@ import { tenantClient } from '../../harness/tenant.ts';
 import { binDir, REPO_ROOT } from '../../harness/binaries.ts';
 import { requireKube } from '../../harness/environment.ts';
 import { waitFor } from '../../harness/processes.ts';
-import { get, issueCredential, openSession, secretData, startLab, userLogsIn, waitForCredentialGone, type Lab } from '../../harness/lab.ts';
+import {
+  create,
+  get,
+  issueCredential,
+  openSession,
+  secretData,
+  startLab,
+  userLogsIn,
+  waitForCondition,
+  waitForCredentialGone,
+  type Lab,
+} from '../../harness/lab.ts';
+import { DbcredResources } from '../../src/controllers/dbcred-resources.ts';
 import type { StartedDatabase } from '../../harness/postgres.ts';
 
 const execFileAsync = promisify(execFile);
@@ -177,6 +189,12 @@ describe('dbcred list', () => {
     op = await startOperator(ns);
     const pg = await issued('listed-pg', 'pg-readers');
     const my = await issued('listed-mysql', 'mysql-readers');
+    // A user kept by deletionPolicy Retain: its credential is gone, its marked Secret shelters it.
+    await create(lab.client, 'DatabaseCredential', ns, 'retained-pg', { roleRef: { name: 'pg-readers' }, deletionPolicy: 'Retain' });
+    const retained = (await waitForCondition(lab.client, 'DatabaseCredential', ns, 'retained-pg', 'Ready', 'True')).status!.current!
+      .username;
+    await lab.client.delete(DbcredResources.DatabaseCredential, 'retained-pg', ns);
+    await waitForCredentialGone(lab.client, ns, 'retained-pg');
     await op.stop(); // its orphan sweep would drop the stray user below before the list sees it
     op = undefined;
     // A user of this installation that no credential names, as a crash between CREATE and status could leave.
@@ -213,6 +231,7 @@ describe('dbcred list', () => {
     expect(seen.find((u) => u.username === pg.user)).toMatchObject({ state: 'current', inDatabase: true });
     expect(seen.find((u) => u.username === pg.user)?.databaseExpiresAt).toBeDefined();
     expect(seen.find((u) => u.username === stray)).toMatchObject({ state: 'unowned', inDatabase: true, server: `${ns}/pg` });
+    expect(seen.find((u) => u.username === retained)).toMatchObject({ state: 'retained', inDatabase: true, server: `${ns}/pg` });
     expect(seen.some((u) => u.username === my.user)).toBe(false);
 
     const asTable = await run(listCommand, `--credential=${ns}/listed-pg`);
