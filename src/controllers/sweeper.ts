@@ -1,6 +1,6 @@
 // The safety net (leader only, on a node-cron schedule): drops users that carry the operator's
-// marker but that no live DatabaseCredential names (I2: orphans of a crash or of a deleted object
-// whose finalizer was removed by hand), notices users dropped by hand (their credentials re-issue),
+// marker but that no live DatabaseCredential names and no Secret of deletionPolicy Retain shelters
+// (I2: orphans of a crash or of a deleted object whose finalizer was removed by hand), notices users dropped by hand (their credentials re-issue),
 // and re-enqueues anything whose deadline has passed. The databases are listed BEFORE the API is
 // read (fresh, not from the cache): a user created after intent was recorded is then always seen
 // as referenced, so an issue in flight is never mistaken for an orphan.
