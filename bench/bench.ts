@@ -26,6 +26,7 @@ import { startOperatorProcess } from '../harness/operator-process.ts';
 import { waitFor } from '../harness/processes.ts';
 import { useControlPlane } from '../harness/tool-stack.ts';
 import { create, openSession, sql, startLab, type Lab } from '../harness/lab.ts';
+import { createTestNamespace } from '../harness/kube-client.ts';
 import { cpuPerItem, cpuSnapshot } from './cpu.ts';
 import { connectionMs, loadPerCore, otherCpuShare, processCreationMs, strayServers, untrustworthy } from './machine.ts';
 import { distribution, figure, table, type Figure } from './stats.ts';
@@ -199,6 +200,9 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
   const burst = await Promise.all(Array.from({ length: config.burst }, (_, i) => issue(`${engineName}-burst-${i}`, role)));
   const burstMs = Math.max(...burst.map((x) => x ?? 30_000));
 
+  // The throughput floor: the same writes by a plain client, as many at once as the operator's workers.
+  const throughput = await throughputFloor(engineName, config.sustainSeconds, 32);
+
   const sustainRate = SUSTAIN_RATE[engineName];
   const sustainCount = sustainRate * config.sustainSeconds;
   const t0 = performance.now();
@@ -256,6 +260,9 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
     achievedPerSecond: Math.round(achieved),
     cpuMsPerIssuance: cpu,
     connectionsPerIssuance: connsPerIssuance,
+    throughputFloorPerSecond: Math.round(throughput.perSecond),
+    throughputFloorErrors: throughput.errors,
+    ratioToThroughputFloor: Math.round((achieved / throughput.perSecond) * 100) / 100,
   };
   r['revocationLag'] = {
     ...lag,
@@ -277,6 +284,8 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
     figure(`${engineName} ${config.burst} at once, all Secrets`, burstMs, 'ms', { op: '<=', value: 1000 }),
     figure(`${engineName} sustained (${config.sustainSeconds}s at ${sustainRate}/s)`, achieved, '/s', { op: '>=', value: sustainRate }),
     figure(`${engineName} sustained errors`, sustainCount - ok, '', { op: '<=', value: 0 }),
+    figure(`${engineName} throughput floor (plain client, 32 at once)`, throughput.perSecond, '/s'),
+    figure(`${engineName} sustained / throughput floor`, achieved / throughput.perSecond, 'x', { op: '>=', value: 0.8 }),
     figure(`${engineName} CPU per issuance (all processes)`, cpu['total'] ?? 0, 'ms'),
     figure(`${engineName} connections opened per issuance: logins`, connsPerIssuance.login, '', { op: '<=', value: 1 }),
     figure(`${engineName} connections opened per issuance: admin`, connsPerIssuance.admin, ''),
@@ -288,6 +297,83 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
     figure(`${engineName} revocation lag p99`, lag.p99, 'ms', { op: '<=', value: 500 }),
     figure(`${engineName} ${config.expiryBurst} expiries cleared after the last`, cleared, 'ms', { op: '<=', value: 5000 }),
   );
+}
+
+/**
+ * throughputFloor is what the writes of an issuance cost done by a plain client, as many at once as
+ * the operator's workers, in a namespace no operator watches: create the DatabaseCredential, CREATE
+ * USER, log in, create the Secret, patch the status. Completions per second over `seconds`.
+ */
+async function throughputFloor(
+  engineName: 'postgres' | 'mysql',
+  seconds: number,
+  width: number,
+): Promise<{ perSecond: number; errors: number }> {
+  const server = lab[engineName === 'postgres' ? 'postgres' : 'mariadb'].info;
+  const engine = builtinEngines().create(
+    engineName,
+    {
+      host: server.host,
+      port: server.port,
+      database: 'app',
+      admin: { username: server.admin.user, password: server.admin.password },
+      tls: { mode: 'disable' },
+      maxConnections: 20,
+    },
+    { scramIterations: 16 },
+  );
+  const ns = await createTestNamespace('bench-floor');
+  const names: string[] = [];
+  const users: string[] = [];
+  let done = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (performance.now() < until) {
+        const name = `floor-${names.length}`;
+        names.push(name);
+        try {
+          const cred = await create(lab.client, 'DatabaseCredential', ns.name, name, { roleRef: { name: 'floor' } });
+          const username = usernameFor({ credentialUid: cred.metadata.uid!, serial: 1, marker: engine.marker }, engine.maxUsernameLength);
+          const password = generatePassword({ length: 32, alphabet: 'alphanumeric' });
+          const issuedAt = new Date();
+          const expiresAt = new Date(issuedAt.getTime() + 3_600_000);
+          users.push(username);
+          await engine.createUser({ username, password, expiresAt, policy: { memberOf: ['app_readers'] } });
+          await engine.verifyLogin({ username, password });
+          await lab.client.create(Resources.Secret, { metadata: { name, namespace: ns.name }, stringData: { username, password } });
+          await lab.client.mergePatch(
+            DbcredResources.DatabaseCredential,
+            name,
+            ns.name,
+            {
+              status: {
+                lastSerial: 1,
+                current: { username, serial: 1, issuedAt: issuedAt.toISOString(), expiresAt: expiresAt.toISOString() },
+              },
+            },
+            { subresource: 'status' },
+          );
+          done++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const perSecond = (done * 1000) / (performance.now() - t0);
+  // Cleanup, not measured: the users, then the objects (the chart's policy gave them a finalizer).
+  await pool(users.length, 16, (i) => engine.revokeUser(users[i]!, {}).catch(() => undefined));
+  await engine.close();
+  await pool(names.length, 32, (i) =>
+    lab.client
+      .mergePatch(DbcredResources.DatabaseCredential, names[i]!, ns.name, { metadata: { finalizers: null } })
+      .catch(() => undefined),
+  );
+  await ns.cleanup();
+  return { perSecond, errors };
 }
 
 /** connectionsOpened reads the operator's count of database connections opened, by purpose (admin, login). */
