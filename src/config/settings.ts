@@ -87,6 +87,11 @@ const SPEC = {
     default: '10s',
     help: "how often the leader reads the servers' refused logins for users it revoked or let expire (0s: never)",
   },
+  staticLoginCheckInterval: {
+    schema: duration,
+    default: '5m',
+    help: "how often the leader logs in with each DatabaseStaticCredential's Secret; a password the database refuses (changed outside dbcred) is rotated at once (0s: never)",
+  },
   scramIterations: {
     // Every password the operator sets is crypto-random with at least 143 bits of entropy, so PBKDF2
     // stretching protects nothing an attacker could brute-force; PostgreSQL re-runs it at CREATE ROLE

@@ -260,7 +260,12 @@ export function buildOperator(settings: Settings, deps: OperatorDeps): Operator 
     servers,
     clusterServers,
   });
-  const staticReconciler = new DatabaseStaticCredentialReconciler(ctx, staticCredentials, { ...roleInformers, secrets });
+  const staticReconciler = new DatabaseStaticCredentialReconciler(
+    ctx,
+    staticCredentials,
+    { ...roleInformers, secrets },
+    settings.staticLoginCheckInterval,
+  );
   watchStaticCredentialSources(controller('databasestaticcredentials', staticReconciler), {
     staticCredentials,
     secrets,

@@ -20,7 +20,8 @@ beforeAll(async () => {
     "CREATE ROLE static_report LOGIN PASSWORD 'initial-password-2'",
   ]);
   await mysqlSql(lab.mariadb, ["CREATE USER 'legacy_batch'@'%' IDENTIFIED BY 'initial-password-1'"]);
-  op = await startOperator(lab.ns.name);
+  // Published passwords are tried every second, so a change made outside dbcred shows within the test.
+  op = await startOperator(lab.ns.name, { 'static-login-check-interval': '1s' });
 }, 120_000);
 afterAll(async () => {
   await op?.stop();
@@ -149,6 +150,40 @@ describe('a DatabaseStaticCredential', () => {
     const failed = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'ghost', 'Ready', 'False');
     expect(JSON.stringify(failed.status)).toContain('no_such_user does not exist');
     expect(await secretData(lab.client, lab.ns.name, 'ghost')).toBeUndefined();
+  });
+
+  it('rotates again at once when the database refuses the published password (changed outside dbcred), and turns Ready False when the user is dropped', async () => {
+    await sql(lab.postgres, ["CREATE ROLE static_drift LOGIN PASSWORD 'initial-password-3'"]);
+    await create(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'drift', {
+      serverRef: { name: 'pg' },
+      username: 'static_drift',
+      rotationSchedule: '@yearly',
+    });
+    const first = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'drift', 'Ready', 'True', 'PasswordRotated');
+    const firstRotation = (first.status as { lastRotationTime: string }).lastRotationTime;
+    const published = (await secretData(lab.client, lab.ns.name, 'drift'))!;
+    expect(await pgLogin(published)).toBe('static_drift');
+
+    // Someone resets the password by hand: the Secret no longer logs in until the operator notices.
+    await sql(lab.postgres, ["ALTER ROLE static_drift PASSWORD 'changed-outside-dbcred'"]);
+    let repaired: Record<string, string> | undefined;
+    await waitFor(
+      'the operator to rotate the refused password and publish one that logs in',
+      async () => {
+        repaired = await secretData(lab.client, lab.ns.name, 'drift');
+        return repaired?.['password'] !== published['password'];
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(await pgLogin(repaired!)).toBe('static_drift');
+    const again = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'drift', 'Ready', 'True', 'PasswordRotated');
+    expect((again.status as { lastRotationTime: string }).lastRotationTime).not.toBe(firstRotation);
+    expect(JSON.stringify(again.status)).toContain('the database refused the published password');
+
+    // The user dropped by hand: nothing can log in with the Secret, and Ready says so.
+    await sql(lab.postgres, ['DROP ROLE static_drift']);
+    const gone = await waitForCondition(lab.client, 'DatabaseStaticCredential', lab.ns.name, 'drift', 'Ready', 'False');
+    expect(JSON.stringify(gone.status)).toContain('static_drift does not exist');
   });
 
   it('refuses a schedule that parses as five fields but means nothing, before touching the user', async () => {

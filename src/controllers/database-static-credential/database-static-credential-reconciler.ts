@@ -13,7 +13,9 @@ import { renderSecretData } from '../../secrets/secret-data.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Reconciler, Result } from '../../runtime/controller.ts';
 import { EventRecorder } from '../../runtime/events.ts';
+import { Resources } from '../../runtime/kube/builtin-resources.ts';
 import type { KubeObject } from '../../runtime/kube/types.ts';
+import { isDbcredError } from '../../util/errors.ts';
 import { privilegedRefusal, staticUserRefusal } from '../account-policy.ts';
 import { recordDenial } from '../denial.ts';
 import { ConditionError, isApiServerHiccup, messageOf, reasonFor } from '../condition-error.ts';
@@ -24,7 +26,7 @@ import { serverFor, type RoleInformers } from '../roles.ts';
 import { Freshest } from '../status-writer.ts';
 import { rerenderSecret, secretNameOf, secretValues, writeSecret, type SecretObject } from '../published-secret.ts';
 import { restartTargets } from '../rollout-restart.ts';
-import { digestSecret, layoutHash, secretIsIntact, secretLayoutIsStale } from '../../secrets/secret-digest.ts';
+import { decodeData, digestSecret, layoutHash, secretIsIntact, secretLayoutIsStale } from '../../secrets/secret-digest.ts';
 import type { ResolvedServer } from '../engine-pool.ts';
 
 const RES = DbcredResources.DatabaseStaticCredential;
@@ -35,18 +37,28 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
   private readonly informer: Informer<KubeObject>;
   private readonly informers: RoleInformers & { secrets: Informer<KubeObject> };
   private readonly secrets: Freshest;
+  /** How often the published password is tried against the database (0: never). */
+  private readonly loginCheckMs: number;
+  /** When each credential's published password last logged in (this process's memory). */
+  private readonly checkedAt = new Map<string, number>();
 
-  constructor(ctx: OperatorContext, informer: Informer<KubeObject>, informers: RoleInformers & { secrets: Informer<KubeObject> }) {
+  constructor(
+    ctx: OperatorContext,
+    informer: Informer<KubeObject>,
+    informers: RoleInformers & { secrets: Informer<KubeObject> },
+    loginCheckMs = 0,
+  ) {
     this.ctx = ctx;
     this.informer = informer;
     this.informers = informers;
+    this.loginCheckMs = loginCheckMs;
     this.secrets = new Freshest(() => ctx.clock.now());
     informers.secrets.on((event) => this.secrets.observe(event));
   }
 
-  /** footprint: entries of this reconciler's own maps (Secrets it wrote). */
+  /** footprint: entries of this reconciler's own maps (Secrets it wrote, login checks). */
   footprint(): Record<string, number> {
-    return { staticSecretsWritten: this.secrets.size() };
+    return { staticSecretsWritten: this.secrets.size(), staticLoginChecks: this.checkedAt.size };
   }
 
   async reconcile(key: string): Promise<Result | void> {
@@ -54,6 +66,7 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     const raw = ctx.status.freshest(RES, this.informer.get(key), key);
     if (!raw) {
       ctx.status.forget(RES, key);
+      this.checkedAt.delete(key);
       return;
     }
     const now = ctx.clock.now();
@@ -79,9 +92,14 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
     const secretKey = `${cred.metadata.namespace}/${secretNameOf(cred)}`;
     const secret = this.secrets.get<SecretObject>(this.informers.secrets.get(secretKey), secretKey);
     const intact = secretIsIntact(secret, cred.spec.username);
-    if (now < due && intact) {
+    // Between rotations, the published password is tried now and then: one the database refuses
+    // (changed or the user re-created outside dbcred) is rotated at once, so Ready stays true.
+    const checkDue = this.loginCheckMs > 0 && now - (this.checkedAt.get(key) ?? lastRotation ?? 0) >= this.loginCheckMs;
+    const refused = now < due && intact && checkDue && (await this.publishedLoginRefused(cred, key, now));
+    if (now < due && intact && !refused) {
       if (secret && st.nextRotationTime) await this.republishIfStale(cred, secret, Date.parse(st.nextRotationTime));
-      return { requeueAfterMs: Math.min(due - now, 2 ** 31 - 1) };
+      const nextCheck = this.loginCheckMs > 0 ? (this.checkedAt.get(key) ?? now) + this.loginCheckMs - now : Number.POSITIVE_INFINITY;
+      return { requeueAfterMs: Math.max(0, Math.min(due - now, nextCheck, 2 ** 31 - 1)) };
     }
     try {
       const ref = serverFor(this.informers, ctx.engines, cred.spec.serverRef, cred.metadata.namespace);
@@ -107,7 +125,12 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       );
       this.secrets.remember(digestSecret(written)); // no password kept
       const rotatedAt = ctx.clock.now();
-      const message = `password of ${cred.spec.username} rotated${intact ? '' : ' (the Secret was missing or edited)'}; next rotation ${nextRotation ? new Date(nextRotation).toISOString() : 'not within a year'}`;
+      const why = refused
+        ? ' (the database refused the published password: it was changed outside dbcred)'
+        : intact
+          ? ''
+          : ' (the Secret was missing or edited)';
+      const message = `password of ${cred.spec.username} rotated${why}; next rotation ${nextRotation ? new Date(nextRotation).toISOString() : 'not within a year'}`;
       await ctx.status.write(RES, cred, {
         lastRotationTime: new Date(rotatedAt).toISOString(),
         ...(nextRotation ? { nextRotationTime: new Date(nextRotation).toISOString() } : {}),
@@ -141,11 +164,36 @@ export class DatabaseStaticCredentialReconciler implements Reconciler {
       const denied = error instanceof ConditionError && error.code === 'ACCESS_DENIED';
       const message = `cannot rotate the password: ${messageOf(error)}`;
       const previous = cred.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
-      await this.setReady(cred, intact && !denied ? 'True' : 'False', reason, message, now);
+      // The Secret still logs in unless it was damaged or the database refused it: only then is Ready false.
+      await this.setReady(cred, intact && !denied && !refused ? 'True' : 'False', reason, message, now);
       if (denied && previous !== reason)
         recordDenial(ctx, cred, 'DatabaseStaticCredential', 'Rotate', reason, message, { username: cred.spec.username });
       if (error instanceof ConditionError && !error.retryable) return { requeueAfterMs: RETRY_MS };
       throw error;
+    }
+  }
+
+  /**
+   * publishedLoginRefused logs in with the password the Secret holds (read, not kept) and tells
+   * whether the database refused it. A server that cannot be reached or resolved says nothing
+   * about the password: not refused (its own condition shows the outage).
+   */
+  private async publishedLoginRefused(cred: DatabaseStaticCredential, key: string, now: number): Promise<boolean> {
+    try {
+      const server = await this.ctx.engines.resolve(
+        serverFor(this.informers, this.ctx.engines, cred.spec.serverRef, cred.metadata.namespace),
+      );
+      const live = await this.ctx.client.get<SecretObject>(Resources.Secret, secretNameOf(cred), cred.metadata.namespace);
+      const password = decodeData(live)['password'];
+      if (!password) return false; // not intact after all: its watch event brings the repair
+      await server.engine.verifyLogin({ username: cred.spec.username, password });
+      this.checkedAt.set(key, now);
+      return false;
+    } catch (error) {
+      if (isDbcredError(error, 'DB_VERIFY_FAILED')) return true;
+      if (isApiServerHiccup(error)) throw error;
+      this.checkedAt.set(key, now); // tried: the next check comes after the interval
+      return false;
     }
   }
 

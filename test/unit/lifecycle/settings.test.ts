@@ -40,6 +40,7 @@ describe('operator settings', () => {
       auditLog: '-',
       sweepSchedule: '*/30 * * * * *',
       deadLoginScanInterval: 10_000,
+      staticLoginCheckInterval: 300_000,
       scramIterations: 16,
       shutdownGrace: 20_000,
       rolloutRestarts: true,
