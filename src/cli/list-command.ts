@@ -118,6 +118,8 @@ async function addDatabaseView(
   for (const ref of [...creds.map(serverOf), selector.server]) if (ref) servers.set(serverKey(ref), ref);
   const wholeServers = !selector.credential && !selector.role && selector.namespace === undefined;
   let unreachable = 0;
+  // Read once per namespace asked about (a cluster server: all), not once per server.
+  const retainedIn = new Map<string, Promise<Set<string>>>();
   for (const ref of servers.values()) {
     const label = serverLabel(ref);
     let owned;
@@ -137,7 +139,9 @@ async function addDatabaseView(
     if (!wholeServers) continue;
     // Every credential on the server, not only the selected ones, decides what is named.
     const named = new Set((await selectCredentials(io.client, { server: ref })).flatMap((c) => usersOf(c).map((u) => u.username)));
-    const retained = await retainedUsers(io.client, ref.namespace);
+    const scope = ref.namespace ?? '';
+    if (!retainedIn.has(scope)) retainedIn.set(scope, retainedUsers(io.client, ref.namespace));
+    const retained = await retainedIn.get(scope)!;
     for (const [username, expires] of inDb) {
       if (named.has(username)) continue;
       const state = retained.has(username) ? 'retained' : 'unowned';

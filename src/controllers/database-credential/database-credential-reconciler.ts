@@ -324,7 +324,7 @@ function serverCheckRefusal(server: ResolvedServer): ConditionError | undefined 
   const { metadata, status } = server.object;
   const ready = status?.conditions?.find((c) => c.type === 'Ready');
   if (ready?.status !== 'False' || ready.observedGeneration !== metadata.generation) return undefined;
-  const name = `${server.ref.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
+  const name = displayName(server.ref.kind, metadata);
   return new ConditionError('REFERENCE_INVALID', 'ServerNotReady', `${name} is not ready (${ready.reason}): ${ready.message}`);
 }
 
@@ -337,7 +337,7 @@ function serverCheckRefusal(server: ResolvedServer): ConditionError | undefined 
 function serverDeletingRefusal(server: ResolvedServer): ConditionError | undefined {
   const { metadata } = server.object;
   if (!metadata.deletionTimestamp) return undefined;
-  const name = `${server.ref.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
+  const name = displayName(server.ref.kind, metadata);
   return new ConditionError(
     'REFERENCE_INVALID',
     'ServerNotReady',
@@ -354,7 +354,7 @@ function serverDeletingRefusal(server: ResolvedServer): ConditionError | undefin
 function roleCheckRefusal(role: ResolvedRole): ConditionError | undefined {
   const { metadata, status } = role.role;
   const ready = status?.conditions?.find((c) => c.type === 'Ready');
-  const name = `${role.kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
+  const name = displayName(role.kind, metadata);
   if (!ready || ready.observedGeneration !== metadata.generation) {
     return new ConditionError('REFERENCE_INVALID', 'RoleNotReady', `${name} has not been checked yet (generation ${metadata.generation})`, {
       passing: true,
@@ -368,6 +368,11 @@ function roleCheckRefusal(role: ResolvedRole): ConditionError | undefined {
     return new ConditionError('DB_MISSING_PRIVILEGES', failure, `${name} cannot issue users: ${ready.message}`);
   }
   return undefined;
+}
+
+/** displayName is how refusals name an object: its kind and namespace/name (name alone when cluster-scoped). */
+function displayName(kind: string, metadata: { namespace?: string; name: string }): string {
+  return `${kind} ${metadata.namespace ? `${metadata.namespace}/` : ''}${metadata.name}`;
 }
 
 /** What a role's own check finds that every issuance on it would fail on (server problems are the server's check's). */
