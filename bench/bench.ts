@@ -160,19 +160,7 @@ const results: Record<string, unknown> = { mode: long ? 'long' : 'short', starte
 for (const [engineName, role] of onlyScale ? [] : ENGINES) {
   const r: Record<string, unknown> = {};
   // The floor: what issuing costs without the operator (create + verify + a direct Secret create).
-  const server = lab[engineName === 'postgres' ? 'postgres' : 'mariadb'].info;
-  const engine = builtinEngines().create(
-    engineName,
-    {
-      host: server.host,
-      port: server.port,
-      database: 'app',
-      admin: { username: server.admin.user, password: server.admin.password },
-      tls: { mode: 'disable' },
-      maxConnections: 5,
-    },
-    { scramIterations: 16 },
-  );
+  const engine = floorEngine(engineName, 5);
   const floor: number[] = [];
   for (let i = 0; i < config.floorN; i++) {
     const username = usernameFor({ credentialUid: randomUUID(), serial: 1, marker: engine.marker }, engine.maxUsernameLength);
@@ -301,6 +289,23 @@ for (const [engineName, role] of onlyScale ? [] : ENGINES) {
   );
 }
 
+/** floorEngine is an engine on the lab's server of that kind, as the floors use it: the admin login, no TLS, the operator's SCRAM cost. */
+function floorEngine(engineName: 'postgres' | 'mysql', maxConnections: number) {
+  const server = lab[engineName === 'postgres' ? 'postgres' : 'mariadb'].info;
+  return builtinEngines().create(
+    engineName,
+    {
+      host: server.host,
+      port: server.port,
+      database: 'app',
+      admin: { username: server.admin.user, password: server.admin.password },
+      tls: { mode: 'disable' },
+      maxConnections,
+    },
+    { scramIterations: 16 },
+  );
+}
+
 /**
  * throughputFloor is what the writes of an issuance cost done by a plain client, as many at once as
  * the operator's workers, in a namespace no operator watches: create the DatabaseCredential, CREATE
@@ -311,19 +316,7 @@ async function throughputFloor(
   seconds: number,
   width: number,
 ): Promise<{ perSecond: number; errors: number }> {
-  const server = lab[engineName === 'postgres' ? 'postgres' : 'mariadb'].info;
-  const engine = builtinEngines().create(
-    engineName,
-    {
-      host: server.host,
-      port: server.port,
-      database: 'app',
-      admin: { username: server.admin.user, password: server.admin.password },
-      tls: { mode: 'disable' },
-      maxConnections: 20,
-    },
-    { scramIterations: 16 },
-  );
+  const engine = floorEngine(engineName, 20);
   const ns = await createTestNamespace('bench-floor');
   const names: string[] = [];
   const users: string[] = [];
